@@ -1,0 +1,236 @@
+"""Reading JSON/YAML documents safely and tolerantly.
+
+Contract documents come from vendors and are not always strictly valid. Reading one
+must never execute anything (safe tags only), never crash on a quirk, and say where
+each quirk is (file, line, JSON pointer). So instead of letting PyYAML build Python
+objects, we let it *compose* the node graph (with the C parser when available) and
+build the data ourselves, tracking the JSON pointer of every node.
+
+Scalars are resolved with YAML 1.2 core-schema rules, which is what OpenAPI means by
+YAML: ``yes``/``no``/``on``/``off`` stay strings, ``0755`` is decimal, and timestamps
+stay strings (OpenAPI examples are strings on the wire; a ``datetime`` object would
+not survive JSON serialisation).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ContractLoadError, LoadIssue
+
+try:  # the C parser is ~10x faster; fall back silently where libyaml is missing
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+__all__ = ["Document", "escape_pointer_token", "join_pointer", "parse_document", "read_document"]
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_MERGE = "tag:yaml.org,2002:merge"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_VALUE = "tag:yaml.org,2002:value"  # YAML 1.1's "=" scalar: no safe constructor exists
+
+
+class _Loader(_BaseLoader):
+    """Composes nodes only; resolvers follow the YAML 1.2 core schema."""
+
+
+_Loader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in (
+    (_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    (_NULL, r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    (_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        _FLOAT,
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+    (_MERGE, r"^<<$", "<"),
+    (_VALUE, r"^=$", "="),
+):
+    _Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+def escape_pointer_token(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def join_pointer(base: str, *tokens: str | int) -> str:
+    return base + "".join("/" + escape_pointer_token(t) for t in tokens)
+
+
+@dataclass(slots=True)
+class Document:
+    """Parsed data plus everything learned while reading it."""
+
+    data: Any
+    source: str
+    issues: list[LoadIssue] = field(default_factory=list)
+    #: JSON pointer -> 1-based line of the node, for YAML sources (empty for JSON and dicts)
+    lines: dict[str, int] = field(default_factory=dict)
+    base_dir: Path | None = None
+
+    def issue(self, pointer: str, message: str, line: int | None = None) -> None:
+        self.issues.append(LoadIssue(self.source, pointer, message, line or self.line_of(pointer)))
+
+    def line_of(self, pointer: str) -> int | None:
+        """Line of the node at ``pointer``, or of its nearest ancestor that has one."""
+        while True:
+            line = self.lines.get(pointer)
+            if line is not None or not pointer:
+                return line
+            pointer = pointer.rsplit("/", 1)[0]
+
+
+class _Builder:
+    """Turns a composed YAML node graph into plain data, noting quirks as it goes."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.active: set[int] = set()  # nodes being built: an alias back into one is a cycle
+        self.done: dict[int, Any] = {}  # anchors: an aliased node is built once and shared
+
+    def build(self, node: yaml.Node, pointer: str) -> Any:
+        self.doc.lines.setdefault(pointer, node.start_mark.line + 1)
+        key = id(node)
+        if key in self.done:
+            return self.done[key]
+        if key in self.active:
+            self.doc.issue(pointer, "recursive YAML alias; replaced by null")
+            return None
+        self.active.add(key)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in (_MAP, _SEQ):
+            self.doc.issue(pointer, f"unsupported YAML tag {node.tag!r}; read as plain data")
+        try:
+            if isinstance(node, yaml.MappingNode):
+                value: Any = self._mapping(node, pointer)
+            elif isinstance(node, yaml.SequenceNode):
+                value = [self.build(item, join_pointer(pointer, i)) for i, item in enumerate(node.value)]
+            else:
+                value = self._scalar(node, pointer)
+        finally:
+            self.active.discard(key)
+        if node.tag != _MERGE:
+            self.done[key] = value
+        return value
+
+    def _scalar(self, node: yaml.Node, pointer: str) -> Any:
+        tag, text = node.tag, node.value
+        if tag == _STR:
+            return text
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return text.lower() == "true"
+        if tag == _INT:
+            if text.startswith("0o"):
+                return int(text[2:], 8)
+            if text.startswith("0x"):
+                return int(text[2:], 16)
+            return int(text, 10)
+        if tag == _FLOAT:
+            assert isinstance(node, yaml.ScalarNode)
+            return self.constructor.construct_yaml_float(node)
+        if tag == _VALUE:
+            self.doc.issue(pointer, "bare '=' scalar (a YAML 1.1 'value' key); read as the string '='")
+            return "="
+        if tag in ("tag:yaml.org,2002:binary", "tag:yaml.org,2002:timestamp"):
+            # explicitly tagged; keep the text, which is what goes on the wire anyway
+            return text
+        self.doc.issue(pointer, f"unsupported YAML tag {tag!r}; value kept as the string {text!r}")
+        return text
+
+    def _mapping(self, node: yaml.MappingNode, pointer: str) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                source = self.build(value_node, pointer)
+                for item in source if isinstance(source, list) else [source]:
+                    if isinstance(item, dict):
+                        for k, v in item.items():
+                            merged.setdefault(k, v)
+                    else:
+                        self.doc.issue(pointer, "YAML merge key '<<' needs a mapping; ignored")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.doc.issue(pointer, "complex (non-scalar) mapping key ignored")
+                continue
+            key = self._scalar(key_node, pointer)
+            if not isinstance(key, str):
+                # JSON (and OpenAPI) keys are strings; YAML lets `200:` be an int.
+                key = "null" if key is None else (str(key).lower() if isinstance(key, bool) else str(key))
+            child = join_pointer(pointer, key)
+            if key in result:
+                self.doc.issue(child, "duplicate key; the last value wins", key_node.start_mark.line + 1)
+            result[key] = self.build(value_node, child)
+        for k, v in merged.items():
+            result.setdefault(k, v)
+        return result
+
+
+def _json_pairs(doc: Document) -> Any:
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                doc.issue("", f"duplicate key {key!r} in a JSON object; the last value wins")
+            result[key] = value
+        return result
+
+    return hook
+
+
+def parse_document(text: str | bytes, source: str = "<string>", base_dir: Path | None = None) -> Document:
+    """Parse JSON or YAML text (detected from the content, not the name)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ContractLoadError(
+                f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source
+            ) from None
+    doc = Document(data=None, source=source, base_dir=base_dir)
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        try:
+            doc.data = json.loads(text, object_pairs_hook=_json_pairs(doc))
+            return doc
+        except json.JSONDecodeError:
+            doc.issues.clear()  # not JSON after all (YAML flow style?); let YAML have a go
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = ", ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        column = f", column {mark.column + 1}" if mark is not None else ""
+        raise ContractLoadError(f"{problem}{column}", source=source, line=line) from None
+    except yaml.YAMLError as exc:
+        raise ContractLoadError(f"invalid YAML: {exc}", source=source) from None
+    if node is None:
+        raise ContractLoadError("the document is empty", source=source)
+    doc.data = _Builder(doc).build(node, "")
+    return doc
+
+
+def read_document(path: str | Path) -> Document:
+    """Read a JSON or YAML file; unreadable files raise :class:`ContractLoadError`."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ContractLoadError(exc.strerror or str(exc), source=str(path)) from None
+    return parse_document(raw, source=str(path), base_dir=path.resolve().parent)
