@@ -1,0 +1,52 @@
+"""talon-contracts: the contract of the Talon.One Integration API, a validator and a client.
+
+Layers (``contracts`` never imports ``replay``):
+
+* :mod:`contracts.documents` reads JSON/YAML safely and tolerantly;
+* :mod:`contracts.overlay` applies our corrections (OpenAPI Overlay 1.0) to the vendor's facts;
+* :mod:`contracts.spec` loads a contract and indexes its operations;
+* :mod:`contracts.schema` converts OpenAPI schemas to JSON Schema 2020-12;
+* :mod:`contracts.validation` checks requests and responses;
+* :mod:`contracts.client` calls the 28 operations over HTTP.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    ArgumentError,
+    ContractLoadError,
+    ContractViolationError,
+    ContractViolationWarning,
+    ContractWarning,
+    LoadIssue,
+    OverlayError,
+    TalonContractsError,
+    UnknownOperation,
+    Violation,
+)
+from .http import HttpRequest, HttpResponse
+from .spec import Contract, Match, Operation, load_contract, load_spec
+from .validation import Validator
+
+__all__ = [
+    "ArgumentError",
+    "Contract",
+    "ContractLoadError",
+    "ContractViolationError",
+    "ContractViolationWarning",
+    "ContractWarning",
+    "HttpRequest",
+    "HttpResponse",
+    "LoadIssue",
+    "Match",
+    "Operation",
+    "OverlayError",
+    "TalonContractsError",
+    "UnknownOperation",
+    "Validator",
+    "Violation",
+    "load_contract",
+    "load_spec",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,105 @@
+"""A minimal, transport-neutral model of an HTTP exchange.
+
+The validator, the client, the cassette readers and the replay engine all speak these two
+classes, so that a request captured by vcrpy, read from a HAR file or sent by our client is
+checked by the same code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = [
+    "HeadersLike",
+    "HttpRequest",
+    "HttpResponse",
+    "has_content",
+    "is_json_media",
+    "media_type",
+    "normalize_headers",
+    "parse_json",
+    "query_params",
+]
+
+HeaderValue = str | bytes | Iterable[str]
+HeadersLike = Mapping[str, HeaderValue] | Iterable[tuple[str, HeaderValue]]
+
+try:  # a dependency, but keep working where no orjson wheel exists
+    import orjson as _orjson
+
+    def parse_json(data: bytes | str) -> Any:
+        """Parse JSON text (raises ``ValueError`` on malformed input)."""
+        try:
+            return _orjson.loads(data)
+        except _orjson.JSONDecodeError:
+            return json.loads(data)  # e.g. integers beyond 64 bits, which orjson refuses
+
+except ImportError:  # pragma: no cover - depends on the environment
+
+    def parse_json(data: bytes | str) -> Any:
+        """Parse JSON text (raises ``ValueError`` on malformed input)."""
+        return json.loads(data)
+
+
+def _header_text(value: HeaderValue) -> str:
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    if isinstance(value, str):
+        return value
+    return ", ".join(_header_text(v) for v in value)
+
+
+def normalize_headers(headers: HeadersLike | None) -> dict[str, str]:
+    """Lower-cased names; repeated headers (lists in cassettes) joined with ', '."""
+    if not headers:
+        return {}
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    result: dict[str, str] = {}
+    for name, value in pairs:
+        key = name.lower()
+        text = _header_text(value)
+        result[key] = f"{result[key]}, {text}" if key in result else text
+    return result
+
+
+def has_content(body: bytes | str | None) -> bool:
+    """True when a body holds more than whitespace (without copying it)."""
+    return body is not None and len(body) > 0 and not body.isspace()
+
+
+def media_type(content_type: str | None) -> str:
+    """``application/json; charset=utf-8`` -> ``application/json``."""
+    if not content_type:
+        return ""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def is_json_media(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
+
+
+def query_params(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query, keep_blank_values=True)
+
+
+@dataclass(slots=True)
+class HttpRequest:
+    method: str
+    url: str  # a full URL, or a path with its query string
+    headers: HeadersLike = field(default_factory=dict)
+    body: bytes | str | None = None
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path or "/"
+
+
+@dataclass(slots=True)
+class HttpResponse:
+    status: int
+    headers: HeadersLike = field(default_factory=dict)
+    body: bytes | str | None = None

@@ -1,0 +1,682 @@
+"""Loading an OpenAPI 3.0/3.1 contract and indexing its operations.
+
+``load_spec`` takes a path or a dict (YAML or JSON), applies an optional overlay, inlines
+external ``$ref``s, repairs what it can of the vendor's quirks (each repair is a
+:class:`~contracts.errors.LoadIssue`, also emitted as a :class:`~contracts.errors.ContractWarning`)
+and returns a :class:`Contract`: operations by id and by (method, concrete path).
+
+``load_contract`` is the project's default contract: the vendor's v7.0.0 facts plus our
+overlay, both shipped in ``contracts/openapi/``.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import keyword
+import re
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from .documents import Document, join_pointer, read_document
+from .errors import ContractLoadError, ContractWarning, UnknownOperation
+from .http import media_type
+from .overlay import Overlay, apply_overlay, load_overlay
+from .schema import SchemaCompiler, repair_schema_quirks, resolve_pointer
+
+if TYPE_CHECKING:
+    from .validation import Validator
+
+__all__ = [
+    "DEFAULT_OVERLAY",
+    "DEFAULT_VENDOR_CONTRACT",
+    "Contract",
+    "Match",
+    "MediaType",
+    "Operation",
+    "Parameter",
+    "RequestBody",
+    "ResponseSpec",
+    "load_contract",
+    "load_spec",
+    "python_name",
+]
+
+OPENAPI_DIR = Path(__file__).with_name("openapi")
+DEFAULT_VENDOR_CONTRACT = OPENAPI_DIR / "talon-integration-v7.0.0.yaml"
+DEFAULT_OVERLAY = OPENAPI_DIR / "talon-overlay.yaml"
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "<missing>", "__bool__": lambda self: False})()
+MISSING = _MISSING
+
+
+def python_name(name: str) -> str:
+    """``updateCustomerSessionV2`` -> ``update_customer_session_v2`` (the Talon.One SDK's spelling)."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]{2,})", "_", name)
+    snake = re.sub(r"\W+", "_", snake).strip("_").lower() or "_"
+    if snake[0].isdigit() or keyword.iskeyword(snake):
+        snake += "_"
+    return snake
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    name: str
+    location: str  # "path" | "query" | "header" | "cookie"
+    required: bool
+    schema: Any  # as written in the contract (may be a $ref)
+    schema_pointer: str
+    resolved: dict[str, Any]  # top level of the schema with $refs followed
+    style: str
+    explode: bool
+    python_name: str
+    default: Any = _MISSING
+
+    @property
+    def is_array(self) -> bool:
+        return self.resolved.get("type") == "array" or (
+            isinstance(self.resolved.get("type"), list) and "array" in self.resolved["type"]
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MediaType:
+    media_type: str
+    schema: Any | None
+    schema_pointer: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestBody:
+    required: bool
+    content: Mapping[str, MediaType]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseSpec:
+    key: str  # "200", "2XX" or "default"
+    description: str
+    content: Mapping[str, MediaType]
+    headers: tuple[Parameter, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    operation_id: str
+    method: str  # upper case
+    path: str  # template, e.g. /v2/customer_sessions/{customerSessionId}
+    pointer: str
+    parameters: tuple[Parameter, ...]
+    request_body: RequestBody | None
+    responses: Mapping[str, ResponseSpec]
+    security: tuple[Mapping[str, Any], ...]
+    summary: str = ""
+    tags: tuple[str, ...] = ()
+    python_name: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.operation_id} ({self.method} {self.path})"
+
+    def __repr__(self) -> str:
+        return f"<Operation {self.operation_id}: {self.method} {self.path}>"
+
+    @property
+    def path_parameters(self) -> tuple[Parameter, ...]:
+        """Path parameters in the order they appear in the template."""
+        order = re.findall(r"{([^}]+)}", self.path)
+        by_name = {p.name: p for p in self.parameters if p.location == "path"}
+        return tuple(by_name[n] for n in order if n in by_name)
+
+    def parameters_in(self, location: str) -> tuple[Parameter, ...]:
+        return tuple(p for p in self.parameters if p.location == location)
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        return tuple(self.responses)
+
+    def response_for(self, status: int) -> ResponseSpec | None:
+        """The documented response for ``status``: exact code, then ``2XX`` range, then ``default``."""
+        exact = self.responses.get(str(status))
+        if exact is not None:
+            return exact
+        ranged = self.responses.get(f"{status // 100}XX") or self.responses.get(f"{status // 100}xx")
+        return ranged if ranged is not None else self.responses.get("default")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    operation: Operation
+    path_params: dict[str, str]
+
+
+@dataclass(slots=True)
+class _Route:
+    template: str
+    regex: re.Pattern[str]
+    names: tuple[str, ...]
+    specificity: tuple[int, int]
+    operations: dict[str, Operation] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- contract
+
+
+class Contract:
+    """An indexed, validated-as-far-as-possible OpenAPI document."""
+
+    def __init__(self, document: Document, overlay: Overlay | None = None) -> None:
+        self.document = document
+        self.overlay = overlay
+        data = document.data
+        self.data: dict[str, Any] = data
+        self.source = document.source
+        self.openapi_version = str(data.get("openapi", "3.0.0"))
+        info = data.get("info") if isinstance(data.get("info"), dict) else {}
+        self.title = str(info.get("title", ""))
+        self.version = str(info.get("version", ""))
+        components = data.get("components") if isinstance(data.get("components"), dict) else {}
+        schemes = components.get("securitySchemes")
+        self.security_schemes: dict[str, dict[str, Any]] = (
+            {
+                k: self._deref(v, join_pointer("/components/securitySchemes", k)) or {}
+                for k, v in schemes.items()
+            }
+            if isinstance(schemes, dict)
+            else {}
+        )
+        self.base_path = self._base_path()
+        self.operations: dict[str, Operation] = {}
+        self._by_python_name: dict[str, Operation] = {}
+        self._routes: dict[int, list[_Route]] = {}
+        self._index_operations()
+        self.compiler = SchemaCompiler(data, self.openapi_version)
+        self._validator: Validator | None = None
+
+    def __repr__(self) -> str:
+        return f"<Contract {self.title!r} {self.version or '?'} from {self.source}: {len(self.operations)} operations>"
+
+    @property
+    def issues(self) -> list[Any]:
+        return self.document.issues
+
+    def __iter__(self) -> Iterator[Operation]:
+        return iter(self.operations.values())
+
+    def __len__(self) -> int:
+        return len(self.operations)
+
+    # -- lookups
+
+    def operation(self, operation_id: str | Operation) -> Operation:
+        """The operation with this id (or the Python spelling of it)."""
+        if isinstance(operation_id, Operation):
+            return operation_id
+        op = self.operations.get(operation_id) or self._by_python_name.get(operation_id)
+        if op is not None:
+            return op
+        candidates = list(self.operations) + list(self._by_python_name)
+        close = difflib.get_close_matches(operation_id, candidates, n=3, cutoff=0.6)
+        raise UnknownOperation(
+            f"the contract has no operation {operation_id!r} ({len(self.operations)} operations are known)",
+            operation_id=operation_id,
+            suggestions=close,
+        )
+
+    def find(self, method: str, url: str) -> Match | None:
+        """The operation serving ``method url`` (url: path or full URL; query ignored), or None."""
+        try:
+            return self.match(method, url)
+        except UnknownOperation:
+            return None
+
+    def match(self, method: str, url: str) -> Match:
+        """Like :meth:`find`, but raises :class:`UnknownOperation` explaining the near miss."""
+        path = urlsplit(url).path or "/"
+        if self.base_path and (path == self.base_path or path.startswith(self.base_path + "/")):
+            path = path[len(self.base_path) :] or "/"
+        if len(path) > 1 and path.endswith("/"):
+            path = path[:-1]
+        method = method.upper()
+        segments = path.count("/")
+        same_path: list[_Route] = []
+        for route in self._routes.get(segments, ()):
+            found = route.regex.match(path)
+            if found is None:
+                continue
+            op = route.operations.get(method)
+            if op is not None:
+                params = {name: unquote(found.group(f"p{i}")) for i, name in enumerate(route.names)}
+                return Match(op, params)
+            same_path.append(route)
+        if same_path:
+            allowed = sorted({m for route in same_path for m in route.operations})
+            raise UnknownOperation(
+                f"{method} {path}: the path matches {same_path[0].template} but the contract documents "
+                f"only {', '.join(allowed)} there",
+                method=method,
+                path=path,
+            )
+        close = self._nearest(method, path)
+        raise UnknownOperation(
+            f"no operation of the contract matches {method} {path}",
+            method=method,
+            path=path,
+            suggestions=close,
+        )
+
+    def _nearest(self, method: str, path: str) -> list[str]:
+        """Up to three documented operations that look like ``method path`` (for error messages)."""
+        wanted = f"{method} {path}"
+        segments = path.split("/")
+        scored = []
+        for routes in self._routes.values():
+            for route in routes:
+                template_segments = route.template.split("/")
+                if len(template_segments) == len(segments):  # compare with the parameters filled in
+                    filled = "/".join(
+                        seg if "{" in tpl else tpl
+                        for seg, tpl in zip(segments, template_segments, strict=True)
+                    )
+                else:
+                    filled = route.template
+                for m in route.operations:
+                    ratio = difflib.SequenceMatcher(None, wanted, f"{m} {filled}").ratio()
+                    scored.append((ratio, f"{m} {route.template}"))
+        scored.sort(key=lambda item: item[0], reverse=True)
+        return [name for ratio, name in scored[:3] if ratio >= 0.6]
+
+    def validator(self) -> Validator:
+        """The contract's shared validator (compiled schemas are cached on it)."""
+        if self._validator is None:
+            from .validation import Validator
+
+            self._validator = Validator(self)
+        return self._validator
+
+    # -- building
+
+    def _base_path(self) -> str:
+        servers = self.data.get("servers")
+        if isinstance(servers, list) and servers and isinstance(servers[0], dict):
+            url = str(servers[0].get("url", ""))
+            url = re.sub(r"{[^}]*}", "x", url)  # server variables: only the path matters here
+            return urlsplit(url).path.rstrip("/")
+        return ""
+
+    def _deref(self, node: Any, pointer: str) -> Any:
+        """Follow a chain of local ``$ref``s of a non-schema object (parameter, response ...)."""
+        seen: list[str] = []
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            if not isinstance(ref, str) or not ref.startswith("#") or ref in seen:
+                self.document.issue(pointer, f"cannot resolve $ref {ref!r}; the object is ignored")
+                return None
+            seen.append(ref)
+            try:
+                node = resolve_pointer(self.data, ref[1:])
+            except KeyError:
+                self.document.issue(pointer, f"$ref {ref!r} points at nothing; the object is ignored")
+                return None
+        return node
+
+    def schema_top(self, schema: Any) -> dict[str, Any]:
+        """The schema object itself, with top-level ``$ref`` chains followed (nested refs stay)."""
+        seen = 0
+        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and seen < 32:
+            seen += 1
+            try:
+                schema = resolve_pointer(self.data, schema["$ref"].lstrip("#"))
+            except KeyError:
+                return {}
+        return schema if isinstance(schema, dict) else {}
+
+    def _parameter(self, raw: Any, pointer: str) -> Parameter | None:
+        param = self._deref(raw, pointer)
+        if param is None:
+            return None
+        if (
+            not isinstance(param, dict)
+            or not isinstance(param.get("name"), str)
+            or param.get("in")
+            not in (
+                "path",
+                "query",
+                "header",
+                "cookie",
+            )
+        ):
+            self.document.issue(pointer, "parameter without a valid 'name' and 'in'; ignored")
+            return None
+        location = param["in"]
+        schema_pointer = join_pointer(pointer, "schema")
+        schema = param.get("schema")
+        if schema is None and isinstance(param.get("content"), dict) and param["content"]:
+            media, obj = next(iter(param["content"].items()))
+            schema = obj.get("schema") if isinstance(obj, dict) else None
+            schema_pointer = join_pointer(pointer, "content", media, "schema")
+        if schema is None:
+            schema = {}
+        resolved = self.schema_top(schema)
+        default_style = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}[location]
+        style = str(param.get("style", default_style))
+        explode = param.get("explode", style == "form")
+        required = bool(param.get("required", location == "path"))
+        if location == "path" and not required:
+            self.document.issue(pointer, "path parameters are always required; 'required: false' ignored")
+            required = True
+        return Parameter(
+            name=param["name"],
+            location=location,
+            required=required,
+            schema=schema,
+            schema_pointer=schema_pointer,
+            resolved=resolved,
+            style=style,
+            explode=bool(explode),
+            python_name=python_name(param["name"]),
+            default=resolved.get("default", _MISSING),
+        )
+
+    def _content(self, content: Any, pointer: str) -> dict[str, MediaType]:
+        result: dict[str, MediaType] = {}
+        if isinstance(content, dict):
+            for media, obj in content.items():
+                obj = obj if isinstance(obj, dict) else {}
+                name = media_type(str(media)) or str(media).lower()
+                result[name] = MediaType(name, obj.get("schema"), join_pointer(pointer, media, "schema"))
+        return result
+
+    def _index_operations(self) -> None:
+        paths = self.data.get("paths")
+        if not isinstance(paths, dict):
+            if paths is not None:
+                self.document.issue("/paths", "'paths' is not a mapping; no operations")
+            return
+        global_security = self.data.get("security", [])
+        for template, item in paths.items():
+            item_pointer = join_pointer("/paths", template)
+            if not isinstance(template, str) or not template.startswith("/"):
+                self.document.issue(item_pointer, "a path must start with '/'; ignored")
+                continue
+            item = self._deref(item, item_pointer)
+            if not isinstance(item, dict):
+                continue
+            shared = [
+                p
+                for i, raw in enumerate(item.get("parameters") or [])
+                if (p := self._parameter(raw, join_pointer(item_pointer, "parameters", i))) is not None
+            ]
+            route = self._route(template)
+            for method in HTTP_METHODS:
+                raw_op = item.get(method)
+                if raw_op is None:
+                    continue
+                op_pointer = join_pointer(item_pointer, method)
+                if not isinstance(raw_op, dict):
+                    self.document.issue(op_pointer, "an operation must be a mapping; ignored")
+                    continue
+                op = self._operation(template, method, raw_op, op_pointer, shared, global_security)
+                route.operations[op.method] = op
+                self.operations[op.operation_id] = op
+                self._by_python_name.setdefault(op.python_name, op)
+        for routes in self._routes.values():
+            routes.sort(key=lambda r: r.specificity, reverse=True)
+
+    def _operation(
+        self,
+        template: str,
+        method: str,
+        raw: dict[str, Any],
+        pointer: str,
+        shared: list[Parameter],
+        global_security: Any,
+    ) -> Operation:
+        op_id = raw.get("operationId")
+        if not isinstance(op_id, str) or not op_id:
+            words = [w for w in re.split(r"[^A-Za-z0-9]+", template) if w]
+            op_id = method + "".join(w[:1].upper() + w[1:] for w in words)
+            self.document.issue(pointer, f"operation has no operationId; named {op_id!r}")
+        if op_id in self.operations:
+            n = 2
+            while f"{op_id}_{n}" in self.operations:
+                n += 1
+            self.document.issue(
+                join_pointer(pointer, "operationId"), f"duplicate operationId {op_id!r}; renamed {op_id}_{n}"
+            )
+            op_id = f"{op_id}_{n}"
+        params: dict[tuple[str, str], Parameter] = {(p.location, p.name): p for p in shared}
+        for i, raw_param in enumerate(raw.get("parameters") or []):
+            param = self._parameter(raw_param, join_pointer(pointer, "parameters", i))
+            if param is not None:
+                params[(param.location, param.name)] = param  # operation-level overrides path-level
+        declared = set(re.findall(r"{([^}]+)}", template))
+        for name in declared - {n for (loc, n) in params if loc == "path"}:
+            self.document.issue(pointer, f"path parameter {{{name}}} is not declared; assuming a string")
+            params[("path", name)] = Parameter(
+                name,
+                "path",
+                True,
+                {"type": "string"},
+                "",
+                {"type": "string"},
+                "simple",
+                False,
+                python_name(name),
+            )
+        body = None
+        raw_body = self._deref(raw.get("requestBody"), join_pointer(pointer, "requestBody"))
+        if isinstance(raw_body, dict):
+            body_pointer = join_pointer(pointer, "requestBody")
+            if "$ref" in (raw.get("requestBody") or {}):
+                body_pointer = "/" + raw["requestBody"]["$ref"].lstrip("#/")
+            body = RequestBody(
+                bool(raw_body.get("required", False)),
+                self._content(raw_body.get("content"), join_pointer(body_pointer, "content")),
+            )
+        responses: dict[str, ResponseSpec] = {}
+        raw_responses = raw.get("responses")
+        if not isinstance(raw_responses, dict) or not raw_responses:
+            self.document.issue(pointer, "operation documents no responses")
+            raw_responses = {}
+        for key, raw_response in raw_responses.items():
+            key = str(key)
+            resp_pointer = join_pointer(pointer, "responses", key)
+            if not re.fullmatch(r"[1-5](?:\d\d|XX|xx)|default", key):
+                self.document.issue(
+                    resp_pointer, f"{key!r} is not a status code, range or 'default'; ignored"
+                )
+                continue
+            original = raw_response
+            resolved = self._deref(raw_response, resp_pointer)
+            if not isinstance(resolved, dict):
+                continue
+            if isinstance(original, dict) and "$ref" in original:
+                resp_pointer = "/" + original["$ref"].lstrip("#/")
+            headers = []
+            for name, header in (resolved.get("headers") or {}).items():
+                header_obj = self._deref(header, join_pointer(resp_pointer, "headers", name))
+                if isinstance(header_obj, dict):
+                    param = self._parameter(
+                        {**header_obj, "name": name, "in": "header"},
+                        join_pointer(resp_pointer, "headers", name),
+                    )
+                    if param is not None and name.lower() != "content-type":
+                        headers.append(param)
+            responses[key.upper() if key != "default" else key] = ResponseSpec(
+                key=key,
+                description=str(resolved.get("description", "")),
+                content=self._content(resolved.get("content"), join_pointer(resp_pointer, "content")),
+                headers=tuple(headers),
+            )
+        security = raw.get("security", global_security)
+        return Operation(
+            operation_id=op_id,
+            method=method.upper(),
+            path=template,
+            pointer=pointer,
+            parameters=tuple(params.values()),
+            request_body=body,
+            responses=responses,
+            security=tuple(s for s in security if isinstance(s, dict)) if isinstance(security, list) else (),
+            summary=str(raw.get("summary", "")),
+            tags=tuple(str(t) for t in raw.get("tags") or ()),
+            python_name=python_name(op_id),
+        )
+
+    def _route(self, template: str) -> _Route:
+        for routes in self._routes.values():
+            for route in routes:
+                if route.template == template:
+                    return route
+        names: list[str] = []
+        pattern = "^"
+        literal = 0
+        for piece in re.split(r"({[^}]+})", template):
+            if piece.startswith("{") and piece.endswith("}"):
+                pattern += f"(?P<p{len(names)}>[^/]+)"
+                names.append(piece[1:-1])
+            else:
+                pattern += re.escape(piece)
+                literal += len(piece)
+        route = _Route(template, re.compile(pattern + "$"), tuple(names), (literal, -len(names)))
+        self._routes.setdefault(template.count("/"), []).append(route)
+        return route
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _inline_external_refs(doc: Document) -> None:
+    """Replace ``$ref``s to other files by the content they point at (recursively, cycle-safe)."""
+    cache: dict[Path, Document] = {}
+
+    def load(path: Path) -> Document:
+        if path not in cache:
+            cache[path] = read_document(path)
+        return cache[path]
+
+    def visit(
+        node: Any, base: Path | None, root: Any, pointer: str, stack: tuple[str, ...], external: bool
+    ) -> Any:
+        if isinstance(node, list):
+            return [
+                visit(v, base, root, join_pointer(pointer, i), stack, external) for i, v in enumerate(node)
+            ]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and (external or not ref.startswith("#")):
+            file_part, _, fragment = ref.partition("#")
+            if file_part.startswith(("http://", "https://")):
+                doc.issue(
+                    pointer,
+                    f"remote $ref {ref!r} is not fetched (offline); replaced by an unconstrained schema",
+                )
+                return {}
+            if file_part and base is None:
+                doc.issue(
+                    pointer, f"relative $ref {ref!r} in a document without a location; replaced by {{}}"
+                )
+                return {}
+            try:
+                if file_part:
+                    target_doc = load((base / file_part).resolve())  # type: ignore[operator]
+                    target_root, target_base = target_doc.data, target_doc.base_dir
+                else:
+                    target_root, target_base = root, base
+                key = f"{target_base}|{file_part}#{fragment}"
+                if key in stack:
+                    doc.issue(pointer, f"circular external $ref {ref!r}; replaced by {{}}")
+                    return {}
+                target = resolve_pointer(target_root, fragment)
+            except ContractLoadError as exc:
+                doc.issue(pointer, f"$ref {ref!r} cannot be read ({exc}); replaced by {{}}")
+                return {}
+            except KeyError:
+                doc.issue(pointer, f"$ref {ref!r} points at nothing; replaced by {{}}")
+                return {}
+            return visit(copy.deepcopy(target), target_base, target_root, pointer, (*stack, key), True)
+        return {k: visit(v, base, root, join_pointer(pointer, k), stack, external) for k, v in node.items()}
+
+    doc.data = visit(doc.data, doc.base_dir, doc.data, "", (), False)
+
+
+def _emit(issues: list[Any], start: int) -> None:
+    for issue in issues[start:]:
+        warnings.warn(ContractWarning(issue), stacklevel=3)
+
+
+def load_spec(
+    source: str | Path | Mapping[str, Any],
+    *,
+    overlay: str | Path | Mapping[str, Any] | Overlay | None = None,
+    warn: bool = True,
+) -> Contract:
+    """Load an OpenAPI 3.0 or 3.1 document (a path to YAML/JSON, or a dict).
+
+    Quirks are tolerated and recorded in ``contract.issues`` (and emitted as
+    :class:`ContractWarning` unless ``warn=False``); a document that cannot be used at all
+    raises :class:`ContractLoadError`.
+    """
+    if isinstance(source, Mapping):
+        doc = Document(data=copy.deepcopy(dict(source)), source="<dict>")
+    else:
+        doc = read_document(source)
+    data = doc.data
+    if not isinstance(data, dict):
+        raise ContractLoadError("an OpenAPI document must be a mapping at the top level", source=doc.source)
+    if "swagger" in data and "openapi" not in data:
+        raise ContractLoadError(
+            f"Swagger {data['swagger']} documents are not supported; convert to OpenAPI 3 first",
+            source=doc.source,
+        )
+    version = data.get("openapi")
+    if not isinstance(version, str) or not re.match(r"^3\.[01]\.", version + "."):
+        doc.issue("/openapi", f"'openapi' is {version!r}, not 3.0.x or 3.1.x; read as 3.0")
+        data["openapi"] = "3.0.3"
+    if "paths" not in data and "webhooks" not in data:
+        raise ContractLoadError("the document has no 'paths'; is it an OpenAPI document?", source=doc.source)
+    overlay_obj = None
+    if overlay is not None:
+        overlay_obj = (
+            overlay
+            if isinstance(overlay, Overlay)
+            else load_overlay(dict(overlay) if isinstance(overlay, Mapping) else overlay)
+        )
+        apply_overlay(doc, overlay_obj)
+    _inline_external_refs(doc)
+    repair_schema_quirks(doc)
+    contract = Contract(doc, overlay_obj)
+    if warn:
+        _emit(doc.issues, 0)
+    return contract
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_default(vendor: str, overlay: str | None) -> Contract:
+    return load_spec(vendor, overlay=overlay)
+
+
+def load_contract(vendor: str | Path | None = None, *, overlay: str | Path | bool | None = True) -> Contract:
+    """The project's contract: vendor facts (v7.0.0 by default) with our overlay applied.
+
+    ``overlay=True`` applies the shipped overlay, ``False``/``None`` none, a path that file.
+    Contracts from files are cached per (vendor, overlay): treat them as read-only.
+    """
+    vendor_path = str(Path(vendor).resolve()) if vendor is not None else str(DEFAULT_VENDOR_CONTRACT)
+    if overlay is True:
+        overlay_path: str | None = str(DEFAULT_OVERLAY)
+    elif overlay is False or overlay is None:
+        overlay_path = None
+    else:
+        overlay_path = str(Path(overlay).resolve())
+    return _cached_default(vendor_path, overlay_path)
