@@ -17,7 +17,7 @@ import ast
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .documents import join_pointer
@@ -34,10 +34,12 @@ from .http import (
 )
 from .schema import REQUEST, RESPONSE, BundledSchema
 
+from .spec import MISSING
+
 if TYPE_CHECKING:
     from .spec import Contract, MediaType, Operation, Parameter
 
-__all__ = ["ENGINES", "Validator"]
+__all__ = ["ENGINES", "ParsedRequest", "Validator"]
 
 _UNPARSED: Any = object()
 # Go's strconv.ParseBool, which the API's query parsing accepts.
@@ -289,8 +291,24 @@ def _kind(schema: Mapping[str, Any]) -> str:
     return str(kind) if kind else "string"
 
 
-class _Missing(Exception):
-    pass
+_ABSENT: Any = object()  # a parameter that is absent, or present but unreadable
+
+
+@dataclass(slots=True)
+class ParsedRequest:
+    """A request as the server reads it: typed parameters (defaults applied), parsed body, violations."""
+
+    operation: Operation | None
+    path: dict[str, Any]
+    query: dict[str, Any]
+    headers: dict[str, str]  # all headers, names lower-cased
+    body: Any  # the parsed JSON body, or None
+    violations: list[Violation]
+    header_params: dict[str, Any] = field(default_factory=dict)  # documented header parameters, typed
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
 
 
 # --------------------------------------------------------------------------- validator
@@ -441,26 +459,28 @@ class Validator:
 
     # -- requests
 
-    def validate_request(
-        self, request: HttpRequest, operation: str | Operation | None = None
-    ) -> list[Violation]:
-        """Check a request: operation found, path/query/header parameters, auth, body."""
+    def parse_request(self, request: HttpRequest, operation: str | Operation | None = None) -> ParsedRequest:
+        """Read a request the way the server would, and check it on the way.
+
+        Parameters come back typed (``pageSize`` as an int, ``subledgerId`` as a list ...) with
+        the contract's defaults filled in for absent ones; the body comes back parsed. Anything
+        that breaks the contract is in ``violations``; values that could not be read are absent.
+        """
         if operation is None:
             try:
                 match = self.contract.match(request.method, request.url)
             except UnknownOperation as exc:
-                return [
-                    Violation(
-                        operation_id=None,
-                        phase="request",
-                        location="operation",
-                        pointer="",
-                        keyword="operation",
-                        expected=list(exc.suggestions),
-                        actual=f"{request.method.upper()} {request.path}",
-                        message=str(exc),
-                    )
-                ]
+                violation = Violation(
+                    operation_id=None,
+                    phase="request",
+                    location="operation",
+                    pointer="",
+                    keyword="operation",
+                    expected=list(exc.suggestions),
+                    actual=f"{request.method.upper()} {request.path}",
+                    message=str(exc),
+                )
+                return ParsedRequest(None, {}, {}, normalize_headers(request.headers), None, [violation])
             op, path_values = match.operation, match.path_params
         else:
             op = self.contract.operation(operation)
@@ -468,25 +488,33 @@ class Validator:
             path_values = found.path_params if found is not None and found.operation is op else {}
         headers = normalize_headers(request.headers)
         query = query_params(request.url)
-        violations: list[Violation] = []
+        parsed = ParsedRequest(op, {}, {}, headers, None, [])
         known: set[str] = set()
         for plan in self._param_plans(op):
             param = plan.param
             if param.location == "path":
                 raw: list[str] | None = [path_values[param.name]] if param.name in path_values else None
+                target = parsed.path
             elif param.location == "query":
                 known.add(param.name)
                 raw = query.get(param.name)
+                target = parsed.query
             elif param.location == "header":
-                value = headers.get(param.name.lower())
-                raw = None if value is None else [value]
+                header = headers.get(param.name.lower())
+                raw = None if header is None else [header]
+                target = parsed.header_params
             else:
                 continue  # cookies: not used by this API
-            violations += self._check_param(op, plan, raw)
+            value, found_violations = self._check_param(op, plan, raw)
+            parsed.violations += found_violations
+            if value is not _ABSENT:
+                target[param.name] = value
+            elif raw is None and param.default is not MISSING:
+                target[param.name] = param.default
         if self.report_unknown_query:
             for name in query:
                 if name not in known:
-                    violations.append(
+                    parsed.violations.append(
                         Violation(
                             operation_id=op.operation_id,
                             phase="request",
@@ -498,9 +526,16 @@ class Validator:
                             message=f"undocumented query parameter {name!r}",
                         )
                     )
-        violations += self._check_security(op, headers, query)
-        violations += self._check_request_body(op, headers, request.body)
-        return violations
+        parsed.violations += self._check_security(op, headers, query)
+        parsed.body, body_violations = self._check_request_body(op, headers, request.body)
+        parsed.violations += body_violations
+        return parsed
+
+    def validate_request(
+        self, request: HttpRequest, operation: str | Operation | None = None
+    ) -> list[Violation]:
+        """Check a request: operation found, path/query/header parameters, auth, body."""
+        return self.parse_request(request, operation).violations
 
     def _param_violation(
         self, op: Operation, param: Parameter, keyword: str, expected: Any, actual: Any, message: str
@@ -517,13 +552,16 @@ class Validator:
             schema_path="#" + param.schema_pointer if param.schema_pointer else None,
         )
 
-    def _check_param(self, op: Operation, plan: _ParamPlan, raw: list[str] | None) -> list[Violation]:
+    def _check_param(
+        self, op: Operation, plan: _ParamPlan, raw: list[str] | None
+    ) -> tuple[Any, list[Violation]]:
+        """(typed value or _ABSENT, violations) for one parameter's raw string values."""
         param = plan.param
         if raw is None:
             if param.required:
-                return [self._param_violation(op, param, "required", param.name, None,
-                                              f"required {param.location} parameter {param.name!r} is missing")]  # fmt: skip
-            return []
+                return _ABSENT, [self._param_violation(op, param, "required", param.name, None,
+                                                       f"required {param.location} parameter {param.name!r} is missing")]  # fmt: skip
+            return _ABSENT, []
         if plan.kind == "array":
             if param.explode and param.location == "query":
                 pieces = raw
@@ -539,18 +577,18 @@ class Validator:
                         f"item {i} of {param.name!r}: expected {plan.item_kind}, got {piece!r}",
                     )  # fmt: skip
                     violation.pointer = f"/{param.name}/{i}"
-                    return [violation]
+                    return _ABSENT, [violation]
             value: Any = values
         else:
             if len(raw) > 1:
-                return [self._param_violation(op, param, "multiple", 1, raw,
-                                              f"{param.name!r} given {len(raw)} times; it takes one value")]  # fmt: skip
+                return _ABSENT, [self._param_violation(op, param, "multiple", 1, raw,
+                                                       f"{param.name!r} given {len(raw)} times; it takes one value")]  # fmt: skip
             try:
                 value = _coerce(raw[0], plan.kind)
             except ValueError:
-                return [self._param_violation(op, param, "type", plan.kind, raw[0],
-                                              f"expected {plan.kind}, got {raw[0]!r}")]  # fmt: skip
-        return self._schema_violations(
+                return _ABSENT, [self._param_violation(op, param, "type", plan.kind, raw[0],
+                                                       f"expected {plan.kind}, got {raw[0]!r}")]  # fmt: skip
+        violations = self._schema_violations(
             plan.compiled,
             value,
             operation_id=op.operation_id,
@@ -559,6 +597,7 @@ class Validator:
             location=param.location,
             base="/" + param.name.replace("~", "~0").replace("/", "~1"),
         )
+        return (_ABSENT if violations else value), violations
 
     def _check_security(
         self, op: Operation, headers: Mapping[str, str], query: Mapping[str, list[str]]
@@ -621,7 +660,8 @@ class Validator:
 
     def _check_request_body(
         self, op: Operation, headers: Mapping[str, str], body: bytes | str | None
-    ) -> list[Violation]:
+    ) -> tuple[Any, list[Violation]]:
+        """(parsed JSON body or None, violations)."""
         present = has_content(body)
         spec = op.request_body
 
@@ -631,41 +671,42 @@ class Validator:
 
         if spec is None:
             if present:
-                return [
+                return None, [
                     violation(
                         "requestBody", "body", None, _short(body), "the operation takes no request body"
                     )
                 ]
-            return []
+            return None, []
         if not present:
             if spec.required:
-                return [
+                return None, [
                     violation("required", "body", sorted(spec.content), None, "the request body is required")
                 ]
-            return []
+            return None, []
         declared = headers.get("content-type")
         media = media_type(declared)
         chosen = _pick_media(spec.content, media) if media else None
         found: list[Violation] = []
         if chosen is None:
+            documented = ", ".join(sorted(spec.content))
             found.append(
                 violation(
                     "mediaType",
                     "content-type",
                     sorted(spec.content),
                     declared,
-                    f"Content-Type {declared!r} is not documented; expected one of {', '.join(sorted(spec.content))}"
+                    f"Content-Type {declared!r} is not documented; expected one of {documented}"
                     if declared
-                    else f"Content-Type is missing; expected one of {', '.join(sorted(spec.content))}",
+                    else f"Content-Type is missing; expected one of {documented}",
                 )
             )
             chosen = next((m for m in spec.content.values() if is_json_media(m.media_type)), None)
         if chosen is None or not is_json_media(chosen.media_type):
-            return found
+            return None, found
         try:
             instance = parse_json(body)  # type: ignore[arg-type]
         except ValueError as exc:
-            return [
+            return None, [
                 *found,
                 violation("json", "body", "JSON", _short(body), f"the body is not valid JSON ({exc})"),
             ]
@@ -675,7 +716,7 @@ class Validator:
             REQUEST,
             (op.operation_id, "request", chosen.media_type, REQUEST),
         )
-        return found + self._schema_violations(
+        return instance, found + self._schema_violations(
             compiled,
             instance,
             operation_id=op.operation_id,

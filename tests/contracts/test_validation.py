@@ -431,3 +431,28 @@ def test_violation_is_a_structured_assertion_error() -> None:
 def test_unknown_engine_is_rejected(contract: Contract) -> None:
     with pytest.raises(ValueError, match="valid: auto, rs, python"):
         Validator(contract, engine="fast")
+
+
+def test_parse_request_types_parameters_and_applies_defaults(validator: Validator) -> None:
+    url = "/v1/loyalty_programs/2/cards/CARD-1/transactions?subledgerId=a,b&skip=10&startDate=2026-01-01T00:00:00Z"
+    parsed = validator.parse_request(_request("GET", url))
+    assert parsed.ok
+    assert parsed.operation is not None and parsed.operation.operation_id == "getLoyaltyCardTransactions"
+    assert parsed.path == {"loyaltyProgramId": 2, "loyaltyCardId": "CARD-1"}
+    assert parsed.query == {
+        "subledgerId": ["a", "b"],
+        "skip": 10,
+        "startDate": "2026-01-01T00:00:00Z",
+        "pageSize": 1000,  # the contract's default
+    }
+    event = validator.parse_request(_request("POST", "/v2/events?dry=true", {"type": "pageViewed", "profileId": "c1"}))
+    assert event.query == {"dry": True, "silent": "yes"}  # silent defaults to yes
+    assert event.body == {"type": "pageViewed", "profileId": "c1"}
+
+
+def test_parse_request_leaves_out_unreadable_values(validator: Validator) -> None:
+    parsed = validator.parse_request(_request("GET", "/v1/loyalty_programs/1/profile/c1/points?pageSize=500&status=gone"))
+    assert _where(parsed.violations) == [("query/status", "enum"), ("query/pageSize", "maximum")]
+    assert parsed.query == {}  # neither the bad values nor the defaults they would have hidden
+    unknown = validator.parse_request(_request("GET", "/v9/nothing"))
+    assert unknown.operation is None and _where(unknown.violations) == [("operation", "operation")]
