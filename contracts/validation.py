@@ -33,7 +33,6 @@ from .http import (
     query_params,
 )
 from .schema import REQUEST, RESPONSE, BundledSchema
-
 from .spec import MISSING
 
 if TYPE_CHECKING:

@@ -445,13 +445,17 @@ def test_parse_request_types_parameters_and_applies_defaults(validator: Validato
         "startDate": "2026-01-01T00:00:00Z",
         "pageSize": 1000,  # the contract's default
     }
-    event = validator.parse_request(_request("POST", "/v2/events?dry=true", {"type": "pageViewed", "profileId": "c1"}))
+    event = validator.parse_request(
+        _request("POST", "/v2/events?dry=true", {"type": "pageViewed", "profileId": "c1"})
+    )
     assert event.query == {"dry": True, "silent": "yes"}  # silent defaults to yes
     assert event.body == {"type": "pageViewed", "profileId": "c1"}
 
 
 def test_parse_request_leaves_out_unreadable_values(validator: Validator) -> None:
-    parsed = validator.parse_request(_request("GET", "/v1/loyalty_programs/1/profile/c1/points?pageSize=500&status=gone"))
+    parsed = validator.parse_request(
+        _request("GET", "/v1/loyalty_programs/1/profile/c1/points?pageSize=500&status=gone")
+    )
     assert _where(parsed.violations) == [("query/status", "enum"), ("query/pageSize", "maximum")]
     assert parsed.query == {}  # neither the bad values nor the defaults they would have hidden
     unknown = validator.parse_request(_request("GET", "/v9/nothing"))
