@@ -95,11 +95,12 @@ class ApiResponse:
     operation_id: str
     status: int
     headers: Mapping[str, str]
-    data: Any  # the parsed JSON body, or None when there is none
+    data: Any  # the parsed JSON body; the text of a non-JSON body; None when there is none
     content: bytes
     elapsed: float  # seconds, for the last attempt
     attempts: int
     request: HttpRequest
+    is_json: bool = False  # data was parsed from a JSON body
 
     @property
     def ok(self) -> bool:
@@ -243,8 +244,9 @@ class IntegrationClient:
             observer(result)
         if self.validate != "off":
             self._report(
+                # a body parsed as JSON is handed over, so that it is not parsed twice
                 self.validator.validate_response(
-                    result.as_http(), op, **({"parsed": result.data} if result.data is not None else {})
+                    result.as_http(), op, **({"parsed": result.data} if result.is_json else {})
                 ),
                 request=request,
                 response=result,
@@ -302,15 +304,18 @@ class IntegrationClient:
             break
         content = raw.content
         data: Any = None
+        is_json = False
         if has_content(content) and is_json_media(media_type(raw.headers.get("Content-Type"))):
             try:
-                data = parse_json(content)
+                data, is_json = parse_json(content), True
             except ValueError:
                 data = content.decode("utf-8", "replace")
         elif has_content(content):
             data = content.decode("utf-8", "replace")
         log.debug("%s %s -> %d in %.1f ms", op.method, request.url, status, elapsed * 1000)
-        result = ApiResponse(op.operation_id, status, raw.headers, data, content, elapsed, attempt, request)
+        result = ApiResponse(
+            op.operation_id, status, raw.headers, data, content, elapsed, attempt, request, is_json
+        )
         return result, raw
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -192,46 +192,50 @@ def _json_type(value: Any) -> str:
     return "object" if isinstance(value, dict) else type(value).__name__
 
 
+def _count(value: Any) -> str:
+    return str(len(value)) if isinstance(value, (list, str)) else "?"
+
+
+def _bound(word: str) -> Callable[[Any, Any], str]:
+    return lambda expected, actual: f"{actual} is {word} {expected}"
+
+
+# One-line messages per keyword, (expected, actual) -> text; the engine's own message otherwise.
+_MESSAGES: dict[str, Callable[[Any, Any], str]] = {
+    "type": lambda e, a: (
+        f"expected {' or '.join(e) if isinstance(e, list) else e}, got {_json_type(a)} {_short(a, 60)}"
+    ),
+    "required": lambda e, a: f"required property {e!r} is missing",
+    "enum": lambda e, a: f"{_short(a, 60)} is not one of {_short(e, 120)}",
+    "const": lambda e, a: f"expected {_short(e)}, got {_short(a, 60)}",
+    "format": lambda e, a: f"{_short(a, 60)} is not a valid {e}",
+    "minimum": _bound("below the minimum"),
+    "exclusiveMinimum": _bound("below the exclusive minimum"),
+    "maximum": _bound("above the maximum"),
+    "exclusiveMaximum": _bound("above the exclusive maximum"),
+    "minLength": lambda e, a: f"{_short(a, 60)} is shorter than {e} character(s)",
+    "maxLength": lambda e, a: f"string of {_count(a)} characters is longer than {e}",
+    "minItems": lambda e, a: f"{_count(a)} item(s), fewer than the minimum {e}",
+    "maxItems": lambda e, a: f"{_count(a)} item(s), more than the maximum {e}",
+    "pattern": lambda e, a: f"{_short(a, 60)} does not match {e!r}",
+    "additionalProperties": lambda e, a: (
+        f"undocumented properties {', '.join(map(repr, e))} are not allowed here"
+    ),
+    "readOnly": lambda e, a: "readOnly property must not be sent in a request",
+    "writeOnly": lambda e, a: "writeOnly property must not appear in a response",
+    "anyOf": lambda e, a: (
+        f"{_short(a, 60)} matches none of {' | '.join(map(str, e or ['its alternatives']))}"
+    ),
+    "oneOf": lambda e, a: (
+        f"{_short(a, 60)} matches not exactly one of {' | '.join(map(str, e or ['its alternatives']))}"
+    ),
+    "falseSchema": lambda e, a: "no value is allowed here",
+}
+
+
 def _message(keyword: str, expected: Any, actual: Any, fallback: str) -> str:
-    if keyword == "type":
-        wanted = " or ".join(expected) if isinstance(expected, list) else str(expected)
-        return f"expected {wanted}, got {_json_type(actual)} {_short(actual, 60)}"
-    if keyword == "required":
-        return f"required property {expected!r} is missing"
-    if keyword == "enum":
-        return f"{_short(actual, 60)} is not one of {_short(expected, 120)}"
-    if keyword == "const":
-        return f"expected {_short(expected)}, got {_short(actual, 60)}"
-    if keyword == "format":
-        return f"{_short(actual, 60)} is not a valid {expected}"
-    if keyword in ("minimum", "exclusiveMinimum"):
-        return f"{actual} is below the {'exclusive ' if keyword[0] == 'e' else ''}minimum {expected}"
-    if keyword in ("maximum", "exclusiveMaximum"):
-        return f"{actual} is above the {'exclusive ' if keyword[0] == 'e' else ''}maximum {expected}"
-    if keyword == "minLength":
-        return f"{_short(actual, 60)} is shorter than {expected} character(s)"
-    if keyword == "maxLength":
-        return f"string of {len(actual) if isinstance(actual, str) else '?'} characters is longer than {expected}"
-    if keyword == "minItems":
-        return (
-            f"{len(actual) if isinstance(actual, list) else '?'} item(s), fewer than the minimum {expected}"
-        )
-    if keyword == "maxItems":
-        return f"{len(actual) if isinstance(actual, list) else '?'} item(s), more than the maximum {expected}"
-    if keyword == "pattern":
-        return f"{_short(actual, 60)} does not match {expected!r}"
-    if keyword == "additionalProperties":
-        return f"undocumented properties {', '.join(map(repr, expected))} are not allowed here"
-    if keyword == "readOnly":
-        return "readOnly property must not be sent in a request"
-    if keyword == "writeOnly":
-        return "writeOnly property must not appear in a response"
-    if keyword in ("anyOf", "oneOf"):
-        alternatives = " | ".join(map(str, expected)) if isinstance(expected, list) else "its alternatives"
-        return f"{_short(actual, 60)} matches {'none' if keyword == 'anyOf' else 'not exactly one'} of {alternatives}"
-    if keyword == "falseSchema":
-        return "no value is allowed here"
-    return fallback
+    render = _MESSAGES.get(keyword)
+    return render(expected, actual) if render is not None else fallback
 
 
 def _jsonable(value: Any) -> Any:

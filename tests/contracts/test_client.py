@@ -420,3 +420,13 @@ def test_json_default_serialises_dates(client: IntegrationClient, fresh: Scripte
     body = {"name": "x", "lastUpdate": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)}
     client.create_audience_v2(body)
     assert json.loads(fresh.requests[0].body)["lastUpdate"] == "2026-01-02T03:04:05Z"
+
+
+def test_strict_mode_flags_a_non_json_body_on_a_json_operation(
+    fresh: ScriptedServer, contract: Contract
+) -> None:
+    client = IntegrationClient(fresh.url, KEY, contract=contract, validate="strict", retries=0)
+    fresh.push(200, b"<html>maintenance</html>", content_type="text/html")
+    with pytest.raises(ContractViolationError) as info:
+        client.get_customer_session("s1")
+    assert [(v.where, v.keyword) for v in info.value.violations] == [("content-type", "mediaType")]
