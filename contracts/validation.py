@@ -703,7 +703,7 @@ class Validator:
                     else f"Content-Type is missing; expected one of {documented}",
                 )
             )
-            chosen = next((m for m in spec.content.values() if is_json_media(m.media_type)), None)
+            chosen = _json_fallback(spec.content, media)
         if chosen is None or not is_json_media(chosen.media_type):
             return None, found
         try:
@@ -788,7 +788,7 @@ class Validator:
                                    f"Content-Type {declared!r} is not documented for {status}; expected "
                                    f"{', '.join(sorted(spec.content))}" if declared
                                    else f"Content-Type is missing; expected {', '.join(sorted(spec.content))}"))  # fmt: skip
-            chosen = next((m for m in spec.content.values() if is_json_media(m.media_type)), None)
+            chosen = _json_fallback(spec.content, media)
         if chosen is None or not is_json_media(chosen.media_type) or chosen.schema is None:
             return found
         if parsed is _UNPARSED:
@@ -861,6 +861,13 @@ def _coerce(raw: str, kind: str) -> Any:
         except ValueError:
             raise ValueError(raw) from None
     return raw
+
+
+def _json_fallback(content: Mapping[str, MediaType], media: str) -> MediaType | None:
+    """After a Content-Type mismatch: still check the body as JSON, unless it says it is something else."""
+    if media and not is_json_media(media):
+        return None
+    return next((m for m in content.values() if is_json_media(m.media_type)), None)
 
 
 def _pick_media(content: Mapping[str, MediaType], media: str) -> MediaType | None:
