@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import requests
+import urllib3
 
 from .errors import (
     ArgumentError,
@@ -40,8 +41,10 @@ from .errors import (
     ContractViolationWarning,
     UnknownOperation,
     Violation,
+    _short,
 )
 from .http import HttpRequest, HttpResponse, has_content, is_json_media, media_type, parse_json
+from .schema import json_kind
 from .spec import MISSING, Contract, Operation, Parameter, load_contract
 
 __all__ = ["ApiError", "ApiResponse", "IntegrationClient", "RetryPolicy"]
@@ -102,6 +105,12 @@ class ApiResponse:
     request: HttpRequest
     is_json: bool = False  # data was parsed from a JSON body
 
+    def __repr__(self) -> str:  # no headers: the request's carry the API key
+        return (
+            f"ApiResponse({self.operation_id} -> {self.status}, attempts={self.attempts}, "
+            f"elapsed={self.elapsed * 1000:.1f}ms, data={_short(self.data, 200)})"
+        )
+
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
@@ -117,8 +126,16 @@ class ApiError(requests.HTTPError):
     ``api_response`` is this client's :class:`ApiResponse`.
     """
 
-    def __init__(self, api_response: ApiResponse, response: requests.Response | None = None) -> None:
+    def __init__(
+        self,
+        api_response: ApiResponse,
+        response: requests.Response | None = None,
+        violations: Sequence[Violation] = (),
+    ) -> None:
         self.api_response = api_response
+        #: contract violations of this answer (when the client validates): an undocumented
+        #: status, an error body of the wrong shape ...
+        self.violations = list(violations)
         self.status = api_response.status
         self.operation_id = api_response.operation_id
         self.body = api_response.data
@@ -138,6 +155,12 @@ class ApiError(requests.HTTPError):
             text += " (" + "; ".join(details) + ")"
         if not self.message and not details and isinstance(self.body, str) and self.body:
             text += f": {self.body[:200]}"
+        if self.violations:
+            text += (
+                f" [{len(self.violations)} contract violation(s): "
+                + "; ".join(map(str, self.violations[:3]))
+                + "]"
+            )
         super().__init__(text, response=response, request=getattr(response, "request", None))
 
 
@@ -168,6 +191,10 @@ class IntegrationClient:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
+        api_key = api_key.strip()
+        if not api_key or any(ch.isspace() or not ch.isprintable() for ch in api_key):
+            # said without the key: error messages end up in CI logs
+            raise ValueError("api_key must be a non-empty string without spaces or control characters")
         self.api_key = api_key
         self._own_session = session is None
         self.session = session or requests.Session()
@@ -242,17 +269,18 @@ class IntegrationClient:
         result, raw = self._send(op, request, timeout)
         for observer in self.observers:
             observer(result)
+        violations: list[Violation] = []
         if self.validate != "off":
-            self._report(
-                # a body parsed as JSON is handed over, so that it is not parsed twice
-                self.validator.validate_response(
-                    result.as_http(), op, **({"parsed": result.data} if result.is_json else {})
-                ),
-                request=request,
-                response=result,
-            )
+            # a body parsed as JSON is handed over, so that it is not parsed twice
+            parsed = {"parsed": result.data} if result.is_json else {}
+            violations = self.validator.validate_response(result.as_http(), op, **parsed)
         if not result.ok:
-            raise ApiError(result, raw)
+            # Non-2xx answers always raise ApiError, so that callers can rely on one exception for
+            # them; in warn/strict mode the violations of the answer travel with it.
+            if violations and self.validate == "warn":
+                self._report(violations)
+            raise ApiError(result, raw, violations)
+        self._report(violations, request=request, response=result)
         return result
 
     def _report(self, violations: list[Violation], *, request: Any = None, response: Any = None) -> None:
@@ -284,7 +312,7 @@ class IntegrationClient:
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 # Connect failures never reached the server: safe to retry for any method.
-                safe = idempotent or isinstance(exc, requests.ConnectTimeout)
+                safe = idempotent or _never_sent(exc)
                 delay = policy.delay(attempt) if safe and attempt <= policy.retries else None
                 if delay is None:
                     raise
@@ -319,23 +347,22 @@ class IntegrationClient:
         return result, raw
 
 
+def _never_sent(exc: Exception) -> bool:
+    """True when the connection was never established, so the server cannot have acted on it."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
 # --------------------------------------------------------------------------- argument binding
 
 
-def _item_kind(param: Parameter) -> str:
-    items = param.resolved.get("items")
-    kind = items.get("type", "string") if isinstance(items, dict) else "string"
-    return str(kind)
-
-
 def _kind(schema: Mapping[str, Any]) -> str:
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), None)
-    return str(kind) if kind else "any"
+    return json_kind(schema, default="any")
 
 
-def _scalar(op: Operation, param: Parameter, value: Any, kind: str, fmt: str | None) -> str:
+def _scalar(op: Operation, param: Parameter, value: Any, kind: str) -> str:
     def wrong(expected: str) -> ArgumentError:
         return ArgumentError(
             f"{param.python_name} must be {expected}, got {type(value).__name__} {value!r}",
@@ -356,11 +383,12 @@ def _scalar(op: Operation, param: Parameter, value: Any, kind: str, fmt: str | N
             raise wrong("a boolean")
         return "true" if value else "false"
     if kind == "string":
-        if isinstance(value, _dt.datetime) and fmt == "date-time":
+        # dates and times are strings on the wire: take the objects and write RFC 3339
+        if isinstance(value, _dt.datetime):
             if value.tzinfo is None:
                 raise wrong("a timezone-aware datetime (RFC 3339 needs an offset)")
             return value.isoformat().replace("+00:00", "Z")
-        if isinstance(value, _dt.date) and fmt in ("date", "date-time"):
+        if isinstance(value, _dt.date):
             return value.isoformat()
         if not isinstance(value, str):
             raise wrong("a string")
@@ -368,9 +396,8 @@ def _scalar(op: Operation, param: Parameter, value: Any, kind: str, fmt: str | N
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _serialize(op: Operation, param: Parameter, value: Any) -> list[str]:
+def _serialize(contract: Contract, op: Operation, param: Parameter, value: Any) -> list[str]:
     kind = _kind(param.resolved)
-    fmt = param.resolved.get("format")
     if kind == "array":
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset)):
             raise ArgumentError(
@@ -378,11 +405,10 @@ def _serialize(op: Operation, param: Parameter, value: Any) -> list[str]:
                 operation_id=op.operation_id,
                 argument=param.python_name,
             )
-        items = param.resolved.get("items")
-        item_format = items.get("format") if isinstance(items, dict) else None
-        texts = [_scalar(op, param, v, _item_kind(param), item_format) for v in value]
+        items = contract.schema_top(param.resolved.get("items"))
+        texts = [_scalar(op, param, v, _kind(items)) for v in value]
         return texts if param.explode and param.location == "query" else [",".join(texts)]
-    return [_scalar(op, param, value, kind, fmt)]
+    return [_scalar(op, param, value, kind)]
 
 
 def _body_bytes(contract: Contract, op: Operation, value: Any) -> bytes:
@@ -474,7 +500,7 @@ def _bind(
                     argument=param.python_name,
                 )
             continue
-        texts = _serialize(op, param, value)
+        texts = _serialize(contract, op, param, value)
         if param.location == "path":
             if texts[0] == "":
                 raise ArgumentError(f"{param.python_name} must not be empty", operation_id=op.operation_id,

@@ -14,6 +14,7 @@ not survive JSON serialisation).
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -106,7 +107,8 @@ class _Builder:
         self.doc.lines.setdefault(pointer, node.start_mark.line + 1)
         key = id(node)
         if key in self.done:
-            return self.done[key]
+            # an alias gets its own copy: editing one (an overlay update) must not edit the other
+            return copy.deepcopy(self.done[key])
         if key in self.active:
             self.doc.issue(pointer, "recursive YAML alias; replaced by null")
             return None
@@ -127,6 +129,14 @@ class _Builder:
         return value
 
     def _scalar(self, node: yaml.Node, pointer: str) -> Any:
+        try:
+            return self._resolve_scalar(node, pointer)
+        except (ValueError, yaml.YAMLError):
+            # e.g. `!!int abc`: an explicit tag on text that cannot have it
+            self.doc.issue(pointer, f"{node.value!r} cannot be read as {node.tag!r}; kept as a string")
+            return node.value
+
+    def _resolve_scalar(self, node: yaml.Node, pointer: str) -> Any:
         tag, text = node.tag, node.value
         if tag == _STR:
             return text
@@ -135,10 +145,12 @@ class _Builder:
         if tag == _BOOL:
             return text.lower() == "true"
         if tag == _INT:
-            if text.startswith("0o"):
-                return int(text[2:], 8)
-            if text.startswith("0x"):
-                return int(text[2:], 16)
+            sign = -1 if text.startswith("-") else 1
+            digits = text.lstrip("+-")
+            if digits.startswith("0o"):
+                return sign * int(digits[2:], 8)
+            if digits.startswith("0x"):
+                return sign * int(digits[2:], 16)
             return int(text, 10)
         if tag == _FLOAT:
             assert isinstance(node, yaml.ScalarNode)

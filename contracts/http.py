@@ -86,12 +86,21 @@ def query_params(url: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(url).query, keep_blank_values=True)
 
 
-@dataclass(slots=True)
+SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+@dataclass(slots=True, repr=False)
 class HttpRequest:
     method: str
     url: str  # a full URL, or a path with its query string
     headers: HeadersLike = field(default_factory=dict)
     body: bytes | str | None = None
+
+    def __repr__(self) -> str:  # reprs end up in test reports: never show credentials
+        names = sorted(normalize_headers(self.headers))
+        shown = [f"{n}: <redacted>" if n in SECRET_HEADERS else n for n in names]
+        size = len(self.body) if self.body else 0
+        return f"HttpRequest({self.method} {self.url}, headers=[{', '.join(shown)}], body={size} bytes)"
 
     @property
     def path(self) -> str:

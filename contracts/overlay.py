@@ -22,7 +22,7 @@ from typing import Any
 import jsonpath
 from jsonpath.exceptions import JSONPathError
 
-from .documents import Document, join_pointer, parse_document, read_document
+from .documents import Document, join_pointer, read_document
 from .errors import OverlayError
 
 __all__ = ["Overlay", "OverlayAction", "apply_overlay", "load_overlay"]
@@ -113,10 +113,6 @@ def load_overlay(source: str | Path | dict[str, Any] | Document) -> Overlay:
         actions=tuple(parsed),
         document=doc,
     )
-
-
-def load_overlay_text(text: str, source: str = "<overlay>") -> Overlay:
-    return load_overlay(parse_document(text, source=source))
 
 
 def _matches(target: str, data: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:

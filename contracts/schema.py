@@ -34,11 +34,14 @@ from typing import Any
 from .documents import Document, join_pointer
 
 __all__ = [
+    "HTTP_METHODS",
     "REQUEST",
     "RESPONSE",
     "BundledSchema",
     "SchemaCompiler",
+    "follow_refs",
     "iter_schema_roots",
+    "json_kind",
     "repair_schema_quirks",
     "resolve_pointer",
     "subschemas",
@@ -62,7 +65,7 @@ _SINGLE_SCHEMAS = (
     "unevaluatedItems",
     "contentSchema",
 )
-_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 _NON_NEGATIVE_INT_KEYWORDS = (
     "maxLength",
@@ -163,7 +166,7 @@ def iter_schema_roots(document: Any) -> Iterator[tuple[str, Any]]:
             continue
         for i, param in enumerate(_list(item.get("parameters"))):
             yield from _parameter_schemas(param, join_pointer(item_pointer, "parameters", i))
-        for method in _HTTP_METHODS:
+        for method in HTTP_METHODS:
             op = item.get(method)
             if not isinstance(op, dict):
                 continue
@@ -197,6 +200,31 @@ def walk_schema(node: Any, pointer: str, visit: Callable[[dict[str, Any], str], 
             stack.extend(reversed(list(subschemas(current, ptr))))
 
 
+def follow_refs(document: Any, node: Any, limit: int = 32) -> tuple[Any, str | None]:
+    """Follow a chain of local ``$ref``s: (target, None), or (None, why it cannot be followed)."""
+    seen: list[str] = []
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            return None, f"cannot resolve $ref {ref!r}"
+        if ref in seen or len(seen) >= limit:
+            return None, f"$ref {ref!r} loops back on itself"
+        seen.append(ref)
+        try:
+            node = resolve_pointer(document, ref[1:])
+        except KeyError:
+            return None, f"$ref {ref!r} points at nothing"
+    return node, None
+
+
+def json_kind(schema: Any, default: str = "string") -> str:
+    """The (first non-null) JSON type a schema object declares, or ``default``."""
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    return str(kind) if kind else default
+
+
 def resolve_pointer(document: Any, pointer: str) -> Any:
     """Value at a JSON pointer (``""`` or ``"/a/b"``); raises KeyError when absent."""
     if pointer in ("", "#"):
@@ -218,86 +246,122 @@ def resolve_pointer(document: Any, pointer: str) -> Any:
 # --------------------------------------------------------------------------- quirk repair
 
 
+_INTEGER_TEXT = re.compile(r"[-+]?[0-9]+")
+
+
 def _as_number(value: Any) -> float | int | None:
-    if isinstance(value, bool):
+    """A number written as a string (``'1E+3'``, ``' 12 '``), or None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, str):
         return None
-    if isinstance(value, (int, float)):
-        return value
-    if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-        if math.isfinite(number) and number == int(number) and abs(number) < 2**63:
-            return int(number)
-        return number if math.isfinite(number) else None
+    text = value.strip()
+    if _INTEGER_TEXT.fullmatch(text):
+        return int(text)  # exact, even beyond float precision
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(number):
+        return None
+    return int(number) if number == int(number) and abs(number) < 2**53 else number
+
+
+def _as_bool(value: Any) -> bool | None:
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
     return None
 
 
-def _repair_node(node: dict[str, Any], pointer: str, doc: Document) -> None:
-    if "$ref" in node:
-        if not isinstance(node["$ref"], str):
-            doc.issue(
-                join_pointer(pointer, "$ref"), "$ref is not a string; replaced by an unconstrained schema"
-            )
-            node.clear()
-        return
+def _repair_bounds(node: dict[str, Any], pointer: str, doc: Document) -> None:
     for key in (*_NUMBER_KEYWORDS, *_NON_NEGATIVE_INT_KEYWORDS, "exclusiveMaximum", "exclusiveMinimum"):
         if key not in node:
             continue
         value = node[key]
+        where = join_pointer(pointer, key)
         if key.startswith("exclusive") and isinstance(value, bool):
-            continue  # OpenAPI 3.0 form, converted later
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if key in _NON_NEGATIVE_INT_KEYWORDS and (value < 0 or value != int(value)):
-                doc.issue(
-                    join_pointer(pointer, key),
-                    f"{key} must be a non-negative integer, got {value!r}; ignored",
-                )
-                del node[key]
+            continue  # the OpenAPI 3.0 form, converted later
+        number = (
+            value if isinstance(value, (int, float)) and not isinstance(value, bool) else _as_number(value)
+        )
+        if number is None:
+            doc.issue(where, f"{key} has the non-numeric value {value!r}; ignored")
+            del node[key]
             continue
-        number = _as_number(value)
-        if number is None or (key in _NON_NEGATIVE_INT_KEYWORDS and (number < 0 or number != int(number))):
-            doc.issue(join_pointer(pointer, key), f"{key} has the non-numeric value {value!r}; ignored")
+        if key in _NON_NEGATIVE_INT_KEYWORDS and (number < 0 or number != int(number)):
+            doc.issue(where, f"{key} must be a non-negative integer, got {value!r}; ignored")
             del node[key]
-        else:
-            doc.issue(
-                join_pointer(pointer, key), f"{key} is the string {value!r}; read as the number {number!r}"
-            )
+            continue
+        if key == "multipleOf" and number <= 0:
+            doc.issue(where, f"multipleOf must be greater than 0, got {value!r}; ignored")
+            del node[key]
+            continue
+        if number is not value:
+            doc.issue(where, f"{key} is the string {value!r}; read as the number {number!r}")
             node[key] = int(number) if key in _NON_NEGATIVE_INT_KEYWORDS else number
+
+
+def _repair_shapes(node: dict[str, Any], pointer: str, doc: Document) -> None:
+    """Keywords whose value has the wrong JSON type: converted when the intent is clear, else dropped."""
+
+    def drop(key: str, why: str) -> None:
+        doc.issue(join_pointer(pointer, key), f"{why}; ignored")
+        del node[key]
+
     if "type" in node:
-        kind = node["type"]
-        kinds = kind if isinstance(kind, list) else [kind]
+        kinds = node["type"] if isinstance(node["type"], list) else [node["type"]]
         unknown = [k for k in kinds if k not in _JSON_TYPES]
-        if unknown:
-            doc.issue(
-                join_pointer(pointer, "type"), f"unknown type {unknown[0]!r}; the type constraint is ignored"
-            )
-            del node["type"]
-    if "required" in node and not (
-        isinstance(node["required"], list) and all(isinstance(x, str) for x in node["required"])
-    ):
-        # A Swagger 2 habit: `required: true` on the property itself.
-        doc.issue(join_pointer(pointer, "required"), "required must be a list of property names; ignored")
-        del node["required"]
-    if "enum" in node and not isinstance(node["enum"], list):
-        doc.issue(join_pointer(pointer, "enum"), "enum must be a list; ignored")
-        del node["enum"]
-    for key in ("properties", "patternProperties"):
+        if unknown or not kinds:
+            drop("type", f"unknown type {unknown[0]!r}" if unknown else "type is an empty list")
+    if "required" in node:
+        required = node["required"]
+        if not (isinstance(required, list) and all(isinstance(x, str) for x in required)):
+            drop("required", "required must be a list of property names")  # Swagger 2's `required: true`
+        elif len(set(required)) != len(required):
+            node["required"] = list(dict.fromkeys(required))
+    if "enum" in node and not (isinstance(node["enum"], list) and node["enum"]):
+        drop("enum", "enum must be a non-empty list")
+    for key in ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas"):
         if key in node and not isinstance(node[key], dict):
-            doc.issue(join_pointer(pointer, key), f"{key} must be a mapping; ignored")
-            del node[key]
+            drop(key, f"{key} must be a mapping")
+    for key in _LISTS_OF_SCHEMAS:
+        if key in node and not (isinstance(node[key], list) and node[key]):
+            drop(key, f"{key} must be a non-empty list of schemas")
+    for key in (*_SINGLE_SCHEMAS, "items"):
+        value = node.get(key)
+        if key not in node or isinstance(value, (dict, bool)) or (key == "items" and isinstance(value, list)):
+            continue
+        flag = _as_bool(value)
+        if flag is None:
+            drop(key, f"{key} must be a schema or a boolean, got {value!r}")
+        else:
+            doc.issue(join_pointer(pointer, key), f"{key} is the string {value!r}; read as {flag}")
+            node[key] = flag
+    for key in ("uniqueItems", "nullable", "readOnly", "writeOnly", "deprecated"):
+        value = node.get(key)
+        if key not in node or isinstance(value, bool):
+            continue
+        flag = _as_bool(value)
+        if flag is None:
+            drop(key, f"{key} must be a boolean, got {value!r}")
+        else:
+            doc.issue(join_pointer(pointer, key), f"{key} is the string {value!r}; read as {flag}")
+            node[key] = flag
+    if "format" in node and not isinstance(node["format"], str):
+        drop("format", f"format must be a string, got {node['format']!r}")
     if "pattern" in node:
         try:
             re.compile(node["pattern"])
         except (re.error, TypeError):
-            doc.issue(
-                join_pointer(pointer, "pattern"), f"pattern {node['pattern']!r} is not a valid regex; ignored"
-            )
-            del node["pattern"]
-    if "nullable" in node and not isinstance(node["nullable"], bool):
-        doc.issue(join_pointer(pointer, "nullable"), "nullable must be a boolean; ignored")
-        del node["nullable"]
+            drop("pattern", f"pattern {node['pattern']!r} is not a valid regex")
+
+
+def _repair_node(node: dict[str, Any], pointer: str, doc: Document) -> None:
+    if "$ref" in node and not isinstance(node["$ref"], str):
+        doc.issue(join_pointer(pointer, "$ref"), "$ref is not a string; replaced by an unconstrained schema")
+        node.clear()
+    if "$ref" in node:
+        return
+    _repair_bounds(node, pointer, doc)
+    _repair_shapes(node, pointer, doc)
 
 
 def repair_schema_quirks(doc: Document) -> None:
@@ -386,20 +450,30 @@ class SchemaCompiler:
         refs.setdefault(key, pointer)
         return "#/$defs/" + key.replace("~", "~0").replace("/", "~1")
 
-    def _resolved(self, node: Any) -> Any:
+    def _resolved(self, node: Any) -> dict[str, Any]:
         """Follow local $ref chains (to read flags such as readOnly behind a reference)."""
-        seen = 0
-        while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#"):
-            seen += 1
-            if seen > 32:
-                return {}
-            try:
-                node = resolve_pointer(self.document, node["$ref"][1:])
-            except KeyError:
-                return {}
-        return node
+        target, _ = follow_refs(self.document, node)
+        return target if isinstance(target, dict) else {}
 
-    def _convert(self, node: Any, direction: str, refs: dict[str, str]) -> Any:
+    def _hidden(self, node: Any, direction: str, seen: frozenset[int] = frozenset()) -> set[str]:
+        """Properties of ``node`` (and of its allOf members) that must not appear in ``direction``."""
+        flag = "readOnly" if direction == REQUEST else "writeOnly"
+        node = self._resolved(node)
+        if id(node) in seen:
+            return set()  # a recursive allOf
+        seen = seen | {id(node)}
+        props = node.get("properties")
+        hidden = set()
+        if isinstance(props, dict):
+            hidden = {name for name, sub in props.items() if self._resolved(sub).get(flag) is True}
+        for member in node.get("allOf") or ():
+            hidden |= self._hidden(member, direction, seen)
+        return hidden
+
+    def _convert(
+        self, node: Any, direction: str, refs: dict[str, str], inherited: frozenset[str] = frozenset()
+    ) -> Any:
+        """``inherited``: hidden property names of allOf siblings, to drop from this node's ``required``."""
         if isinstance(node, bool):
             return node
         if not isinstance(node, dict):
@@ -414,6 +488,10 @@ class SchemaCompiler:
                 out[key] = self._ref(value, refs)
             elif key in _MAPS_OF_SCHEMAS and isinstance(value, dict):
                 out[key] = {name: self._convert(sub, direction, refs) for name, sub in value.items()}
+            elif key == "allOf" and isinstance(value, list):
+                # a `required` in one member may name a readOnly property defined in another
+                siblings = frozenset(inherited | self._hidden(node, direction))
+                out[key] = [self._convert(sub, direction, refs, siblings) for sub in value]
             elif key in _LISTS_OF_SCHEMAS and isinstance(value, list):
                 out[key] = [self._convert(sub, direction, refs) for sub in value]
             elif key in _SINGLE_SCHEMAS and isinstance(value, (dict, bool)):
@@ -429,6 +507,8 @@ class SchemaCompiler:
             self._legacy_bounds(out)
         self._int_format_bounds(out)
         self._access_modes(node, out, direction)
+        if inherited and isinstance(out.get("required"), list):
+            out["required"] = [name for name in out["required"] if name not in inherited]
         if self.legacy and node.get("nullable") is True:
             out = self._nullable(out)
         return out
@@ -462,9 +542,7 @@ class SchemaCompiler:
         if not isinstance(props, dict):
             return
         flag = "readOnly" if direction == REQUEST else "writeOnly"
-        hidden = (
-            [name for name, sub in props.items() if self._resolved(sub).get(flag) is True] if props else []
-        )
+        hidden = [name for name, sub in props.items() if self._resolved(sub).get(flag) is True]
         if not hidden:
             return
         for name in hidden:

@@ -27,7 +27,7 @@ from .documents import Document, join_pointer, read_document
 from .errors import ContractLoadError, ContractWarning, UnknownOperation
 from .http import media_type
 from .overlay import Overlay, apply_overlay, load_overlay
-from .schema import SchemaCompiler, repair_schema_quirks, resolve_pointer
+from .schema import HTTP_METHODS, SchemaCompiler, follow_refs, repair_schema_quirks, resolve_pointer
 
 if TYPE_CHECKING:
     from .validation import Validator
@@ -51,7 +51,6 @@ OPENAPI_DIR = Path(__file__).with_name("openapi")
 DEFAULT_VENDOR_CONTRACT = OPENAPI_DIR / "talon-integration-v7.0.0.yaml"
 DEFAULT_OVERLAY = OPENAPI_DIR / "talon-overlay.yaml"
 
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "<missing>", "__bool__": lambda self: False})()
 MISSING = _MISSING
 
@@ -80,12 +79,6 @@ class Parameter:
     explode: bool
     python_name: str
     default: Any = _MISSING
-
-    @property
-    def is_array(self) -> bool:
-        return self.resolved.get("type") == "array" or (
-            isinstance(self.resolved.get("type"), list) and "array" in self.resolved["type"]
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +129,6 @@ class Operation:
         by_name = {p.name: p for p in self.parameters if p.location == "path"}
         return tuple(by_name[n] for n in order if n in by_name)
 
-    def parameters_in(self, location: str) -> tuple[Parameter, ...]:
-        return tuple(p for p in self.parameters if p.location == location)
-
     @property
     def statuses(self) -> tuple[str, ...]:
         return tuple(self.responses)
@@ -148,7 +138,7 @@ class Operation:
         exact = self.responses.get(str(status))
         if exact is not None:
             return exact
-        ranged = self.responses.get(f"{status // 100}XX") or self.responses.get(f"{status // 100}xx")
+        ranged = self.responses.get(f"{status // 100}XX")  # keys were upper-cased when indexed
         return ranged if ranged is not None else self.responses.get("default")
 
 
@@ -162,6 +152,7 @@ class Match:
 class _Route:
     template: str
     regex: re.Pattern[str]
+    suffix: re.Pattern[str]  # the template at the end of a longer path (behind a proxy prefix)
     names: tuple[str, ...]
     specificity: tuple[int, int]
     operations: dict[str, Operation] = field(default_factory=dict)
@@ -185,18 +176,19 @@ class Contract:
         self.version = str(info.get("version", ""))
         components = data.get("components") if isinstance(data.get("components"), dict) else {}
         schemes = components.get("securitySchemes")
-        self.security_schemes: dict[str, dict[str, Any]] = (
-            {
-                k: self._deref(v, join_pointer("/components/securitySchemes", k)) or {}
-                for k, v in schemes.items()
-            }
-            if isinstance(schemes, dict)
-            else {}
-        )
+        self.security_schemes: dict[str, dict[str, Any]] = {}
+        for name, scheme in schemes.items() if isinstance(schemes, dict) else ():
+            pointer = join_pointer("/components/securitySchemes", name)
+            scheme = self._deref(scheme, pointer)
+            if isinstance(scheme, dict):
+                self.security_schemes[name] = scheme
+            elif scheme is not None:
+                self.document.issue(pointer, "a security scheme must be a mapping; ignored")
         self.base_path = self._base_path()
         self.operations: dict[str, Operation] = {}
         self._by_python_name: dict[str, Operation] = {}
         self._routes: dict[int, list[_Route]] = {}
+        self._route_of: dict[str, _Route] = {}
         self._index_operations()
         self.compiler = SchemaCompiler(data, self.openapi_version)
         self._validator: Validator | None = None
@@ -273,6 +265,18 @@ class Contract:
             suggestions=close,
         )
 
+    def path_params(self, operation: str | Operation, url: str) -> dict[str, str] | None:
+        """The path parameters of ``url`` read with ``operation``'s template, or None if it does not fit.
+
+        Unlike :meth:`match`, a prefix before the template (a proxy or gateway base path) is allowed.
+        """
+        route = self._route_of[self.operation(operation).operation_id]
+        path = urlsplit(url).path or "/"
+        found = route.regex.match(path) or route.suffix.search(path)
+        if found is None:
+            return None
+        return {name: unquote(found.group(f"p{i}")) for i, name in enumerate(route.names)}
+
     def _nearest(self, method: str, path: str) -> list[str]:
         """Up to three documented operations that look like ``method path`` (for error messages)."""
         wanted = f"{method} {path}"
@@ -314,30 +318,15 @@ class Contract:
 
     def _deref(self, node: Any, pointer: str) -> Any:
         """Follow a chain of local ``$ref``s of a non-schema object (parameter, response ...)."""
-        seen: list[str] = []
-        while isinstance(node, dict) and "$ref" in node:
-            ref = node["$ref"]
-            if not isinstance(ref, str) or not ref.startswith("#") or ref in seen:
-                self.document.issue(pointer, f"cannot resolve $ref {ref!r}; the object is ignored")
-                return None
-            seen.append(ref)
-            try:
-                node = resolve_pointer(self.data, ref[1:])
-            except KeyError:
-                self.document.issue(pointer, f"$ref {ref!r} points at nothing; the object is ignored")
-                return None
-        return node
+        target, problem = follow_refs(self.data, node)
+        if problem is not None:
+            self.document.issue(pointer, f"{problem}; the object is ignored")
+        return target
 
     def schema_top(self, schema: Any) -> dict[str, Any]:
         """The schema object itself, with top-level ``$ref`` chains followed (nested refs stay)."""
-        seen = 0
-        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and seen < 32:
-            seen += 1
-            try:
-                schema = resolve_pointer(self.data, schema["$ref"].lstrip("#"))
-            except KeyError:
-                return {}
-        return schema if isinstance(schema, dict) else {}
+        target, _ = follow_refs(self.data, schema)
+        return target if isinstance(target, dict) else {}
 
     def _parameter(self, raw: Any, pointer: str) -> Parameter | None:
         param = self._deref(raw, pointer)
@@ -386,6 +375,15 @@ class Contract:
             default=resolved.get("default", _MISSING),
         )
 
+    def _list(self, owner: dict[str, Any], key: str, pointer: str) -> list[Any]:
+        value = owner.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.document.issue(join_pointer(pointer, key), f"{key} must be a list; ignored")
+            return []
+        return value
+
     def _content(self, content: Any, pointer: str) -> dict[str, MediaType]:
         result: dict[str, MediaType] = {}
         if isinstance(content, dict):
@@ -412,7 +410,7 @@ class Contract:
                 continue
             shared = [
                 p
-                for i, raw in enumerate(item.get("parameters") or [])
+                for i, raw in enumerate(self._list(item, "parameters", item_pointer))
                 if (p := self._parameter(raw, join_pointer(item_pointer, "parameters", i))) is not None
             ]
             route = self._route(template)
@@ -426,6 +424,7 @@ class Contract:
                     continue
                 op = self._operation(template, method, raw_op, op_pointer, shared, global_security)
                 route.operations[op.method] = op
+                self._route_of[op.operation_id] = route
                 self.operations[op.operation_id] = op
                 self._by_python_name.setdefault(op.python_name, op)
         for routes in self._routes.values():
@@ -454,7 +453,7 @@ class Contract:
             )
             op_id = f"{op_id}_{n}"
         params: dict[tuple[str, str], Parameter] = {(p.location, p.name): p for p in shared}
-        for i, raw_param in enumerate(raw.get("parameters") or []):
+        for i, raw_param in enumerate(self._list(raw, "parameters", pointer)):
             param = self._parameter(raw_param, join_pointer(pointer, "parameters", i))
             if param is not None:
                 params[(param.location, param.name)] = param  # operation-level overrides path-level
@@ -502,7 +501,13 @@ class Contract:
             if isinstance(original, dict) and "$ref" in original:
                 resp_pointer = "/" + original["$ref"].lstrip("#/")
             headers = []
-            for name, header in (resolved.get("headers") or {}).items():
+            raw_headers = resolved.get("headers") or {}
+            if not isinstance(raw_headers, dict):
+                self.document.issue(
+                    join_pointer(resp_pointer, "headers"), "headers must be a mapping; ignored"
+                )
+                raw_headers = {}
+            for name, header in raw_headers.items():
                 header_obj = self._deref(header, join_pointer(resp_pointer, "headers", name))
                 if isinstance(header_obj, dict):
                     param = self._parameter(
@@ -528,7 +533,7 @@ class Contract:
             responses=responses,
             security=tuple(s for s in security if isinstance(s, dict)) if isinstance(security, list) else (),
             summary=str(raw.get("summary", "")),
-            tags=tuple(str(t) for t in raw.get("tags") or ()),
+            tags=tuple(str(t) for t in self._list(raw, "tags", pointer)),
             python_name=python_name(op_id),
         )
 
@@ -547,7 +552,13 @@ class Contract:
             else:
                 pattern += re.escape(piece)
                 literal += len(piece)
-        route = _Route(template, re.compile(pattern + "$"), tuple(names), (literal, -len(names)))
+        route = _Route(
+            template,
+            re.compile(pattern + "$"),
+            re.compile(pattern[1:] + "/?$"),
+            tuple(names),
+            (literal, -len(names)),
+        )
         self._routes.setdefault(template.count("/"), []).append(route)
         return route
 
@@ -610,8 +621,8 @@ def _inline_external_refs(doc: Document) -> None:
     doc.data = visit(doc.data, doc.base_dir, doc.data, "", (), False)
 
 
-def _emit(issues: list[Any], start: int) -> None:
-    for issue in issues[start:]:
+def _emit(issues: list[Any]) -> None:
+    for issue in issues:
         warnings.warn(ContractWarning(issue), stacklevel=3)
 
 
@@ -640,6 +651,9 @@ def load_spec(
             source=doc.source,
         )
     version = data.get("openapi")
+    if isinstance(version, (int, float)) and not isinstance(version, bool):
+        doc.issue("/openapi", f"'openapi' is the number {version!r}; read as the string {str(version)!r}")
+        version = data["openapi"] = str(version)
     if not isinstance(version, str) or not re.match(r"^3\.[01]\.", version + "."):
         doc.issue("/openapi", f"'openapi' is {version!r}, not 3.0.x or 3.1.x; read as 3.0")
         data["openapi"] = "3.0.3"
@@ -657,7 +671,7 @@ def load_spec(
     repair_schema_quirks(doc)
     contract = Contract(doc, overlay_obj)
     if warn:
-        _emit(doc.issues, 0)
+        _emit(doc.issues)
     return contract
 
 

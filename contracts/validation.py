@@ -16,12 +16,13 @@ from __future__ import annotations
 import ast
 import re
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .documents import join_pointer
-from .errors import ContractViolationError, UnknownOperation, Violation, _short
+from .errors import ContractViolationError, ContractWarning, LoadIssue, UnknownOperation, Violation, _short
 from .http import (
     HttpRequest,
     HttpResponse,
@@ -32,7 +33,7 @@ from .http import (
     parse_json,
     query_params,
 )
-from .schema import REQUEST, RESPONSE, BundledSchema
+from .schema import REQUEST, RESPONSE, BundledSchema, json_kind
 from .spec import MISSING
 
 if TYPE_CHECKING:
@@ -44,7 +45,9 @@ _UNPARSED: Any = object()
 # Go's strconv.ParseBool, which the API's query parsing accepts.
 _BOOLEANS = {"1": True, "t": True, "T": True, "true": True, "TRUE": True, "True": True,
              "0": False, "f": False, "F": False, "false": False, "FALSE": False, "False": False}  # fmt: skip
-_INTEGER = re.compile(r"[-+]?\d+")
+# ASCII only: int() and float() would also take "٣" or " 5", which no server reads as numbers.
+_INTEGER = re.compile(r"[-+]?[0-9]+")
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
 # --------------------------------------------------------------------------- engines
@@ -267,6 +270,8 @@ def _describe(alternative: Any) -> str:
         kind = alternative.get("type")
         if kind is not None:
             return "/".join(kind) if isinstance(kind, list) else str(kind)
+        if "format" in alternative:
+            return f"format {alternative['format']}"
     return "schema"
 
 
@@ -285,13 +290,6 @@ class _ParamPlan:
     kind: str  # JSON type the raw string is coerced to
     item_kind: str
     compiled: _Compiled
-
-
-def _kind(schema: Mapping[str, Any]) -> str:
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "string")
-    return str(kind) if kind else "string"
 
 
 _ABSENT: Any = object()  # a parameter that is absent, or present but unreadable
@@ -350,18 +348,52 @@ class Validator:
                 found = self._cache.get(key)
                 if found is None:
                     bundled = self.contract.compiler.bundle(schema, origin, direction)
-                    found = _Compiled(bundled, self._engine_cls(bundled.schema))
+                    try:
+                        engine = self._engine_cls(bundled.schema)
+                    except Exception as exc:  # a schema the engine refuses: report it, never crash
+                        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                        issue = LoadIssue(
+                            self.contract.source,
+                            origin,
+                            f"schema cannot be compiled ({message}); not checked",
+                        )
+                        self.contract.issues.append(issue)
+                        warnings.warn(ContractWarning(issue), stacklevel=2)
+                        bundled = BundledSchema(True, origin, {})
+                        engine = self._engine_cls(True)
+                    found = _Compiled(bundled, engine)
                     self._cache[key] = found
         return found
+
+    def compile_all(self) -> int:
+        """Compile every schema of every operation now (instead of on first use); returns how many.
+
+        Schemas the engine refuses become issues of the contract, as quirks found when loading do.
+        """
+        for op in self.contract:
+            self._param_plans(op)
+            if op.request_body is not None:
+                for media in op.request_body.content.values():
+                    if media.schema is not None:
+                        key = (op.operation_id, "request", media.media_type, REQUEST)
+                        self.compiled(media.schema, media.schema_pointer, REQUEST, key)
+            for response in op.responses.values():
+                for media in response.content.values():
+                    if media.schema is not None:
+                        key = (op.operation_id, response.key, media.media_type, RESPONSE)
+                        self.compiled(media.schema, media.schema_pointer, RESPONSE, key)
+        return len(self._cache)
 
     def _param_plans(self, op: Operation) -> list[_ParamPlan]:
         plans = self._params.get(op.operation_id)
         if plans is None:
             plans = []
             for param in op.parameters:
-                kind = _kind(param.resolved)
+                kind = json_kind(param.resolved)
                 items = param.resolved.get("items")
-                item_kind = _kind(self.contract.schema_top(items)) if isinstance(items, dict) else "string"
+                item_kind = (
+                    json_kind(self.contract.schema_top(items)) if isinstance(items, dict) else "string"
+                )
                 compiled = self.compiled(
                     param.schema,
                     param.schema_pointer,
@@ -391,6 +423,7 @@ class Validator:
         for raw in compiled.engine.errors(instance):
             keyword, expected, actual = raw.keyword, raw.expected, raw.actual
             pointer = join_pointer(base, *raw.instance_path)
+            schema_path = raw.schema_path
             if keyword == "required":
                 pointer = join_pointer(pointer, str(expected))
                 actual = None
@@ -399,6 +432,7 @@ class Validator:
                 if keyword == "not" and node.get("$comment") in ("readOnly", "writeOnly"):
                     keyword = node["$comment"]
                     expected = "absent"
+                    schema_path = [*schema_path[:-1], keyword]  # the property's flag, in the contract
                 elif keyword != "not":
                     expected = [_describe(a) for a in node.get(keyword, [])]
             found.append(
@@ -412,7 +446,7 @@ class Validator:
                     expected=_jsonable(expected),
                     actual=_jsonable(actual),
                     message=_message(keyword, expected, actual, raw.message),
-                    schema_path=compiled.bundled.contract_pointer(raw.schema_path),
+                    schema_path=compiled.bundled.contract_pointer(schema_path),
                 )
             )
             if len(found) >= self.max_errors:
@@ -487,8 +521,7 @@ class Validator:
             op, path_values = match.operation, match.path_params
         else:
             op = self.contract.operation(operation)
-            found = self.contract.find(op.method, request.url)
-            path_values = found.path_params if found is not None and found.operation is op else {}
+            path_values = self.contract.path_params(op, request.url) or {}
         headers = normalize_headers(request.headers)
         query = query_params(request.url)
         parsed = ParsedRequest(op, {}, {}, headers, None, [])
@@ -655,7 +688,9 @@ class Validator:
         if prefix:
             scheme_word, _, secret = value.partition(" ")
             if scheme_word != prefix or not secret.strip():
-                shown = scheme_word + (" …" if secret else "")  # never echo the secret itself
+                # Never echo a secret: show the scheme word only when it looks like one.
+                looks_like_scheme = bool(secret) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,19}", scheme_word)
+                shown = f"{scheme_word} …" if looks_like_scheme else "<redacted>"
                 return [Violation(operation_id=op.operation_id, phase="request", location=location,
                                   pointer="/" + field_name, keyword="security", expected=expected, actual=shown,
                                   message=f"{field_name} must be {expected!r}, got {shown!r} ({name})")]  # fmt: skip
@@ -763,7 +798,7 @@ class Validator:
             compiled = self.compiled(header.schema, header.schema_pointer, RESPONSE,
                                      (op.operation_id, spec.key, "header", header.name))  # fmt: skip
             try:
-                value_obj: Any = _coerce(value, _kind(header.resolved))
+                value_obj: Any = _coerce(value, json_kind(header.resolved))
             except ValueError:
                 value_obj = value
             found += self._schema_violations(compiled, value_obj, operation_id=op.operation_id, phase="response",
@@ -839,14 +874,15 @@ class Validator:
 def _coerce(raw: str, kind: str) -> Any:
     """A parameter's string form -> the JSON value its schema describes (ValueError if impossible)."""
     if kind == "integer":
-        if not _INTEGER.fullmatch(raw.strip()):
+        if not _INTEGER.fullmatch(raw):
             raise ValueError(raw)
         return int(raw)
     if kind == "number":
-        value = float(raw)
-        if value != value or value in (float("inf"), float("-inf")):
+        if _INTEGER.fullmatch(raw):
+            return int(raw)
+        if not _NUMBER.fullmatch(raw):
             raise ValueError(raw)
-        return int(value) if _INTEGER.fullmatch(raw.strip()) else value
+        return float(raw)
     if kind == "boolean":
         if raw not in _BOOLEANS:
             raise ValueError(raw)

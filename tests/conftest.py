@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from contracts import Contract, load_contract
+from tests import samples
 
 FIXTURES = Path(__file__).parent / "fixtures"
 VENDOR_V6 = FIXTURES / "vendor" / "talon-integration-v6.0.0.yaml"
@@ -22,4 +22,4 @@ def contract() -> Contract:
 @pytest.fixture
 def integration_state() -> dict[str, Any]:
     """A realistic, valid IntegrationStateV2 (a fresh copy per test)."""
-    return json.loads((FIXTURES / "payloads" / "integration_state_v2.json").read_text())
+    return samples.integration_state()

@@ -174,3 +174,19 @@ def test_request_validation_sees_converted_parameter_schemas() -> None:
     assert [(v.where, v.keyword) for v in validator.validate_request(request)] == [
         ("query/n", "exclusiveMaximum")
     ]
+
+
+def test_read_only_required_by_an_all_of_sibling(engine: str) -> None:
+    schemas = {
+        "Thing": {"allOf": [{"$ref": "#/components/schemas/Base"}, {"required": ["id", "name"]}]},
+        "Base": {
+            "type": "object",
+            "properties": {"id": {"type": "integer", "readOnly": True}, "name": {"type": "string"}},
+        },
+    }
+    assert _check(schemas, {"name": "n"}, engine, response=False) == []
+    assert _check(schemas, {"name": "n"}, engine) == [("/id", "required")]
+    validator = Validator(load_spec(_spec(schemas)), engine=engine)
+    [violation] = validator.validate_body("putThing", {"id": 1, "name": "n"})
+    assert violation.keyword == "readOnly"
+    assert violation.schema_path == "#/components/schemas/Base/properties/id/readOnly"

@@ -401,3 +401,97 @@ def test_load_contract_is_cached_and_overlay_optional() -> None:
     assert v6.operation("getLoyaltyCardBalances").responses["200"].content["application/json"].schema == {
         "$ref": "#/components/schemas/LoyaltyBalances"
     }
+
+
+CRASHY = """\
+openapi: 3.1
+info: {title: crashy, version: '1'}
+paths:
+  /a/{id}:
+    parameters: 5
+    get:
+      operationId: getA
+      tags: 5
+      parameters:
+        - {in: path, name: id, required: true, schema: {type: integer, maximum: !!int abc}}
+        - {in: query, name: big, schema: {type: integer, maximum: '12345678901234567'}}
+      responses:
+        '200':
+          description: OK
+          headers: [X-Rate]
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  m: {type: number, multipleOf: 0}
+                  o: {type: object, additionalProperties: 'false'}
+                  u: {type: array, uniqueItems: 'true'}
+                  f: {type: string, format: 5}
+                  t: {type: []}
+                  e: {enum: []}
+                  z: {type: string, pattern: 'abc\\Z'}
+components:
+  securitySchemes:
+    broken: 5
+"""
+
+
+def test_documents_that_used_to_crash_are_tolerated(tmp_path: Path) -> None:
+    path = tmp_path / "crashy.yaml"
+    path.write_text(CRASHY)
+    with pytest.warns(ContractWarning):
+        contract = load_spec(path)
+    assert contract.openapi_version == "3.1"
+    messages: dict[str, str] = {}
+    for issue in contract.issues:
+        messages[issue.pointer] = messages.get(issue.pointer, "") + " | " + issue.message
+    assert "read as the string '3.1'" in messages["/openapi"]
+    assert (
+        "cannot be read as 'tag:yaml.org,2002:int'"
+        in messages["/paths/~1a~1{id}/get/parameters/0/schema/maximum"]
+    )
+    assert "parameters must be a list" in messages["/paths/~1a~1{id}/parameters"]
+    assert "tags must be a list" in messages["/paths/~1a~1{id}/get/tags"]
+    assert "headers must be a mapping" in messages["/paths/~1a~1{id}/get/responses/200/headers"]
+    assert "security scheme must be a mapping" in messages["/components/securitySchemes/broken"]
+    props = "/paths/~1a~1{id}/get/responses/200/content/application~1json/schema/properties"
+    assert "multipleOf must be greater than 0" in messages[f"{props}/m/multipleOf"]
+    assert "read as False" in messages[f"{props}/o/additionalProperties"]
+    assert "read as True" in messages[f"{props}/u/uniqueItems"]
+    assert "format must be a string" in messages[f"{props}/f/format"]
+    assert "type is an empty list" in messages[f"{props}/t/type"]
+    assert "enum must be a non-empty list" in messages[f"{props}/e/enum"]
+    big = contract.operation("getA").parameters[1].resolved["maximum"]
+    assert big == 12345678901234567 and isinstance(big, int)  # exact, not via a float
+
+    # `abc\Z` is a valid Python regex that jsonschema-rs refuses: reported when compiled, never a crash
+    validator = contract.validator()
+    with pytest.warns(ContractWarning, match="schema cannot be compiled"):
+        assert validator.compile_all() > 0
+    assert any("schema cannot be compiled" in i.message for i in contract.issues)
+    from contracts.http import HttpResponse
+
+    response = HttpResponse(200, {"content-type": "application/json"}, b'{"o": {"x": 1}, "u": [1, 1]}')
+    assert validator.validate_response(response, "getA") == []  # the refused schema is not checked
+
+
+def test_yaml_aliases_are_not_shared_after_an_overlay(tmp_path: Path) -> None:
+    path = tmp_path / "aliases.yaml"
+    path.write_text(
+        "openapi: 3.0.3\npaths: {}\ncomponents:\n  schemas:\n"
+        "    A: &a {type: object, properties: {x: {type: string}}}\n    B: *a\n"
+    )
+    overlay = {"overlay": "1.0.0", "info": {"title": "t", "version": "1"},
+               "actions": [{"target": "$.components.schemas.A.properties", "update": {"y": {"type": "integer"}}}]}  # fmt: skip
+    contract = load_spec(path, overlay=overlay)
+    schemas = contract.data["components"]["schemas"]
+    assert set(schemas["A"]["properties"]) == {"x", "y"}
+    assert set(schemas["B"]["properties"]) == {"x"}
+
+
+def test_path_params_tolerate_a_prefix(contract: Contract) -> None:
+    assert contract.path_params("getCustomerSession", "http://h/gw/v2/customer_sessions/a%20b") == {
+        "customerSessionId": "a b"
+    }
+    assert contract.path_params("getCustomerSession", "/v2/audiences/5") is None

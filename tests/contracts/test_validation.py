@@ -10,9 +10,9 @@ import pytest
 
 from contracts import Contract, ContractViolationError, HttpRequest, HttpResponse, Validator, Violation
 from contracts.errors import UnknownOperation
+from tests.samples import BALANCE, CATALOG, COUPON, LEDGER, POINTS, PROFILE, REFERRAL, TS, success
 
 AUTH = {"Authorization": "ApiKey-v1 0123456789abcdef", "Content-Type": "application/json"}
-TS = "2026-11-20T10:15:30Z"
 
 
 def _request(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> HttpRequest:
@@ -55,7 +55,7 @@ def test_request_parameters_are_typed(validator: Validator) -> None:
     assert _where(violations) == [
         ("path/loyaltyProgramId", "type"),
         ("query/loyaltyTransactionType", "enum"),
-        ("query/startDate", "format"),
+        ("query/startDate", "anyOf"),  # a date-time or a date (overlay)
         ("query/pageSize", "maximum"),
         ("query/skip", "type"),
     ]
@@ -203,31 +203,6 @@ def _state_with(**changes: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
     return build
 
 
-PROFILE = {
-    "id": 3301,
-    "created": TS,
-    "integrationId": "cust-1",
-    "attributes": {"Language": "de"},
-    "accountId": 1,
-    "closedSessions": 0,
-    "totalSales": 0.0,
-    "lastActivity": TS,
-}
-BALANCE = {"activePoints": 286.0, "pendingPoints": 50.0, "spentPoints": 150.0, "expiredPoints": 25.0}
-LEDGER = {
-    "currentBalance": 10,
-    "pendingBalance": 0,
-    "expiredBalance": 0,
-    "spentBalance": 0,
-    "tentativeCurrentBalance": 10,
-}
-COUPON = {"id": 9, "created": TS, "campaignId": 3, "value": "WELCOME10", "usageLimit": 0, "usageCounter": 4}
-REFERRAL = {"id": 4, "created": TS, "campaignId": 3, "advocateProfileIntegrationId": "cust-1", "code": "REF-ABCD",
-            "usageCounter": 0, "usageLimit": 1}  # fmt: skip
-POINTS = {"id": 1, "created": TS, "programId": 1, "name": "Welcome points", "startDate": "immediate",
-          "expiryDate": "unlimited", "subledgerId": "", "amount": 100.0}  # fmt: skip
-
-
 def _set(path: str, value: Any) -> Callable[[Any], Any]:
     """A mutation setting (or deleting, with value=...) the item at a /-separated path."""
 
@@ -290,8 +265,7 @@ FAMILIES: list[tuple[str, str, int, Any, Callable[[Any], Any], tuple[str, str]]]
      {"profile": PROFILE, "coupons": [{**COUPON, "profileRedemptionCount": 0, "state": "active"}]},
      _set("/coupons/0/state", ...), ("body/coupons/0/state", "required")),
     ("catalogs", "syncCatalog", 200,
-     {"id": 1, "created": TS, "accountId": 1, "modified": TS, "name": "main", "description": "All SKUs",
-      "version": 4, "createdBy": 1},
+     CATALOG,
      _set("/version", 4.5), ("body/version", "type")),
     ("errors", "updateCustomerSessionV2", 400,
      {"message": "Invalid request", "errors": [{"title": "unknown attribute", "source": {"pointer": "/attributes/Foo"}}]},
@@ -460,3 +434,56 @@ def test_parse_request_leaves_out_unreadable_values(validator: Validator) -> Non
     assert parsed.query == {}  # neither the bad values nor the defaults they would have hidden
     unknown = validator.parse_request(_request("GET", "/v9/nothing"))
     assert unknown.operation is None and _where(unknown.violations) == [("operation", "operation")]
+
+
+def test_every_sample_success_answer_conforms(validator: Validator) -> None:
+    for op in validator.contract:
+        status, body = success(op.operation_id)
+        response = HttpResponse(
+            status, {"content-type": "application/json"}, json.dumps(body).encode() if body else b""
+        )
+        assert validator.validate_response(response, op) == [], op.operation_id
+
+
+@pytest.mark.parametrize(
+    "header", ["0123456789abcdef0123", "ApiKey-v10123456789abcdef0123", "apikey-v1 0123456789abcdef0123"]
+)
+def test_malformed_credentials_are_never_echoed(validator: Validator, header: str) -> None:
+    [violation] = validator.validate_request(
+        _request("GET", "/v2/customer_sessions/s1", headers={"Authorization": header})
+    )
+    assert violation.keyword == "security"
+    assert "0123456789abcdef0123" not in str(violation)
+    assert "0123456789abcdef0123" not in json.dumps(violation.to_dict())
+
+
+@pytest.mark.parametrize("value", ["٣", " 5", "5 ", "1_000", "0x10"])
+def test_numbers_in_parameters_are_ascii_digits_only(validator: Validator, value: str) -> None:
+    from urllib.parse import quote
+
+    url = "/v1/loyalty_programs/1/profile/c1/points?pageSize=" + quote(value)
+    assert _where(validator.validate_request(_request("GET", url))) == [("query/pageSize", "type")]
+
+
+def test_compiled_validators_are_cached(contract: Contract, monkeypatch: pytest.MonkeyPatch) -> None:
+    from contracts import validation
+
+    built: list[Any] = []
+    original = validation.ENGINES["rs"]
+
+    class Counting(original):  # type: ignore[misc, valid-type]
+        def __init__(self, schema: Any) -> None:
+            built.append(schema)
+            super().__init__(schema)
+
+    monkeypatch.setitem(validation.ENGINES, "rs", Counting)
+    fresh = Validator(contract, engine="rs")
+    status, body = success("updateCustomerSessionV2")
+    response = HttpResponse(status, {"content-type": "application/json"}, json.dumps(body).encode())
+    for _ in range(3):
+        assert fresh.validate_response(response, "updateCustomerSessionV2") == []
+    assert len(built) == 1
+    fresh.validate_body("updateCustomerSessionV2", body, status=200)  # same (operation, status, media type)
+    assert len(built) == 1
+    total = fresh.compile_all()
+    assert total == len(built) > 28  # every parameter, request and response schema, once each

@@ -109,3 +109,14 @@ def test_console_script_runs(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert info.value.code == 0
     assert "0.1.0" in capsys.readouterr().out
+
+
+def test_validate_reports_schemas_the_validator_cannot_compile(runner: CliRunner, tmp_path: Path) -> None:
+    from tests.contracts.test_spec import CRASHY
+
+    path = tmp_path / "crashy.yaml"
+    path.write_text(CRASHY)
+    result = runner.invoke(cli, ["validate", "--contract", str(path), "--no-overlay"])
+    assert result.exit_code == 0
+    assert "schema cannot be compiled" in result.stderr
+    assert "Traceback" not in result.output
