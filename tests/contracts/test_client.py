@@ -503,3 +503,33 @@ def test_post_refused_connection_is_retried(sleep: FakeSleep, contract: Contract
     with pytest.raises(requests.ConnectionError):
         client.create_audience_v2({"name": "x"})  # never reached a server: safe to retry
     assert len(sleep.calls) == 2
+
+
+@pytest.mark.parametrize(("name", "args", "kwargs", "target", "body"), CALLS, ids=[c[0] for c in CALLS])
+def test_every_operation_maps_errors_and_retries_by_method(
+    client: IntegrationClient, fresh: ScriptedServer, sleep: FakeSleep, name: str, args: tuple[Any, ...],
+    kwargs: dict[str, Any], target: str, body: Any,
+) -> None:  # fmt: skip
+    op = client.contract.operation(name)
+    error_status = int(next(s for s in op.statuses if s.startswith("4") and s != "401"))
+    fresh.push(error_status, {"message": "nope", "errors": [{"title": "bad", "source": {"parameter": "x"}}]})
+    with pytest.raises(ApiError) as info:
+        getattr(client, name)(*args, **kwargs)
+    assert (info.value.status, info.value.operation_id, info.value.message) == (
+        error_status,
+        op.operation_id,
+        "nope",
+    )
+    assert info.value.errors == [{"title": "bad", "source": {"parameter": "x"}}]
+
+    status, answer = success(op.operation_id)
+    fresh.push(503, {"message": "busy"})
+    fresh.push(status, answer)
+    if op.method == "POST":  # not idempotent: a 503 is final
+        with pytest.raises(ApiError):
+            getattr(client, name)(*args, **kwargs)
+        fresh._queue.clear()
+        assert sleep.calls == []
+    else:
+        assert getattr(client, name)(*args, **kwargs).attempts == 2
+        assert len(sleep.calls) == 1
