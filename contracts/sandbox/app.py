@@ -1,0 +1,178 @@
+"""The sandbox as an application: routing, authentication, request checks, dispatch, error bodies.
+
+:class:`SandboxApp` is a WSGI application (so schemathesis and any WSGI server can drive it in
+process) with a faster direct entry, :meth:`SandboxApp.handle`, used by the sandbox's own HTTP
+server. Requests are routed and read with the contract (the same validator the rest of the
+project uses): what the contract rejects is a 400 with one ``APIError`` per problem, pointing
+into the body (``source.pointer``) or naming the parameter (``source.parameter``), in the error
+shape the contract documents for that operation and status.
+
+Leniency, as the real server: booleans as ``true/True/1`` (and their negatives), date-times with
+``Z`` or an offset, a ``Content-Type`` or an ignored body on bodiless requests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from ..errors import Violation
+from ..http import HttpRequest
+from ..spec import Contract, Operation, load_contract
+from ..validation import ParsedRequest
+from . import audiences, catalogs, codes, customers, loyalty, sessions  # noqa: F401 - they register handlers
+from .model import ApiProblem, Ctx, api_error
+from .registry import HANDLERS
+from .store import Store
+
+__all__ = ["Reply", "SandboxApp"]
+
+log = logging.getLogger("contracts.sandbox")
+
+Reply = tuple[int, list[tuple[str, str]], bytes]
+_REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+            405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 500: "Internal Server Error"}  # fmt: skip
+_LENIENT = {"requestBody"}  # bodies sent to operations that take none are ignored, as the real API does
+
+
+def reason(status: int) -> str:
+    return _REASONS.get(status, "Status")
+
+
+class SandboxApp:
+    """The sandbox's request handling, over a :class:`Store`."""
+
+    def __init__(self, store: Store, contract: Contract | None = None, *, api_key: str | None = None) -> None:
+        self.store = store
+        self.contract = contract or load_contract()
+        self.validator = self.contract.validator()
+        self.api_key = api_key or store.seed.api_key
+        self._expected_auth = f"ApiKey-v1 {self.api_key}"
+        missing = [op.operation_id for op in self.contract if op.operation_id not in HANDLERS]
+        if missing:
+            raise RuntimeError(f"the sandbox has no handler for {', '.join(missing)}")
+
+    # -- WSGI
+
+    def __call__(self, environ: Mapping[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        target = environ.get("PATH_INFO", "/") or "/"
+        if environ.get("QUERY_STRING"):
+            target += "?" + environ["QUERY_STRING"]
+        status, reply_headers, payload = self.handle(
+            environ.get("REQUEST_METHOD", "GET"), target, headers, body
+        )
+        start_response(f"{status} {reason(status)}", reply_headers)
+        return [payload]
+
+    # -- direct entry
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        """Answer one request; never raises."""
+        started = time.perf_counter()
+        op_id = "-"
+        try:
+            match = self.contract.find(method, target)
+            if match is None:
+                status, payload = self._no_route(method, target)
+            else:
+                op_id = match.operation.operation_id
+                status, payload = self._operation(match.operation, method, target, headers, body)
+        except Exception:  # a bug: answer without leaking internals, keep the traceback in the log
+            log.error("unhandled error for %s %s\n%s", method, target, traceback.format_exc())
+            status, payload = 500, {"message": "internal sandbox error", "StatusCode": 500}
+        data = b"" if payload is None else orjson.dumps(payload)
+        reply_headers = [("Content-Length", str(len(data)))]
+        if data:
+            reply_headers.append(("Content-Type", "application/json"))
+        log.info("%s %s %d %.1fms %s", method, target, status, (time.perf_counter() - started) * 1000, op_id)
+        return status, reply_headers, data
+
+    def _no_route(self, method: str, target: str) -> tuple[int, Any]:
+        try:
+            self.contract.match(method, target)
+        except LookupError as exc:
+            message = str(exc)
+            status = 405 if "documents only" in message else 404
+            return status, {"message": message, "StatusCode": status}
+        return 404, {"message": "not found", "StatusCode": 404}  # pragma: no cover - find() and match() agree
+
+    def _operation(
+        self, op: Operation, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Any]:
+        auth = headers.get("authorization", "")
+        if auth.strip() != self._expected_auth:
+            message = "missing API key" if not auth else "invalid API key"
+            return 401, {
+                "message": f"Unauthorized: {message} (expected 'Authorization: ApiKey-v1 <key>')",
+                "StatusCode": 401,
+            }
+        parsed = self.validator.parse_request(HttpRequest(method, target, dict(headers), body), op)
+        problems = [v for v in parsed.violations if v.keyword not in _LENIENT and v.keyword != "security"]
+        if parsed.body is not None:
+            problems = [
+                v for v in problems if v.keyword != "mediaType"
+            ]  # JSON arrived, whatever the label said
+        if problems:
+            return self._error(
+                op, ApiProblem(400, "Invalid request", [_violation_error(v) for v in problems])
+            )
+        handler = HANDLERS[op.operation_id]
+        query = parsed.query
+        dry = bool(query.get("dry")) and (
+            op.operation_id != "updateCustomerProfileV2" or bool(query.get("runRuleEngine"))
+        )
+        clock_now = self.store.clock()
+        now = clock_now
+        if dry and "now" in query:
+            now = dt.datetime.fromisoformat(query["now"].replace("Z", "+00:00"))
+        try:
+            with self.store.transaction(rollback=dry) as db:
+                ctx = Ctx(self.store.seed, db, now, clock_now, parsed.path, query, _body(parsed), dry)
+                status, payload = handler(ctx)
+        except ApiProblem as problem:
+            return self._error(op, problem)
+        return status, payload
+
+    def _error(self, op: Operation, problem: ApiProblem) -> tuple[int, Any]:
+        """The error body in the shape the contract documents for this operation and status."""
+        status = problem.status
+        if str(status) not in op.responses:
+            # e.g. a malformed path id on an operation that documents 404 but no 400
+            status = next((s for s in (400, 404) if str(s) in op.responses), status)
+        body: dict[str, Any] = {"message": problem.message}
+        if problem.errors:
+            body["errors"] = problem.errors
+        spec = op.response_for(status)
+        media = spec.content.get("application/json") if spec is not None else None
+        schema = media.schema if media is not None else None
+        if isinstance(schema, dict) and str(schema.get("$ref", "")).endswith("/ErrorResponseWithStatus"):
+            body["StatusCode"] = status
+        return status, body
+
+
+def _body(parsed: ParsedRequest) -> Any:
+    return parsed.body if parsed.body is not None else {}
+
+
+def _violation_error(violation: Violation) -> dict[str, Any]:
+    name = violation.pointer.lstrip("/").split("/", 1)[0]
+    if violation.location == "body":
+        return api_error(violation.message, pointer=violation.pointer or "/")
+    if violation.location in ("query", "path", "header"):
+        return api_error(violation.message, parameter=name)
+    return api_error(violation.message, pointer="/")
