@@ -7,8 +7,12 @@ outcome, and a renderer (``replay.render``) prints it. Exit codes: 0 clean, 1 fi
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import sqlite3
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +26,12 @@ from contracts.spec import DEFAULT_OVERLAY, DEFAULT_VENDOR_CONTRACT
 from .render import ContractCheck, render_contract_check
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class ToolFailure(click.ClickException):
+    """An infrastructure problem reported by a command (exit code 2, like usage errors)."""
+
+    exit_code = EXIT_ERROR
 
 
 def _emit(out: str, err: str) -> None:
@@ -76,6 +86,49 @@ def validate(contract_path: Path | None, overlay_path: Path | None, no_overlay: 
             )
     _emit(*render_contract_check(check, fmt))
     sys.exit(check.exit_code)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port", default=9000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port."
+)
+@click.option(
+    "--db", default=":memory:", show_default=True, help="SQLite file that keeps the state across restarts."
+)
+@click.option("--seed", "seed_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The Application's configuration (YAML). Default: the shipped seed.")  # fmt: skip
+@click.option("--api-key", default=None, help="API key to accept. Default: the seed's (sandbox-api-key).")
+@click.option("--quiet", is_flag=True, help="Do not log one line per request.")
+def sandbox(host: str, port: int, db: str, seed_path: Path | None, api_key: str | None, quiet: bool) -> None:
+    """Serve the sandbox: a stateful local Talon.One Integration API (Ctrl-C stops it)."""
+    from contracts.sandbox import Sandbox
+
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr
+    )
+    try:
+        server = Sandbox(seed_path, db, api_key=api_key, host=host, port=port)
+    except TalonContractsError as exc:
+        raise ToolFailure(str(exc)) from None
+    except (sqlite3.Error, OSError) as exc:
+        raise ToolFailure(f"cannot use the database {db}: {exc}") from None
+    try:
+        server.start()
+    except OSError as exc:
+        raise ToolFailure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    click.echo(f"sandbox listening on {server.base_url} (state: {db}); API key: {server.api_key}", err=True)
+    click.echo(
+        f"  try: curl -H 'Authorization: ApiKey-v1 {server.api_key}' {server.base_url}/v1/customer_profiles/seed-alice/inventory?profile=true",
+        err=True,
+    )
+    try:
+        signal.pause() if hasattr(signal, "pause") else threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        click.echo("sandbox stopped", err=True)
 
 
 def main(argv: Sequence[str] | None = None) -> Any:

@@ -82,7 +82,7 @@ class SandboxApp:
     # -- direct entry
 
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
-        """Answer one request; never raises."""
+        """Answer one request (header names lower-cased); never raises."""
         started = time.perf_counter()
         op_id = "-"
         try:

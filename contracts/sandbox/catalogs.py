@@ -158,7 +158,10 @@ def sync_catalog(ctx: Ctx) -> tuple[int, Any]:
                 continue
             del items[sku]
         else:
+            before = len(problems.errors)
             filters = _check_filters(payload.get("filters"), allowed, f"{where}/filters", problems)
+            if len(problems.errors) > before:
+                continue
             chosen = [s for s, item in items.items() if _matches(item, filters)]
             for s in chosen:
                 if kind == "PATCH_MANY":

@@ -3,8 +3,8 @@
 State machine (behaviour digest, section 1.1): a session is born ``open`` or ``closed``;
 ``open`` -> open | closed | cancelled via UpdateCustomerSessionV2; ``closed`` -> cancelled
 (UpdateCustomerSessionV2), -> partially_returned (ReturnCartItems), -> open
-(ReopenCustomerSession); ``partially_returned`` -> partially_returned (more returns) or
-cancelled; ``cancelled`` is terminal. Anything else is a 400.
+(ReopenCustomerSession); ``partially_returned`` -> partially_returned (more returns), open
+(reopen) or cancelled; ``cancelled`` is terminal. Anything else is a 400.
 
 Decisions on the digest's open questions (see the README):
 
@@ -15,7 +15,8 @@ Decisions on the digest's open questions (see the README):
   the stored state (safe retries); any change to a closed session is a 400;
 * dry closing (5): only the request payload is evaluated, not the stored session;
 * ``now`` (7): only with ``dry=true`` and only in the future, else 400;
-* reopening a partially returned session (4): 400; further returns on it are allowed;
+* a partially returned session (4) can take further returns and can be reopened (what is left
+  of its close is rolled back);
 * re-closing a reopened session awards its points again; points that were already active
   stayed at the reopen (as the digest says), pending ones were rolled back.
 """
@@ -497,6 +498,8 @@ def loyalty_json(
     tentative: dict[int, dict[str, float]] = {}
     for effect in open_effects:
         props = effect["props"]
+        if props.get("recipientIntegrationId", profile) != profile or props.get("cardIdentifier"):
+            continue  # somebody else's points (a referral's advocate), or a card's
         if effect["effectType"] == "addLoyaltyPoints" and not props.get("startDate"):
             sign = 1.0
         elif effect["effectType"] == "deductLoyaltyPoints":
@@ -606,8 +609,12 @@ def update_customer_session(ctx: Ctx) -> tuple[int, Any]:
     data = _merge(None if ctx.dry and new_state == "closed" else stored, payload)
     if ctx.dry and payload.get("evaluableCampaignIds"):
         data["evaluableCampaignIds"] = payload["evaluableCampaignIds"]
+    lines = _prepare(ctx, data)
     if row is not None and (old_state, new_state) not in _TRANSITIONS:
-        if old_state == new_state == "closed" and data == stored:
+        if (
+            old_state == new_state == "closed"
+            and {k: v for k, v in data.items() if k != "evaluableCampaignIds"} == stored
+        ):
             # a retried close: answer with what the close returned, change nothing
             committed = loads(row["committed"]) or {}
             return 200, integration_state(ctx, effects=committed.get("effects", []), row=row, data=data,
@@ -617,7 +624,6 @@ def update_customer_session(ctx: Ctx) -> tuple[int, Any]:
             + (" (use ReopenCustomerSession)" if (old_state, new_state) == ("closed", "open") else ""),
             pointer="/customerSession/state",
         )
-    lines = _prepare(ctx, data)
     data.pop("evaluableCampaignIds", None)
     if profile:
         model.ensure_profile(ctx, profile)
@@ -687,7 +693,7 @@ def reopen_customer_session(ctx: Ctx) -> tuple[int, Any]:
     row = _session(ctx, integration_id)
     if row is None:
         raise not_found("customer session")
-    if row["state"] != "closed":
+    if row["state"] not in ("closed", "partially_returned"):
         raise bad_request(f"only a closed session can be reopened; this one is {row['state']}")
     data = loads(row["data"])
     committed = loads(row["committed"]) or {
