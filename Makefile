@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-tests
 DEV_STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo lint type bench clean
+.PHONY: setup test demo lint type bench bench-sandbox sandbox clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ type: $(DEV_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_validation.py
+	$(BIN)/python bench/bench_sandbox.py
+
+bench-sandbox: $(STAMP)
+	$(BIN)/python bench/bench_sandbox.py
+
+sandbox: $(STAMP)
+	$(BIN)/talon-contracts sandbox
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

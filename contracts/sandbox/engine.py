@@ -89,13 +89,12 @@ class Situation:
     event_type: str | None = None
     only_campaigns: frozenset[int] | None = None  # evaluableCampaignIds (dry runs only)
 
-    @property
-    def cart_item_total(self) -> float:
-        return round(sum(line.price * line.quantity for line in self.cart), 2)
+    cart_item_total: float = field(init=False)
+    total: float = field(init=False)  # pre-discount: cart items and additional costs
 
-    @property
-    def total(self) -> float:
-        return round(self.cart_item_total + self.additional_cost_total, 2)
+    def __post_init__(self) -> None:
+        self.cart_item_total = round(sum(line.price * line.quantity for line in self.cart), 2)
+        self.total = round(self.cart_item_total + self.additional_cost_total, 2)
 
 
 @dataclass(slots=True)
@@ -125,7 +124,7 @@ class _Run:
         self.out = Outcome()
         self.valid_coupons: dict[int, CouponState] = {}  # campaign id -> coupon
         self.valid_referral: ReferralState | None = None
-        self.uuid_counter = 0
+        self.stamps: dict[int, str] = {}
 
     def campaigns(self) -> list[Campaign]:
         chosen = []
@@ -157,9 +156,14 @@ class _Run:
 
     def transaction_uuid(self, campaign: Campaign, rule: Rule, key: object) -> str:
         """Stable per (session, rule, item): re-evaluating an open session keeps the same ids."""
-        self.uuid_counter += 1
         base = self.s.session_id or f"{self.s.trigger}:{self.s.profile_id}:{self.s.now.isoformat()}"
         return str(uuid.uuid5(_UUID_NAMESPACE, f"{base}/{campaign.id}/{rule.index}/{key}"))
+
+    def stamp_in(self, days: int) -> str:
+        stamp = self.stamps.get(days)
+        if stamp is None:
+            stamp = self.stamps[days] = _stamp(self.s.now + dt.timedelta(days=days))
+        return stamp
 
     def reject_coupon(
         self, campaign_id: int, coupon_id: int, value: str, reason: str, condition: int | None = None
@@ -360,9 +364,9 @@ class _Run:
         base = {"name": props["name"], "programId": program.id, "subLedgerId": props.get("subledger", ""),
                 "recipientIntegrationId": recipient}  # fmt: skip
         if "startAfterDays" in props:
-            base["startDate"] = _stamp(s.now + dt.timedelta(days=props["startAfterDays"]))
+            base["startDate"] = self.stamp_in(props["startAfterDays"])
         if "expireAfterDays" in props:
-            base["expiryDate"] = _stamp(s.now + dt.timedelta(days=props["expireAfterDays"]))
+            base["expiryDate"] = self.stamp_in(props["expireAfterDays"])
         if card is not None:
             base["cardIdentifier"] = card
         if "perItemOf" in props:

@@ -448,12 +448,16 @@ def catalog_json(row: sqlite3.Row, seed: Seed) -> dict[str, Any]:
     }
 
 
-def catalog_item(db: sqlite3.Connection, sku: str) -> sqlite3.Row | None:
-    """The Application's catalog entry for a SKU (an Application has at most one catalog)."""
-    row: sqlite3.Row | None = db.execute(
-        "SELECT * FROM catalog_items WHERE sku = ? ORDER BY catalog_id LIMIT 1", (sku,)
-    ).fetchone()
-    return row
+def catalog_items(db: sqlite3.Connection, skus: set[str]) -> dict[str, sqlite3.Row]:
+    """The Application's catalog entries for these SKUs (an Application has at most one catalog)."""
+    if not skus:
+        return {}
+    marks = ",".join("?" * len(skus))
+    rows = db.execute(
+        f"SELECT * FROM catalog_items WHERE sku IN ({marks}) ORDER BY catalog_id DESC",
+        tuple(skus),
+    ).fetchall()
+    return {row["sku"]: row for row in rows}  # the lowest catalog id wins
 
 
 def json_dumps(value: Any) -> str:

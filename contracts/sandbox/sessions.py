@@ -23,7 +23,6 @@ Decisions on the digest's open questions (see the README):
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import sqlite3
 import uuid
@@ -45,6 +44,7 @@ _TRANSITIONS = {
     ("partially_returned", "cancelled"): "talon_session_revoked",
 }
 _MAX_UNITS = 10_000
+Record = sqlite3.Row | Mapping[str, Any]  # a sessions row, or the same fields in a dict
 
 
 # --------------------------------------------------------------------------- facts for the engine
@@ -58,25 +58,26 @@ class SqlFacts:
         self.profile = profile
 
     def coupon(self, value: str) -> CouponState | None:
-        row = model.coupon_row(self.ctx.db, value)
         found = self.ctx.seed.coupon_campaign(value)
-        if row is None or found is None:
+        if found is None:
             return None
-        reserved = bool(
-            self.profile
-            and self.ctx.db.execute(
-                "SELECT 1 FROM reservations WHERE coupon_id = ? AND profile_integration_id = ?",
-                (row["id"], self.profile),
-            ).fetchone()
-        )
+        row = self.ctx.db.execute(
+            "SELECT c.id, c.campaign_id, c.usage_counter,"
+            " EXISTS (SELECT 1 FROM reservations r WHERE r.coupon_id = c.id AND r.profile_integration_id = ?1)"
+            " AS reserved, (SELECT COUNT(*) FROM coupon_redemptions d WHERE d.coupon_id = c.id"
+            " AND d.profile_integration_id = ?1) AS used FROM coupons c WHERE c.value = ?2",
+            (self.profile, value),
+        ).fetchone()
+        if row is None:
+            return None
         return CouponState(
             id=row["id"],
             value=value,
             campaign_id=row["campaign_id"],
             usage_counter=row["usage_counter"],
             spec=found[1],
-            profile_redemptions=model.profile_redemptions(self.ctx.db, row["id"], self.profile),
-            reserved_by_profile=reserved,
+            profile_redemptions=row["used"] if self.profile else 0,
+            reserved_by_profile=bool(self.profile and row["reserved"]),
         )
 
     def referral(self, code: str) -> ReferralState | None:
@@ -115,7 +116,8 @@ def _time(text: str | None) -> dt.datetime | None:
 
 
 def _merge(stored: Mapping[str, Any] | None, payload: Mapping[str, Any]) -> dict[str, Any]:
-    data: dict[str, Any] = copy.deepcopy(dict(stored)) if stored else {}
+    # both come freshly parsed from JSON and are not used elsewhere: no copies needed
+    data: dict[str, Any] = dict(stored) if stored else {}
     for key in (
         "storeIntegrationId",
         "couponCodes",
@@ -125,7 +127,7 @@ def _merge(stored: Mapping[str, Any] | None, payload: Mapping[str, Any]) -> dict
         "cartItems",
     ):
         if key in payload:
-            data[key] = copy.deepcopy(payload[key])
+            data[key] = payload[key]
     if "referralCode" in payload:
         if payload["referralCode"]:
             data["referralCode"] = payload["referralCode"]
@@ -147,12 +149,13 @@ def _prepare(ctx: Ctx, data: dict[str, Any]) -> list[CartLine]:
     errors = model.check_attributes(ctx.seed, "session", data.get("attributes"), f"{base}/attributes")
     units = 0
     lines = []
+    catalog_items = model.catalog_items(ctx.db, {item["sku"] for item in data["cartItems"]})
     for i, item in enumerate(data["cartItems"]):
         errors += model.check_attributes(
             ctx.seed, "cartItem", item.get("attributes"), f"{base}/cartItems/{i}/attributes"
         )
         units += item.get("quantity", 0)
-        catalog = model.catalog_item(ctx.db, item["sku"])
+        catalog = catalog_items.get(item["sku"])
         if "price" not in item:
             if catalog is None or catalog["price"] is None:
                 errors.append(api_error(f"cart item {item['sku']!r} has no price and is not in the catalog",
@@ -189,7 +192,7 @@ def _totals(data: Mapping[str, Any]) -> tuple[float, float]:
     return items, costs
 
 
-def session_json(ctx: Ctx, row: sqlite3.Row, data: Mapping[str, Any]) -> dict[str, Any]:
+def session_json(ctx: Ctx, row: Record, data: Mapping[str, Any]) -> dict[str, Any]:
     items, costs = _totals(data)
     result: dict[str, Any] = {
         "id": row["id"],
@@ -444,7 +447,7 @@ def _remaining_value(data: Mapping[str, Any]) -> float:
 # --------------------------------------------------------------------------- responses
 
 
-def integration_state(ctx: Ctx, *, effects: list[dict[str, Any]], row: sqlite3.Row, data: Mapping[str, Any],
+def integration_state(ctx: Ctx, *, effects: list[dict[str, Any]], row: Record, data: Mapping[str, Any],
                       outcome: Outcome | None, wanted: list[str], event_id: int | None,
                       extra: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """An IntegrationStateV2 with the parts ``responseContent`` asks for."""
@@ -530,7 +533,7 @@ def loyalty_json(
     return result
 
 
-def returns_json(ctx: Ctx, row: sqlite3.Row) -> list[dict[str, Any]]:
+def returns_json(ctx: Ctx, row: Record) -> list[dict[str, Any]]:
     prow = model.profile_row(ctx.db, row["profile_id"]) if row["profile_id"] else None
     result = []
     for ret in ctx.db.execute(
@@ -557,10 +560,8 @@ def returns_json(ctx: Ctx, row: sqlite3.Row) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- operations
 
 
-def _evaluate(
-    ctx: Ctx, session: str, profile: str, data: Mapping[str, Any], lines: list[CartLine]
-) -> Outcome:
-    prow = model.profile_row(ctx.db, profile) if profile else None
+def _evaluate(ctx: Ctx, session: str, profile: str, prow: sqlite3.Row | None, data: Mapping[str, Any],
+              lines: list[CartLine]) -> Outcome:  # fmt: skip
     _, costs = _totals(data)
     situation = Situation(
         now=ctx.now,
@@ -625,8 +626,7 @@ def update_customer_session(ctx: Ctx) -> tuple[int, Any]:
             pointer="/customerSession/state",
         )
     data.pop("evaluableCampaignIds", None)
-    if profile:
-        model.ensure_profile(ctx, profile)
+    profile_row = model.ensure_profile(ctx, profile)[0] if profile else None
 
     outcome: Outcome | None = None
     committed = loads(row["committed"]) if row is not None else None
@@ -636,7 +636,7 @@ def update_customer_session(ctx: Ctx) -> tuple[int, Any]:
             effects = _rollback(ctx, integration_id, profile, committed, mode="cancel")
             _sales_change(ctx, profile, -1, -_remaining_value(data))
     else:
-        outcome = _evaluate(ctx, integration_id, profile, data, lines)
+        outcome = _evaluate(ctx, integration_id, profile, profile_row, data, lines)
         effects = outcome.effects
         if new_state == "closed":
             committed = _commit_close(ctx, integration_id, profile, data, outcome)
@@ -644,16 +644,18 @@ def update_customer_session(ctx: Ctx) -> tuple[int, Any]:
     kind = "talon_session_created" if row is None else _TRANSITIONS[(old_state, new_state)]  # type: ignore[index]
     if row is None and new_state == "closed":
         kind = "talon_session_closed"
-    first = 1
-    if profile:
-        first = 0 if ctx.db.execute(
-            "SELECT 1 FROM sessions WHERE profile_id = ? AND integration_id != ? LIMIT 1", (profile, integration_id)
-        ).fetchone() else 1  # fmt: skip
+    first = 1  # "first session ever?", decided when the session is created; always true when anonymous
+    if row is None and profile:
+        first = (
+            0
+            if ctx.db.execute("SELECT 1 FROM sessions WHERE profile_id = ? LIMIT 1", (profile,)).fetchone()
+            else 1
+        )
     event_id = _event(
         ctx, kind, profile, integration_id, data["attributes"], effects, data.get("storeIntegrationId")
     )
     if row is None:
-        ctx.db.execute(
+        cursor = ctx.db.execute(
             "INSERT INTO sessions (integration_id, profile_id, state, created, updated, first_session, data, effects,"
             " committed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (integration_id, profile, new_state, ctx.stamp, ctx.stamp, first, dumps(data), dumps(effects),
@@ -668,9 +670,16 @@ def update_customer_session(ctx: Ctx) -> tuple[int, Any]:
         )  # fmt: skip
     if profile:
         model.touch_profile(ctx, profile)
-    row = _session(ctx, integration_id)
-    assert row is not None
-    return 200, integration_state(ctx, effects=effects, row=row, data=data, outcome=outcome, wanted=wanted,
+    record = {
+        "id": row["id"] if row is not None else cursor.lastrowid,
+        "integration_id": integration_id,
+        "profile_id": profile,
+        "state": new_state,
+        "created": row["created"] if row is not None else ctx.stamp,
+        "updated": ctx.stamp,
+        "first_session": row["first_session"] if row is not None else first,
+    }
+    return 200, integration_state(ctx, effects=effects, row=record, data=data, outcome=outcome, wanted=wanted,
                                   event_id=event_id)  # fmt: skip
 
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +192,31 @@ def loads(text: str | bytes | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
+class _Transaction:
+    """The context manager behind :meth:`Store.transaction` (a class: it is on every request's path)."""
+
+    __slots__ = ("rollback", "store")
+
+    def __init__(self, store: Store, rollback: bool) -> None:
+        self.store = store
+        self.rollback = rollback
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.store._lock.acquire()
+        try:
+            self.store.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.store._lock.release()
+            raise
+        return self.store.conn
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            self.store.conn.execute("ROLLBACK" if kind is not None or self.rollback else "COMMIT")
+        finally:
+            self.store._lock.release()
+
+
 class Store:
     """SQLite state of one sandbox Application."""
 
@@ -207,9 +231,18 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self.conn.row_factory = sqlite3.Row
+        self._checkpointer: threading.Thread | None = None
+        self._stopping = threading.Event()
         if self.path != ":memory:":
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
+            # Checkpoints (which fsync) run in a thread of their own, not inside some request's COMMIT:
+            # an automatic checkpoint costs the unlucky request several milliseconds.
+            self.conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop, name="sqlite-checkpoint", daemon=True
+            )
+            self._checkpointer.start()
         self.conn.execute("PRAGMA temp_store=MEMORY")
         self.conn.executescript(_TABLES)
         with self.transaction() as db:
@@ -217,24 +250,28 @@ class Store:
             if seeded is None:
                 self._apply_seed(db)
 
+    def _checkpoint_loop(self) -> None:
+        connection = sqlite3.connect(self.path, timeout=30)
+        try:
+            while not self._stopping.wait(0.5):
+                # PASSIVE: copies what it can without blocking writers (sqlite releases the GIL meanwhile)
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            connection.close()
+
     def close(self) -> None:
+        self._stopping.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join()
         with self._lock:
+            if self.path != ":memory:":
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self.conn.close()
 
-    @contextmanager
-    def transaction(self, *, rollback: bool = False) -> Iterator[sqlite3.Connection]:
-        """Run a unit of work: committed on success, rolled back on error or when ``rollback``."""
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            if rollback:
-                self.conn.execute("ROLLBACK")
-            else:
-                self.conn.execute("COMMIT")
+    def transaction(self, *, rollback: bool = False) -> _Transaction:
+        """A unit of work (``with store.transaction() as db``): committed on success, rolled back
+        on error or when ``rollback``; one at a time."""
+        return _Transaction(self, rollback)
 
     def reset(self) -> None:
         """Forget everything and start again from the seed."""
