@@ -496,12 +496,18 @@ class Validator:
 
     # -- requests
 
-    def parse_request(self, request: HttpRequest, operation: str | Operation | None = None) -> ParsedRequest:
+    def parse_request(
+        self,
+        request: HttpRequest,
+        operation: str | Operation | None = None,
+        path_params: Mapping[str, str] | None = None,
+    ) -> ParsedRequest:
         """Read a request the way the server would, and check it on the way.
 
         Parameters come back typed (``pageSize`` as an int, ``subledgerId`` as a list ...) with
         the contract's defaults filled in for absent ones; the body comes back parsed. Anything
         that breaks the contract is in ``violations``; values that could not be read are absent.
+        ``path_params``: the path's parameters, when the caller has routed the request already.
         """
         if operation is None:
             try:
@@ -521,7 +527,10 @@ class Validator:
             op, path_values = match.operation, match.path_params
         else:
             op = self.contract.operation(operation)
-            path_values = self.contract.path_params(op, request.url) or {}
+            if path_params is not None:
+                path_values = dict(path_params)
+            else:
+                path_values = self.contract.path_params(op, request.url) or {}
         headers = normalize_headers(request.headers)
         query = query_params(request.url)
         parsed = ParsedRequest(op, {}, {}, headers, None, [])

@@ -99,8 +99,12 @@ def validate(contract_path: Path | None, overlay_path: Path | None, no_overlay: 
 @click.option("--seed", "seed_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The Application's configuration (YAML). Default: the shipped seed.")  # fmt: skip
 @click.option("--api-key", default=None, help="API key to accept. Default: the seed's (sandbox-api-key).")
+@click.option("--conflicts", type=click.Choice(["serialize", "reject"]), default="serialize", show_default=True,
+              help="Concurrent writes to one session/profile: run them in turn, or answer 409 as the real API may.")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="Do not log one line per request.")
-def sandbox(host: str, port: int, db: str, seed_path: Path | None, api_key: str | None, quiet: bool) -> None:
+def sandbox(
+    host: str, port: int, db: str, seed_path: Path | None, api_key: str | None, conflicts: str, quiet: bool
+) -> None:
     """Serve the sandbox: a stateful local Talon.One Integration API (Ctrl-C stops it)."""
     from contracts.sandbox import Sandbox
 
@@ -108,7 +112,7 @@ def sandbox(host: str, port: int, db: str, seed_path: Path | None, api_key: str 
         level=logging.WARNING if quiet else logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr
     )
     try:
-        server = Sandbox(seed_path, db, api_key=api_key, host=host, port=port)
+        server = Sandbox(seed_path, db, api_key=api_key, host=host, port=port, conflicts=conflicts)
     except TalonContractsError as exc:
         raise ToolFailure(str(exc)) from None
     except (sqlite3.Error, OSError) as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -24,7 +25,7 @@ import orjson
 
 from ..errors import Violation
 from ..http import HttpRequest
-from ..spec import Contract, Operation, load_contract
+from ..spec import Contract, Match, Operation, load_contract
 from ..validation import ParsedRequest
 from . import audiences, catalogs, codes, customers, loyalty, sessions  # noqa: F401 - they register handlers
 from .model import ApiProblem, Ctx, api_error
@@ -38,6 +39,7 @@ log = logging.getLogger("contracts.sandbox")
 Reply = tuple[int, list[tuple[str, str]], bytes]
 _REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
             405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 500: "Internal Server Error"}  # fmt: skip
+CONFLICT_MODES = ("serialize", "reject")
 _LENIENT = {"requestBody"}  # bodies sent to operations that take none are ignored, as the real API does
 
 
@@ -48,8 +50,20 @@ def reason(status: int) -> str:
 class SandboxApp:
     """The sandbox's request handling, over a :class:`Store`."""
 
-    def __init__(self, store: Store, contract: Contract | None = None, *, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        contract: Contract | None = None,
+        *,
+        api_key: str | None = None,
+        conflicts: str = "serialize",
+    ) -> None:
+        if conflicts not in CONFLICT_MODES:
+            raise ValueError(f"conflicts must be one of {', '.join(CONFLICT_MODES)}, got {conflicts!r}")
         self.store = store
+        self.conflicts = conflicts
+        self._in_flight: set[str] = set()
+        self._in_flight_lock = threading.Lock()
         self.contract = contract or load_contract()
         self.validator = self.contract.validator()
         self.api_key = api_key or store.seed.api_key
@@ -57,6 +71,53 @@ class SandboxApp:
         missing = [op.operation_id for op in self.contract if op.operation_id not in HANDLERS]
         if missing:
             raise RuntimeError(f"the sandbox has no handler for {', '.join(missing)}")
+
+    # -- concurrent writes to one entity
+
+    def admit(self, method: str, target: str, body: bytes) -> tuple[str | None, Reply | None]:
+        """Before a request is queued: (claim, None), or (None, a 409) when ``conflicts="reject"`` and
+        another request for the same session or profile is in flight (the real API's 409 on
+        concurrent writes). Release the claim with :meth:`release` when the request is answered."""
+        if self.conflicts != "reject":
+            return None, None
+        key = self._entity(method, target, body)
+        if key is None:
+            return None, None
+        with self._in_flight_lock:
+            if key not in self._in_flight:
+                self._in_flight.add(key)
+                return key, None
+        payload = orjson.dumps(
+            {"message": f"another request for the same {key.split(':')[0]} is in progress; retry"}
+        )
+        log.info("%s %s 409 concurrent", method, target)
+        return None, (
+            409,
+            [("Content-Length", str(len(payload))), ("Content-Type", "application/json")],
+            payload,
+        )
+
+    def release(self, claim: str | None) -> None:
+        if claim is not None:
+            with self._in_flight_lock:
+                self._in_flight.discard(claim)
+
+    def _entity(self, method: str, target: str, body: bytes) -> str | None:
+        match = self.contract.find(method, target)
+        if match is None:
+            return None
+        op = match.operation.operation_id
+        if op in ("updateCustomerSessionV2", "reopenCustomerSession", "returnCartItems"):
+            return "session:" + match.path_params["customerSessionId"]
+        if op == "updateCustomerProfileV2":
+            return "profile:" + match.path_params["integrationId"]
+        if op == "trackEventV2":
+            try:
+                profile = orjson.loads(body).get("profileId")
+            except (orjson.JSONDecodeError, AttributeError):
+                return None
+            return f"profile:{profile}" if isinstance(profile, str) else None
+        return None
 
     # -- WSGI
 
@@ -73,9 +134,12 @@ class SandboxApp:
         target = environ.get("PATH_INFO", "/") or "/"
         if environ.get("QUERY_STRING"):
             target += "?" + environ["QUERY_STRING"]
-        status, reply_headers, payload = self.handle(
-            environ.get("REQUEST_METHOD", "GET"), target, headers, body
-        )
+        method = environ.get("REQUEST_METHOD", "GET")
+        claim, refusal = self.admit(method, target, body)
+        try:
+            status, reply_headers, payload = refusal or self.handle(method, target, headers, body)
+        finally:
+            self.release(claim)
         start_response(f"{status} {reason(status)}", reply_headers)
         return [payload]
 
@@ -91,7 +155,7 @@ class SandboxApp:
                 status, payload = self._no_route(method, target)
             else:
                 op_id = match.operation.operation_id
-                status, payload = self._operation(match.operation, method, target, headers, body)
+                status, payload = self._operation(match, method, target, headers, body)
         except Exception:  # a bug: answer without leaking internals, keep the traceback in the log
             log.error("unhandled error for %s %s\n%s", method, target, traceback.format_exc())
             status, payload = 500, {"message": "internal sandbox error", "StatusCode": 500}
@@ -112,8 +176,9 @@ class SandboxApp:
         return 404, {"message": "not found", "StatusCode": 404}  # pragma: no cover - find() and match() agree
 
     def _operation(
-        self, op: Operation, method: str, target: str, headers: Mapping[str, str], body: bytes
+        self, match: Match, method: str, target: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, Any]:
+        op = match.operation
         auth = headers.get("authorization", "")
         if auth.strip() != self._expected_auth:
             message = "missing API key" if not auth else "invalid API key"
@@ -121,7 +186,9 @@ class SandboxApp:
                 "message": f"Unauthorized: {message} (expected 'Authorization: ApiKey-v1 <key>')",
                 "StatusCode": 401,
             }
-        parsed = self.validator.parse_request(HttpRequest(method, target, dict(headers), body), op)
+        parsed = self.validator.parse_request(
+            HttpRequest(method, target, headers, body), op, match.path_params
+        )
         problems = [v for v in parsed.violations if v.keyword not in _LENIENT and v.keyword != "security"]
         if parsed.body is not None:
             problems = [
@@ -142,7 +209,9 @@ class SandboxApp:
             now = dt.datetime.fromisoformat(query["now"].replace("Z", "+00:00"))
         try:
             with self.store.transaction(rollback=dry) as db:
-                ctx = Ctx(self.store.seed, db, now, clock_now, parsed.path, query, _body(parsed), dry)
+                ctx = Ctx(
+                    self.store.seed, self.store, db, now, clock_now, parsed.path, query, _body(parsed), dry
+                )
                 status, payload = handler(ctx)
         except ApiProblem as problem:
             return self._error(op, problem)

@@ -170,6 +170,7 @@ def sync_catalog(ctx: Ctx) -> tuple[int, Any]:
                     del items[s]
     if problems.errors:
         raise ApiProblem(400, "Invalid request", problems.errors)
+    ctx.store.forget_catalog()
     ctx.db.execute("DELETE FROM catalog_items WHERE catalog_id = ?", (catalog_id,))
     ctx.db.executemany(
         "INSERT INTO catalog_items (catalog_id, sku, price, product, attributes) VALUES (?, ?, ?, ?, ?)",

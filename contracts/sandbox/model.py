@@ -15,7 +15,7 @@ from typing import Any
 
 from .ledger import Balance, Entry, entries_from_rows, replay
 from .seed import Campaign, Program, Seed
-from .store import dumps, iso, loads
+from .store import Store, dumps, iso, loads
 
 __all__ = ["ApiProblem", "Ctx"]
 
@@ -57,6 +57,7 @@ class Ctx:
     """Everything a handler needs for one request."""
 
     seed: Seed
+    store: Store
     db: sqlite3.Connection
     now: dt.datetime  # the evaluation time (`now` of a dry run, else the clock)
     clock_now: dt.datetime  # the real time of the request
@@ -64,10 +65,10 @@ class Ctx:
     query: dict[str, Any]
     body: Any
     dry: bool = False
+    stamp: str = ""  # clock_now as the API writes timestamps (computed once per request)
 
-    @property
-    def stamp(self) -> str:
-        return iso(self.clock_now)
+    def __post_init__(self) -> None:
+        self.stamp = iso(self.clock_now)
 
 
 # --------------------------------------------------------------------------- attributes
@@ -446,18 +447,6 @@ def catalog_json(row: sqlite3.Row, seed: Seed) -> dict[str, Any]:
         "version": row["version"],
         "createdBy": 1,
     }
-
-
-def catalog_items(db: sqlite3.Connection, skus: set[str]) -> dict[str, sqlite3.Row]:
-    """The Application's catalog entries for these SKUs (an Application has at most one catalog)."""
-    if not skus:
-        return {}
-    marks = ",".join("?" * len(skus))
-    rows = db.execute(
-        f"SELECT * FROM catalog_items WHERE sku IN ({marks}) ORDER BY catalog_id DESC",
-        tuple(skus),
-    ).fetchall()
-    return {row["sku"]: row for row in rows}  # the lowest catalog id wins
 
 
 def json_dumps(value: Any) -> str:

@@ -82,8 +82,14 @@ class _Connection(socketserver.StreamRequestHandler):
             return False
         connection = headers.get("connection", "").lower()
         close = connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive")
-        job = self.server.worker.submit(self.server.app.handle, method, target, headers, body)
-        status, reply_headers, payload = job.result()
+        app = self.server.app
+        claim, refusal = app.admit(method, target, body)
+        try:
+            status, reply_headers, payload = (
+                refusal or self.server.worker.submit(app.handle, method, target, headers, body).result()
+            )
+        finally:
+            app.release(claim)
         self._send(status, reply_headers, payload, close)
         return not close
 
@@ -171,10 +177,15 @@ def make_app(
     api_key: str | None = None,
     contract: Contract | None = None,
     clock: Callable[[], dt.datetime] | None = None,
+    conflicts: str = "serialize",
 ) -> SandboxApp:
-    """A sandbox application (WSGI) without a server: for schemathesis or any WSGI server."""
+    """A sandbox application (WSGI) without a server: for schemathesis or any WSGI server.
+
+    ``conflicts``: ``serialize`` (default) runs concurrent writes to one session or profile one
+    after the other; ``reject`` answers the later ones 409, as the real API may.
+    """
     seed_obj = seed if isinstance(seed, Seed) else load_seed(seed)
-    return SandboxApp(Store(seed_obj, db, clock), contract, api_key=api_key)
+    return SandboxApp(Store(seed_obj, db, clock), contract, api_key=api_key, conflicts=conflicts)
 
 
 class Sandbox:
@@ -194,8 +205,9 @@ class Sandbox:
         port: int = 0,
         contract: Contract | None = None,
         clock: Callable[[], dt.datetime] | None = None,
+        conflicts: str = "serialize",
     ) -> None:
-        self.app = make_app(seed, db, api_key=api_key, contract=contract, clock=clock)
+        self.app = make_app(seed, db, api_key=api_key, contract=contract, clock=clock, conflicts=conflicts)
         self.host, self.port = host, port
         self._server: SandboxServer | None = None
         self._thread: threading.Thread | None = None

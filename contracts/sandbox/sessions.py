@@ -149,20 +149,20 @@ def _prepare(ctx: Ctx, data: dict[str, Any]) -> list[CartLine]:
     errors = model.check_attributes(ctx.seed, "session", data.get("attributes"), f"{base}/attributes")
     units = 0
     lines = []
-    catalog_items = model.catalog_items(ctx.db, {item["sku"] for item in data["cartItems"]})
+    catalog = ctx.store.catalog(ctx.db)
     for i, item in enumerate(data["cartItems"]):
         errors += model.check_attributes(
             ctx.seed, "cartItem", item.get("attributes"), f"{base}/cartItems/{i}/attributes"
         )
         units += item.get("quantity", 0)
-        catalog = catalog_items.get(item["sku"])
+        entry = catalog.get(item["sku"])
         if "price" not in item:
-            if catalog is None or catalog["price"] is None:
+            if entry is None or entry[0] is None:
                 errors.append(api_error(f"cart item {item['sku']!r} has no price and is not in the catalog",
                                         pointer=f"{base}/cartItems/{i}/price"))  # fmt: skip
                 continue
-            item["price"] = catalog["price"]
-        attributes = dict(loads(catalog["attributes"])) if catalog is not None else {}
+            item["price"] = entry[0]
+        attributes = dict(entry[1]) if entry is not None else {}
         attributes.update(item.get("attributes") or {})  # the session's values win over the catalog's
         item["position"] = i
         item.setdefault("returnedQuantity", 0)

@@ -25,6 +25,7 @@ from .seed import Seed
 __all__ = ["Store", "dumps", "iso", "loads"]
 
 SCHEMA_VERSION = "1"
+CatalogEntry = tuple[float | None, dict[str, Any]]  # price, attributes
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -176,6 +177,7 @@ CREATE TABLE IF NOT EXISTS catalog_items (
     attributes TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (catalog_id, sku)
 );
+CREATE INDEX IF NOT EXISTS catalog_items_sku ON catalog_items(sku);
 """
 
 
@@ -231,6 +233,7 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self.conn.row_factory = sqlite3.Row
+        self._catalog: dict[str, CatalogEntry] | None = None
         self._checkpointer: threading.Thread | None = None
         self._stopping = threading.Event()
         if self.path != ":memory:":
@@ -273,8 +276,28 @@ class Store:
         on error or when ``rollback``; one at a time."""
         return _Transaction(self, rollback)
 
+    def catalog(self, db: sqlite3.Connection) -> dict[str, CatalogEntry]:
+        """SKU -> (price, attributes) of the Application's catalog (the lowest catalog id wins).
+
+        Cached: read on every session update, changed only by SyncCatalog and reset(), which call
+        :meth:`forget_catalog` (a SyncCatalog that rolls back is re-read too). Treat it as read-only.
+        """
+        cached = self._catalog
+        if cached is None:
+            cached = {}
+            for row in db.execute(
+                "SELECT sku, price, attributes FROM catalog_items ORDER BY catalog_id DESC"
+            ):
+                cached[row["sku"]] = (row["price"], loads(row["attributes"]))
+            self._catalog = cached
+        return cached
+
+    def forget_catalog(self) -> None:
+        self._catalog = None
+
     def reset(self) -> None:
         """Forget everything and start again from the seed."""
+        self.forget_catalog()
         with self._lock:
             tables = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             with self.transaction() as db:

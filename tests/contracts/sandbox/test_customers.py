@@ -255,3 +255,12 @@ def test_customer_data_deletion_removes_personal_data(api: IntegrationClient, sa
     )  # counters and ledgers stay
     fails(lambda: api.delete_customer_data("ghost"), 404)
     assert effect_types(session(api, "s2", profile="gdpr", items=[BEANS])["effects"])
+
+
+def test_reset_restores_the_seeded_catalog(api: IntegrationClient, sandbox: Sandbox) -> None:
+    api.sync_catalog(1, {"actions": [{"type": "PATCH", "payload": {"sku": "SKU-FROTHER", "price": 1.0}}]})
+    assert session(api, "s1", items=[{"sku": "SKU-FROTHER", "quantity": 1}],
+                   wanted=("customerSession",))["customerSession"]["cartItemTotal"] == 1.0  # fmt: skip
+    sandbox.reset()
+    assert session(api, "s1", items=[{"sku": "SKU-FROTHER", "quantity": 1}],
+                   wanted=("customerSession",))["customerSession"]["cartItemTotal"] == 59.0  # fmt: skip

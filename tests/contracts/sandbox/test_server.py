@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from contracts import Contract
-from contracts.client import IntegrationClient
+from contracts.client import IntegrationClient, RetryPolicy
 from contracts.sandbox import Sandbox, make_app
 from contracts.sandbox.registry import HANDLERS
-from tests.contracts.sandbox.conftest import BEANS, fails, session
+from tests.contracts.sandbox.conftest import BEANS, fails, send, session
 
 AUTH = {"Authorization": "ApiKey-v1 sandbox-api-key"}
 
@@ -198,3 +198,25 @@ def test_cli_serves_logs_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         rest,
     )
     assert "sandbox stopped" in rest
+
+
+def test_conflicting_writes_can_be_answered_409(contract: Contract) -> None:
+    with Sandbox(contract=contract, conflicts="reject") as sb:
+        app = sb.app
+        claim, refusal = app.admit("PUT", "/v2/customer_sessions/s1", b"{}")  # as if a request were in flight
+        assert claim == "session:s1" and refusal is None
+        response = send(sb, "PUT", "/v2/customer_sessions/s1", {"customerSession": {"profileId": "p"}})
+        assert response.status_code == 409 and "in progress" in response.json()["message"]
+        event = {"type": "pageViewed", "profileId": "p"}
+        assert send(sb, "POST", "/v2/events", event).status_code == 204  # another entity: fine
+        other, _ = app.admit("POST", "/v2/events", b'{"type": "pageViewed", "profileId": "p"}')
+        assert send(sb, "PUT", "/v2/customer_profiles/p", {}).status_code == 409  # same profile
+        app.release(other)
+        # the client retries a 409 on an idempotent PUT: it succeeds once the other request is done
+        threading.Timer(0.3, app.release, args=(claim,)).start()
+        api = IntegrationClient(sb.base_url, sb.api_key, contract=contract, validate="strict",
+                                retries=RetryPolicy(retries=5, backoff=0.2))  # fmt: skip
+        result = api.update_customer_session_v2("s1", {"customerSession": {"profileId": "p"}})
+        assert result.status == 200 and result.attempts > 1
+    with pytest.raises(ValueError, match="conflicts must be one of"):
+        make_app(conflicts="sometimes")
