@@ -194,10 +194,9 @@ class SandboxApp:
             problems = [
                 v for v in problems if v.keyword != "mediaType"
             ]  # JSON arrived, whatever the label said
-        if problems:
-            return self._error(
-                op, ApiProblem(400, "Invalid request", [_violation_error(v) for v in problems])
-            )
+        errors = [_violation_error(v) for v in problems] + _out_of_range(parsed)
+        if errors:
+            return self._error(op, ApiProblem(400, "Invalid request", errors))
         handler = HANDLERS[op.operation_id]
         query = parsed.query
         dry = bool(query.get("dry")) and (
@@ -232,6 +231,19 @@ class SandboxApp:
         if isinstance(schema, dict) and str(schema.get("$ref", "")).endswith("/ErrorResponseWithStatus"):
             body["StatusCode"] = status
         return status, body
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _out_of_range(parsed: ParsedRequest) -> list[dict[str, Any]]:
+    """Integer parameters beyond 64 bits: the real server cannot parse them either (a 400)."""
+    return [
+        api_error(f"{name} is out of range for a 64-bit integer", parameter=name)
+        for values in (parsed.path, parsed.query)
+        for name, value in values.items()
+        if isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]
+    ]
 
 
 def _body(parsed: ParsedRequest) -> Any:

@@ -24,6 +24,7 @@ Decisions on the digest's open questions (see the README):
 from __future__ import annotations
 
 import datetime as dt
+import math
 import sqlite3
 import uuid
 from collections.abc import Mapping
@@ -168,6 +169,8 @@ def _prepare(ctx: Ctx, data: dict[str, Any]) -> list[CartLine]:
         item.setdefault("returnedQuantity", 0)
         item["remainingQuantity"] = item["quantity"] - item["returnedQuantity"]
         lines.append(CartLine(i, item["sku"], item["quantity"], float(item["price"]), attributes))
+    if not math.isfinite(sum(line.price * line.quantity for line in lines)):
+        errors.append(api_error("the cart's total is too large to compute", pointer=f"{base}/cartItems"))
     if units > _MAX_UNITS:
         errors.append(api_error(f"the cart holds {units} units; at most {_MAX_UNITS} per request",
                                 pointer=f"{base}/cartItems"))  # fmt: skip

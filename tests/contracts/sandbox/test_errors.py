@@ -187,3 +187,19 @@ def test_lenient_like_the_real_server(sandbox: Sandbox) -> None:
         )
     no_type = send(sandbox, "POST", "/v2/audiences", json.dumps({"name": "untyped"}), headers={})
     assert no_type.status_code == 201  # JSON without a Content-Type is still JSON
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "body"),
+    [
+        ("DELETE", "/v2/audiences/1180591620717411303424", None),
+        ("PUT", "/v1/catalogs/1180591620717411303424/sync", {"actions": [{"type": "REMOVE", "payload": {"sku": "x"}}]}),
+        ("GET", "/v1/loyalty_programs/1/profile/seed-alice/transactions?skip=1180591620717411303424", None),
+        ("PUT", "/v2/customer_sessions/huge", {"customerSession": {"cartItems": [
+            {"sku": "a", "quantity": 1, "price": 1e308}, {"sku": "b", "quantity": 2, "price": 1e308}]},
+            "responseContent": ["customerSession"]}),
+    ],
+)  # fmt: skip
+def test_numbers_at_the_edges(sandbox: Sandbox, method: str, target: str, body: Any) -> None:
+    response = send(sandbox, method, target, body)
+    assert response.status_code in (400, 404), response.text
