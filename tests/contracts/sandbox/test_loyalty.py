@@ -143,3 +143,11 @@ def test_linking_cards(api: IntegrationClient) -> None:
     fails(lambda: api.link_loyalty_card_to_profile(7, "CARD-0004", {"integrationId": "p1"}), 404)
     inventory = api.get_customer_inventory("p1", loyalty=True).data
     assert [c["identifier"] for c in inventory["loyalty"]["cards"]] == ["CARD-0003"]
+
+
+def test_card_subledgers_are_a_list(api: IntegrationClient, sandbox: Sandbox) -> None:
+    both = api.get_loyalty_card_balances(2, "CARD-0001", subledger_id=["", "vip"]).data
+    assert set(both["subledgerBalances"]) == {"", "vip"} and both["subledgerBalances"]["vip"]["activePoints"] == 0
+    raw = send(sandbox, "GET", "/v1/loyalty_programs/2/cards/CARD-0001/transactions?subledgerId=,vip").json()
+    assert [t["amount"] for t in raw["data"]] == [250]  # the imported entry sits in the default ("") subledger
+    assert api.get_loyalty_card_transactions(2, "CARD-0001", subledger_id=["vip"]).data["data"] == []
