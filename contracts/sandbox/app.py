@@ -13,7 +13,6 @@ Leniency, as the real server: booleans as ``true/True/1`` (and their negatives),
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 import time
@@ -31,6 +30,7 @@ from . import audiences, catalogs, codes, customers, loyalty, sessions  # noqa: 
 from .model import ApiProblem, Ctx, api_error
 from .registry import HANDLERS
 from .store import Store
+from .times import parse_instant
 
 __all__ = ["Reply", "SandboxApp"]
 
@@ -205,7 +205,7 @@ class SandboxApp:
         clock_now = self.store.clock()
         now = clock_now
         if dry and "now" in query:
-            now = dt.datetime.fromisoformat(query["now"].replace("Z", "+00:00"))
+            now = parse_instant(query["now"])
         try:
             with self.store.transaction(rollback=dry) as db:
                 ctx = Ctx(

@@ -20,13 +20,11 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .times import parse_optional
+
 __all__ = ["Balance", "Entry", "entries_from_rows", "replay"]
 
 _FAR = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
-
-
-def _time(text: str | None) -> dt.datetime | None:
-    return None if text is None else dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @dataclass(slots=True)
@@ -68,9 +66,9 @@ def entries_from_rows(rows: Iterable[sqlite3.Row]) -> list[Entry]:
             id=row["id"],
             kind=row["kind"],
             amount=row["amount"],
-            created=_time(row["created"]),  # type: ignore[arg-type]
-            start=_time(row["start_date"]),
-            expiry=_time(row["expiry_date"]),
+            created=parse_optional(row["created"]),  # type: ignore[arg-type]
+            start=parse_optional(row["start_date"]),
+            expiry=parse_optional(row["expiry_date"]),
             subledger=row["subledger_id"],
             reverses=row["reverses"],
         )

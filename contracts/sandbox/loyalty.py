@@ -17,14 +17,11 @@ from . import model
 from .model import Ctx, bad_request, not_found
 from .registry import operation
 from .seed import Program
+from .times import parse_instant
 
 
 def _instant(value: str | None, default: dt.datetime) -> dt.datetime:
-    if value is None:
-        return default
-    if len(value) == 10:  # a bare date: 00:00:00 UTC
-        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc)
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    return default if value is None else parse_instant(value)  # a bare date is 00:00:00 UTC
 
 
 def _program(ctx: Ctx, *, card_based: bool) -> Program:

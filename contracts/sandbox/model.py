@@ -15,7 +15,8 @@ from typing import Any
 
 from .ledger import Balance, Entry, entries_from_rows, replay
 from .seed import Campaign, Program, Seed
-from .store import Store, dumps, iso, loads
+from .store import Store, dumps, loads
+from .times import iso, parse_instant
 
 __all__ = ["ApiProblem", "Ctx"]
 
@@ -84,7 +85,7 @@ _TYPES = {
 
 def _is_time(text: str) -> bool:
     try:
-        dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parse_instant(text)
     except ValueError:
         return False
     return True

@@ -17,6 +17,7 @@ import jsonschema_rs
 
 from ..documents import Document, join_pointer, read_document
 from ..errors import TalonContractsError
+from .times import parse_optional
 
 __all__ = ["DEFAULT_SEED", "Campaign", "CouponSpec", "Program", "Rule", "Seed", "SeedError", "load_seed"]
 
@@ -233,10 +234,7 @@ SEED_SCHEMA: dict[str, Any] = {
 }
 
 
-def parse_time(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+parse_time = parse_optional
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,16 @@ Decisions on the digest's open questions (see the README):
 * ``now`` (7): only with ``dry=true`` and only in the future, else 400;
 * a partially returned session (4) can take further returns and can be reopened (what is left
   of its close is rolled back);
-* re-closing a reopened session awards its points again; points that were already active
-  stayed at the reopen (as the digest says), pending ones were rolled back.
+* points that were already active stay at a reopen (as the digest says), pending ones are rolled
+  back; closing the session again does not book the points that stayed a second time (they carry
+  the same transaction UUID), and cancelling it rolls back whatever is still booked for it;
+* the rules see the units not returned; a cancel changes the state only (content sent with it is
+  ignored); the cart's server-computed fields (position, returned/remaining quantity) are never
+  taken from the client.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import sqlite3
 import uuid
@@ -35,7 +38,8 @@ from .engine import CartLine, CouponState, Outcome, ReferralState, Situation, ev
 from .ledger import entries_from_rows, replay
 from .model import ApiProblem, Ctx, api_error, bad_request, not_found
 from .registry import operation
-from .store import dumps, iso, loads
+from .store import dumps, loads
+from .times import iso, parse_optional
 
 _TRANSITIONS = {
     ("open", "open"): "talon_session_updated",
@@ -45,6 +49,7 @@ _TRANSITIONS = {
     ("partially_returned", "cancelled"): "talon_session_revoked",
 }
 _MAX_UNITS = 10_000
+_COMPUTED = ("position", "returnedQuantity", "remainingQuantity")
 Record = sqlite3.Row | Mapping[str, Any]  # a sessions row, or the same fields in a dict
 
 
@@ -91,8 +96,8 @@ class SqlFacts:
             campaign_id=row["campaign_id"],
             advocate=row["advocate"],
             friend=row["friend"],
-            start=_time(row["start_date"]),
-            expiry=_time(row["expiry_date"]),
+            start=parse_optional(row["start_date"]),
+            expiry=parse_optional(row["expiry_date"]),
             usage_limit=row["usage_limit"],
             usage_counter=row["usage_counter"],
         )
@@ -109,26 +114,20 @@ def card_program(ctx: Ctx, identifier: str) -> int | None:
     return row["program_id"] if row is not None and row["status"] == "active" else None
 
 
-def _time(text: str | None) -> dt.datetime | None:
-    return None if text is None else dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 # --------------------------------------------------------------------------- session data
 
 
 def _merge(stored: Mapping[str, Any] | None, payload: Mapping[str, Any]) -> dict[str, Any]:
     # both come freshly parsed from JSON and are not used elsewhere: no copies needed
     data: dict[str, Any] = dict(stored) if stored else {}
-    for key in (
-        "storeIntegrationId",
-        "couponCodes",
-        "loyaltyCards",
-        "additionalCosts",
-        "identifiers",
-        "cartItems",
-    ):
+    for key in ("storeIntegrationId", "couponCodes", "loyaltyCards", "additionalCosts", "identifiers"):
         if key in payload:
             data[key] = payload[key]
+    if "cartItems" in payload:
+        # position, returnedQuantity and remainingQuantity are the server's to compute
+        data["cartItems"] = [
+            {k: v for k, v in item.items() if k not in _COMPUTED} for item in payload["cartItems"]
+        ]
     if "referralCode" in payload:
         if payload["referralCode"]:
             data["referralCode"] = payload["referralCode"]
@@ -168,9 +167,15 @@ def _prepare(ctx: Ctx, data: dict[str, Any]) -> list[CartLine]:
         item["position"] = i
         item.setdefault("returnedQuantity", 0)
         item["remainingQuantity"] = item["quantity"] - item["returnedQuantity"]
-        lines.append(CartLine(i, item["sku"], item["quantity"], float(item["price"]), attributes))
-    if not math.isfinite(sum(line.price * line.quantity for line in lines)):
-        errors.append(api_error("the cart's total is too large to compute", pointer=f"{base}/cartItems"))
+        if item["remainingQuantity"] > 0:  # returned units no longer count for the rules
+            lines.append(
+                CartLine(i, item["sku"], item["remainingQuantity"], float(item["price"]), attributes)
+            )
+    costs = sum(
+        cost.get("price", 0) for cost in data["additionalCosts"].values() if isinstance(cost, Mapping)
+    )
+    if not math.isfinite(sum(line.price * line.quantity for line in lines) + costs):
+        errors.append(api_error("the session's total is too large to compute", pointer=f"{base}/cartItems"))
     if units > _MAX_UNITS:
         errors.append(api_error(f"the cart holds {units} units; at most {_MAX_UNITS} per request",
                                 pointer=f"{base}/cartItems"))  # fmt: skip
@@ -272,13 +277,43 @@ def _ledger_insert(ctx: Ctx, props: Mapping[str, Any], kind: str, amount: float,
     return int(cursor.lastrowid or 0)
 
 
+def _empty_commitment() -> dict[str, Any]:
+    return {
+        "effects": [],
+        "coupons": [],
+        "referral": None,
+        "ledger": [],
+        "discounts": [],
+        "units": {},
+        "kept": [],
+    }
+
+
+def _commitment(row: sqlite3.Row) -> dict[str, Any]:
+    """What the session's close committed (see _commit_close), or an empty record."""
+    return {**_empty_commitment(), **(loads(row["committed"]) or {})}
+
+
 def _commit_close(
-    ctx: Ctx, session: str, profile: str, data: Mapping[str, Any], outcome: Outcome
+    ctx: Ctx,
+    session: str,
+    profile: str,
+    data: Mapping[str, Any],
+    outcome: Outcome,
+    kept: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """Make a close count: redemptions, ledger entries, profile counters. Returns what to roll back later."""
+    """Make a close count: redemptions, ledger entries, profile counters. Returns what to roll back later.
+
+    ``kept``: point additions of an earlier close that stayed when the session was reopened; the
+    same rule awarding the same points (the same transaction UUID) does not book them twice.
+    """
     db = ctx.db
-    committed: dict[str, Any] = {"effects": outcome.effects, "coupons": [], "referral": None, "ledger": [],
-                                 "discounts": [], "returned": {}}  # fmt: skip
+    committed = _empty_commitment()
+    committed["effects"] = outcome.effects
+    committed["units"] = {
+        str(i): item["quantity"] - item.get("returnedQuantity", 0) for i, item in enumerate(data["cartItems"])
+    }
+    already = {item["effect"]["props"]["transactionUUID"]: item for item in kept}
     for coupon in outcome.coupons:
         db.execute("UPDATE coupons SET usage_counter = usage_counter + 1 WHERE id = ?", (coupon.id,))
         db.execute(
@@ -296,30 +331,38 @@ def _commit_close(
             (ref.id, profile, session),
         )
         committed["referral"] = {"id": ref.id, "code": ref.code, "campaignId": ref.campaign_id}
-    for effect in outcome.effects:
+    for index, effect in enumerate(outcome.effects):
         props = effect["props"]
         kind = effect["effectType"]
         if kind == "addLoyaltyPoints":
+            booked = already.pop(props["transactionUUID"], None)
+            if booked is not None:
+                committed["ledger"].append(
+                    {**booked, "index": index}
+                )  # it stayed at the reopen: not booked again
+                extra = round(props["value"] - booked["effect"]["props"]["value"], 2)
+                if extra <= 0:
+                    continue
+                props = {**props, "value": extra}
+                effect = {**effect, "props": props}
             ledger_id = _ledger_insert(ctx, props, "addition", props["value"], session, effect,
                                        start=props.get("startDate"), expiry=props.get("expiryDate"),
                                        uuid_=props["transactionUUID"])  # fmt: skip
-            committed["ledger"].append({"id": ledger_id, "effect": effect, "reversed": 0.0})
+            committed["ledger"].append({"id": ledger_id, "effect": effect, "reversed": 0.0, "index": index})
         elif kind == "deductLoyaltyPoints":
             owner = {**props, "recipientIntegrationId": profile}
             ledger_id = _ledger_insert(
                 ctx, owner, "subtraction", props["value"], session, effect, uuid_=props["transactionUUID"]
             )
             committed["ledger"].append(
-                {"id": ledger_id, "effect": {**effect, "props": owner}, "reversed": 0.0}
+                {"id": ledger_id, "effect": {**effect, "props": owner}, "reversed": 0.0, "index": index}
             )
         elif kind in ("setDiscount", "setDiscountPerItem"):
-            committed["discounts"].append({"effect": effect, "rolled": 0.0})
-    if profile:
-        items, costs = _totals(data)
-        db.execute(
-            "UPDATE profiles SET closed_sessions = closed_sessions + 1, total_sales = total_sales + ? WHERE integration_id = ?",
-            (items + costs, profile),
-        )
+            committed["discounts"].append({"effect": effect, "rolled": 0.0, "index": index})
+    committed["ledger"].extend(
+        {k: v for k, v in i.items() if k != "index"} for i in already.values()
+    )  # kept points no rule awards any more: still this session's
+    _sales_change(ctx, profile, 1, _remaining_value(data))
     return committed
 
 
@@ -375,7 +418,7 @@ def _rollback(ctx: Ctx, session: str, profile: str, committed: dict[str, Any], *
         if amount <= 0:
             continue
         if effect["effectType"] == "addLoyaltyPoints":
-            start = _time(props.get("startDate"))
+            start = parse_optional(props.get("startDate"))
             if mode == "reopen" and (start is None or start <= now):
                 continue  # already-active points stay at a reopen
             compensation = str(
@@ -610,7 +653,10 @@ def update_customer_session(ctx: Ctx) -> tuple[int, Any]:
             "the profile of a closed session cannot change", pointer="/customerSession/profileId"
         )
 
-    data = _merge(None if ctx.dry and new_state == "closed" else stored, payload)
+    if row is not None and new_state == "cancelled":
+        data = _merge(stored, {})  # cancelling changes the state only: the order's content stays as it was
+    else:
+        data = _merge(None if ctx.dry and new_state == "closed" else stored, payload)
     if ctx.dry and payload.get("evaluableCampaignIds"):
         data["evaluableCampaignIds"] = payload["evaluableCampaignIds"]
     lines = _prepare(ctx, data)
@@ -620,8 +666,7 @@ def update_customer_session(ctx: Ctx) -> tuple[int, Any]:
             and {k: v for k, v in data.items() if k != "evaluableCampaignIds"} == stored
         ):
             # a retried close: answer with what the close returned, change nothing
-            committed = loads(row["committed"]) or {}
-            return 200, integration_state(ctx, effects=committed.get("effects", []), row=row, data=data,
+            return 200, integration_state(ctx, effects=_commitment(row)["effects"], row=row, data=data,
                                           outcome=None, wanted=wanted, event_id=None)  # fmt: skip
         raise bad_request(
             f"a {old_state} session cannot become {new_state}"
@@ -632,17 +677,21 @@ def update_customer_session(ctx: Ctx) -> tuple[int, Any]:
     profile_row = model.ensure_profile(ctx, profile)[0] if profile else None
 
     outcome: Outcome | None = None
-    committed = loads(row["committed"]) if row is not None else None
+    committed = _commitment(row) if row is not None else _empty_commitment()
+    stored_effects = effects = []
     if new_state == "cancelled":
-        effects: list[dict[str, Any]] = []
-        if old_state in ("closed", "partially_returned") and committed:
+        if old_state in ("closed", "partially_returned"):
             effects = _rollback(ctx, integration_id, profile, committed, mode="cancel")
             _sales_change(ctx, profile, -1, -_remaining_value(data))
+        else:  # an open session just ends; points kept at an earlier reopen are rolled back now
+            effects = _rollback(
+                ctx, integration_id, profile, {**committed, "ledger": committed["kept"]}, mode="cancel"
+            )
     else:
         outcome = _evaluate(ctx, integration_id, profile, profile_row, data, lines)
-        effects = outcome.effects
+        stored_effects = effects = outcome.effects
         if new_state == "closed":
-            committed = _commit_close(ctx, integration_id, profile, data, outcome)
+            committed = _commit_close(ctx, integration_id, profile, data, outcome, committed["kept"])
 
     kind = "talon_session_created" if row is None else _TRANSITIONS[(old_state, new_state)]  # type: ignore[index]
     if row is None and new_state == "closed":
@@ -661,15 +710,14 @@ def update_customer_session(ctx: Ctx) -> tuple[int, Any]:
         cursor = ctx.db.execute(
             "INSERT INTO sessions (integration_id, profile_id, state, created, updated, first_session, data, effects,"
             " committed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (integration_id, profile, new_state, ctx.stamp, ctx.stamp, first, dumps(data), dumps(effects),
-             dumps(committed) if committed else None),
+            (integration_id, profile, new_state, ctx.stamp, ctx.stamp, first, dumps(data), dumps(stored_effects),
+             dumps(committed)),
         )  # fmt: skip
     else:
         ctx.db.execute(
             "UPDATE sessions SET profile_id = ?, state = ?, updated = ?, data = ?, effects = ?, committed = ?"
             " WHERE integration_id = ?",
-            (profile, new_state, ctx.stamp, dumps(data), dumps(effects), dumps(committed) if committed else None,
-             integration_id),
+            (profile, new_state, ctx.stamp, dumps(data), dumps(stored_effects), dumps(committed), integration_id),
         )  # fmt: skip
     if profile:
         model.touch_profile(ctx, profile)
@@ -692,11 +740,29 @@ def get_customer_session(ctx: Ctx) -> tuple[int, Any]:
     if row is None:
         raise not_found("customer session")
     data = loads(row["data"])
-    # the net view: rollbacks and the effects they cancelled are left out
-    effects = [] if row["state"] == "cancelled" else [
-        e for e in loads(row["effects"]) if not e["effectType"].startswith("rollback")
-    ]  # fmt: skip
-    return 200, {"customerSession": session_json(ctx, row, data), "effects": effects}
+    return 200, {"customerSession": session_json(ctx, row, data), "effects": _net_effects(row)}
+
+
+def _net_effects(row: sqlite3.Row) -> list[dict[str, Any]]:
+    """The session's effects less what was rolled back (rollbacks themselves are not shown)."""
+    if row["state"] in ("open", "cancelled"):
+        return loads(row["effects"])  # type: ignore[no-any-return]  # the last evaluation; [] once cancelled
+    committed = _commitment(row)
+    rolled: dict[int, float] = {}
+    for item in committed["discounts"] + committed["ledger"]:
+        if "index" in item:
+            rolled[item["index"]] = rolled.get(item["index"], 0.0) + item.get(
+                "rolled", item.get("reversed", 0.0)
+            )
+    net = []
+    for index, effect in enumerate(committed["effects"]):
+        if index in rolled:
+            value = round(effect["props"]["value"] - rolled[index], 2)
+            if value <= 0:
+                continue
+            effect = {**effect, "props": {**effect["props"], "value": value}}
+        net.append(effect)
+    return net
 
 
 @operation("reopenCustomerSession")
@@ -708,20 +774,20 @@ def reopen_customer_session(ctx: Ctx) -> tuple[int, Any]:
     if row["state"] not in ("closed", "partially_returned"):
         raise bad_request(f"only a closed session can be reopened; this one is {row['state']}")
     data = loads(row["data"])
-    committed = loads(row["committed"]) or {
-        "effects": [],
-        "coupons": [],
-        "referral": None,
-        "ledger": [],
-        "discounts": [],
-    }
+    committed = _commitment(row)
     profile = row["profile_id"]
     effects = _rollback(ctx, integration_id, profile, committed, mode="reopen")
     _sales_change(ctx, profile, -1, -_remaining_value(data))
     _event(ctx, "talon_session_reopened", profile, integration_id, data["attributes"], effects)
+    # what stayed (already-active points) is remembered, so that closing again does not book it twice
+    kept = [
+        i
+        for i in committed["ledger"]
+        if i["effect"]["effectType"] == "addLoyaltyPoints" and i["reversed"] < i["effect"]["props"]["value"]
+    ]
     ctx.db.execute(
-        "UPDATE sessions SET state = 'open', updated = ?, effects = ?, committed = NULL WHERE integration_id = ?",
-        (ctx.stamp, dumps(effects), integration_id),
+        "UPDATE sessions SET state = 'open', updated = ?, effects = '[]', committed = ? WHERE integration_id = ?",
+        (ctx.stamp, dumps({**_empty_commitment(), "kept": kept}), integration_id),
     )
     return 200, {"effects": effects}
 
@@ -758,14 +824,11 @@ def return_cart_items(ctx: Ctx) -> tuple[int, Any]:
         recorded.append({"position": position, "quantity": units})
     if errors:
         raise ApiProblem(400, "Invalid request", errors)
-    committed = loads(row["committed"]) or {
-        "effects": [],
-        "coupons": [],
-        "referral": None,
-        "ledger": [],
-        "discounts": [],
+    committed = _commitment(row)
+    # shares of what each line held when the session closed (the effects were computed on that)
+    shares = {
+        p: (units, committed["units"].get(str(p), items[p]["quantity"])) for p, units in returned.items()
     }
-    shares = {p: (units, items[p]["quantity"]) for p, units in returned.items()}
     effects = _rollback(ctx, integration_id, row["profile_id"], committed, mode="return", returned=shares)
     value = 0.0
     for position, units in returned.items():
@@ -787,9 +850,9 @@ def return_cart_items(ctx: Ctx) -> tuple[int, Any]:
         (integration_id, event_id, ctx.stamp, dumps(recorded)),
     )
     ctx.db.execute(
-        "UPDATE sessions SET state = 'partially_returned', updated = ?, data = ?, effects = ?, committed = ?"
+        "UPDATE sessions SET state = 'partially_returned', updated = ?, data = ?, committed = ?"
         " WHERE integration_id = ?",
-        (ctx.stamp, dumps(data), dumps(effects), dumps(committed), integration_id),
+        (ctx.stamp, dumps(data), dumps(committed), integration_id),
     )
     row = _session(ctx, integration_id)
     assert row is not None

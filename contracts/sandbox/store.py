@@ -21,8 +21,9 @@ from typing import Any
 import orjson
 
 from .seed import Seed
+from .times import iso
 
-__all__ = ["Store", "dumps", "iso", "loads"]
+__all__ = ["Store", "dumps", "loads"]
 
 SCHEMA_VERSION = "1"
 CatalogEntry = tuple[float | None, dict[str, Any]]  # price, attributes
@@ -179,11 +180,6 @@ CREATE TABLE IF NOT EXISTS catalog_items (
 );
 CREATE INDEX IF NOT EXISTS catalog_items_sku ON catalog_items(sku);
 """
-
-
-def iso(moment: dt.datetime) -> str:
-    """RFC 3339 with milliseconds and ``Z``: what the API's timestamps look like."""
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def dumps(value: Any) -> str:

@@ -84,15 +84,15 @@ def test_customer_journey(api: IntegrationClient) -> None:
                                                    "responseContent": ["coupons"]}, dry=True).data  # fmt: skip
     assert (peek["coupons"][0]["usageCounter"], peek["coupons"][0]["profileRedemptionCount"]) == (0, 0)
 
-    # cancel the reopened (open) order: it just ends
+    # cancel the reopened (open) order: the points that stayed at the reopen go now
     cancelled = api.update_customer_session_v2(
-        "order-1",
-        {
-            "customerSession": {"state": "cancelled"},
-            "responseContent": ["customerSession", "customerProfile"],
-        },
+        "order-1", {"customerSession": {"state": "cancelled"}, "responseContent": ["customerSession", "customerProfile"]}
     ).data
-    assert cancelled["effects"] == [] and cancelled["customerSession"]["state"] == "cancelled"
+    assert cancelled["customerSession"]["state"] == "cancelled"
+    assert sorted((e["props"]["recipientIntegrationId"], e["props"]["value"]) for e in cancelled["effects"]) == [
+        ("jane", 84), ("seed-bruno", 100)
+    ]  # fmt: skip
+    assert api.get_loyalty_balances(1, "jane").data["balance"]["activePoints"] == 0
     assert (
         cancelled["customerProfile"]["closedSessions"] == 0
         and cancelled["customerProfile"]["totalSales"] == 0
@@ -104,7 +104,7 @@ def test_customer_journey(api: IntegrationClient) -> None:
         "jane", profile=True, coupons=True, loyalty=True, referrals=True
     ).data
     assert inventory["profile"]["attributes"]["Name"] == "Jane"
-    assert inventory["loyalty"]["programs"]["1"]["ledger"]["currentBalance"] == 84
+    assert inventory["loyalty"]["programs"]["1"]["ledger"]["currentBalance"] == 0
     assert inventory["referrals"] == []  # Jane advocates nobody
 
     # and her personal data is erased

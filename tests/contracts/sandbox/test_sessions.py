@@ -257,3 +257,60 @@ def test_returns_and_reopen(api: IntegrationClient) -> None:
     reopened = api.reopen_customer_session("s1").data  # a partially returned session reopens too
     assert "rollbackDiscount" in effect_types(reopened["effects"])
     assert api.get_customer_session("s1").data["customerSession"]["state"] == "open"
+
+
+def _points(api: IntegrationClient, profile: str = "cust-1") -> tuple[float, float]:
+    balances = api.get_loyalty_balances(1, profile).data
+    return balances["balance"]["activePoints"], balances["subledgerBalances"].get("beans", {}).get("pendingPoints", 0)
+
+
+def test_reopen_close_again_then_cancel_counts_points_once(api: IntegrationClient) -> None:
+    session(api, "s1", items=[BEANS], state="closed")
+    assert _points(api) == (49, 20)
+    api.reopen_customer_session("s1")
+    assert _points(api) == (49, 0)  # active points stay, pending ones go
+    session(api, "s1", items=[BEANS], state="closed")
+    assert _points(api) == (49, 20)  # the 49 that stayed are not booked twice
+    cancelled = session(api, "s1", items=[BEANS], state="cancelled", wanted=("customerProfile",))
+    assert _points(api) == (0, 0)
+    assert (cancelled["customerProfile"]["closedSessions"], cancelled["customerProfile"]["totalSales"]) == (0, 0)
+
+
+def test_closing_again_after_a_return_sees_what_was_kept(api: IntegrationClient) -> None:
+    session(api, "s1", items=[BEANS, CUPS], state="closed")
+    api.return_cart_items("s1", {"return": {"returnedCartItems": [{"position": 0, "quantity": 1}, {"position": 1, "quantity": 3}]}})
+    api.reopen_customer_session("s1")
+    again = api.update_customer_session_v2(
+        "s1", {"customerSession": {"state": "closed"}, "responseContent": ["customerProfile", "customerSession"]}
+    ).data
+    assert again["customerProfile"]["totalSales"] == 24.9 + 7.5  # one bag and one cup are kept
+    cups = next(e for e in again["effects"] if e["effectType"] == "setDiscountPerItem")
+    assert cups["props"]["value"] == 1.5  # 20% of the one cup left
+    assert again["customerSession"]["cartItems"][1]["remainingQuantity"] == 1
+    assert _points(api) == (79, 10)  # the 79 of the first close stayed (more than now due); beans for one bag
+
+
+def test_a_cancel_ignores_content_sent_with_it(api: IntegrationClient) -> None:
+    session(api, "s1", items=[BEANS], state="closed")
+    cancelled = session(api, "s1", items=[{**BEANS, "quantity": 10}], couponCodes=["WELCOME10"], state="cancelled",
+                        wanted=("customerSession", "customerProfile"))  # fmt: skip
+    assert cancelled["customerSession"]["cartItems"][0]["quantity"] == 2
+    assert cancelled["customerSession"]["couponCodes"] == []
+    assert cancelled["customerProfile"]["totalSales"] == 0
+
+
+def test_server_computed_cart_fields_are_not_taken_from_the_client(api: IntegrationClient, raw: IntegrationClient) -> None:
+    state = session(raw, "s1", items=[{**BEANS, "returnedQuantity": 5, "position": 9}], wanted=("customerSession",))
+    item = state["customerSession"]["cartItems"][0]
+    assert (item["position"], item["returnedQuantity"], item["remainingQuantity"]) == (0, 0, 2)
+
+
+def test_get_session_shows_the_net_effects_after_a_return(api: IntegrationClient) -> None:
+    session(api, "s1", items=[BEANS, CUPS], couponCodes=["WELCOME10"], state="closed")
+    before = {e["effectType"]: e["props"] for e in api.get_customer_session("s1").data["effects"]}
+    assert before["setDiscountPerItem"]["value"] == 6.0
+    api.return_cart_items("s1", {"return": {"returnedCartItems": [{"position": 1, "quantity": 1}]}})
+    after = {e["effectType"]: e["props"] for e in api.get_customer_session("s1").data["effects"]}
+    assert after["setDiscountPerItem"]["value"] == 4.5  # a quarter of the cups' discount went back
+    assert after["acceptCoupon"] == before["acceptCoupon"] and after["setDiscount"] == before["setDiscount"]
+    assert not any(kind.startswith("rollback") for kind in after)
