@@ -38,7 +38,7 @@ log = logging.getLogger("contracts.sandbox")
 
 Reply = tuple[int, list[tuple[str, str]], bytes]
 _REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-            405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 500: "Internal Server Error"}  # fmt: skip
+            405: "Method Not Allowed", 409: "Conflict", 500: "Internal Server Error", 503: "Service Unavailable"}  # fmt: skip
 CONFLICT_MODES = ("serialize", "reject")
 _LENIENT = {"requestBody"}  # bodies sent to operations that take none are ignored, as the real API does
 
@@ -74,12 +74,14 @@ class SandboxApp:
 
     # -- concurrent writes to one entity
 
-    def admit(self, method: str, target: str, body: bytes) -> tuple[str | None, Reply | None]:
+    def admit(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[str | None, Reply | None]:
         """Before a request is queued: (claim, None), or (None, a 409) when ``conflicts="reject"`` and
         another request for the same session or profile is in flight (the real API's 409 on
         concurrent writes). Release the claim with :meth:`release` when the request is answered."""
-        if self.conflicts != "reject":
-            return None, None
+        if self.conflicts != "reject" or headers.get("authorization", "").strip() != self._expected_auth:
+            return None, None  # (an unauthenticated request gets its 401 from handle())
         key = self._entity(method, target, body)
         if key is None:
             return None, None
@@ -107,7 +109,8 @@ class SandboxApp:
         if match is None:
             return None
         op = match.operation.operation_id
-        if op in ("updateCustomerSessionV2", "reopenCustomerSession", "returnCartItems"):
+        # only the writes whose 409 the contract documents
+        if op == "updateCustomerSessionV2":
             return "session:" + match.path_params["customerSessionId"]
         if op == "updateCustomerProfileV2":
             return "profile:" + match.path_params["integrationId"]
@@ -135,7 +138,7 @@ class SandboxApp:
         if environ.get("QUERY_STRING"):
             target += "?" + environ["QUERY_STRING"]
         method = environ.get("REQUEST_METHOD", "GET")
-        claim, refusal = self.admit(method, target, body)
+        claim, refusal = self.admit(method, target, headers, body)
         try:
             status, reply_headers, payload = refusal or self.handle(method, target, headers, body)
         finally:
@@ -202,12 +205,10 @@ class SandboxApp:
         dry = bool(query.get("dry")) and (
             op.operation_id != "updateCustomerProfileV2" or bool(query.get("runRuleEngine"))
         )
-        clock_now = self.store.clock()
-        now = clock_now
-        if dry and "now" in query:
-            now = parse_instant(query["now"])
         try:
             with self.store.transaction(rollback=dry) as db:
+                clock_now = self.store.clock()  # read inside the transaction: time order = commit order
+                now = parse_instant(query["now"]) if dry and "now" in query else clock_now
                 ctx = Ctx(
                     self.store.seed, self.store, db, now, clock_now, parsed.path, query, _body(parsed), dry
                 )
@@ -236,14 +237,28 @@ class SandboxApp:
 _INT64 = (-(2**63), 2**63 - 1)
 
 
+def _too_big(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]
+
+
 def _out_of_range(parsed: ParsedRequest) -> list[dict[str, Any]]:
-    """Integer parameters beyond 64 bits: the real server cannot parse them either (a 400)."""
-    return [
+    """Integers beyond 64 bits, in parameters or the body: the real server cannot read them either (a 400)."""
+    errors = [
         api_error(f"{name} is out of range for a 64-bit integer", parameter=name)
         for values in (parsed.path, parsed.query)
         for name, value in values.items()
-        if isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]
+        if _too_big(value)
     ]
+    stack: list[tuple[str, Any]] = [("", parsed.body)]
+    while stack and len(errors) < 20:
+        pointer, node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((f"{pointer}/{k.replace('~', '~0').replace('/', '~1')}", v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((f"{pointer}/{i}", v) for i, v in enumerate(node))
+        elif _too_big(node):
+            errors.append(api_error("the number is out of range for a 64-bit integer", pointer=pointer))
+    return errors
 
 
 def _body(parsed: ParsedRequest) -> Any:

@@ -71,6 +71,11 @@ def delete_audience_memberships(ctx: Ctx) -> tuple[int, Any]:
 @operation("updateCustomerProfileAudiences")
 def update_customer_profile_audiences(ctx: Ctx) -> tuple[int, Any]:
     actions = ctx.body.get("data") or []
+    blank = model.blank_ids(
+        (a["profileIntegrationId"], f"/data/{i}/profileIntegrationId") for i, a in enumerate(actions)
+    )
+    if blank:
+        raise ApiProblem(400, "Invalid request", blank)
     missing = [
         api_error(f"unknown audience {a['audienceId']}", pointer=f"/data/{i}/audienceId")
         for i, a in enumerate(actions)

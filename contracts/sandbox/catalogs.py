@@ -16,8 +16,7 @@ from .model import ApiProblem, Ctx, api_error, not_found
 from .registry import operation
 from .store import dumps, loads
 
-_OPS = {
-    "EQ": lambda a, b: a == b,
+_OPS = {  # the numeric comparisons (EQ and IN compare text as well, see _matches)
     "LT": lambda a, b: a < b,
     "LE": lambda a, b: a <= b,
     "GT": lambda a, b: a > b,
@@ -67,13 +66,9 @@ def _check_filters(
         elif f["attr"] not in allowed:
             problems.add(f"{f['attr']!r} is not an attribute of this catalog (catalog attributes: {', '.join(allowed)})",
                          f"{here}/attr")  # fmt: skip
-        elif f["op"] not in (*_OPS, "IN"):
+        elif f["op"] not in ("EQ", *_OPS, "IN"):
             problems.add(f"unknown operator {f['op']!r}; valid: EQ, LT, LE, GT, GE, IN", f"{here}/op")
-        elif (
-            f["op"] in ("LT", "LE", "GT", "GE")
-            and isinstance(f["value"], bool | str)
-            and not _number(f["value"])
-        ):
+        elif f["op"] in _OPS and (isinstance(f["value"], bool) or not _number(f["value"])):
             problems.add(f"{f['op']} compares numbers", f"{here}/value")
     return filters
 

@@ -16,6 +16,7 @@ from . import model
 from .model import ApiProblem, Ctx, api_error, bad_request, not_found
 from .registry import operation
 from .store import dumps
+from .times import iso, parse_instant
 
 _RANDOM = random.SystemRandom()
 
@@ -33,6 +34,9 @@ def create_coupon_reservation(ctx: Ctx) -> tuple[int, Any]:
     found = ctx.seed.coupon_campaign(row["value"])
     if found is not None and found[1].recipient_integration_id:
         raise bad_request("a coupon bound to a recipient cannot be reserved")
+    blank = model.blank_ids((p, f"/integrationIDs/{i}") for i, p in enumerate(ctx.body["integrationIDs"]))
+    if blank:
+        raise ApiProblem(400, "Invalid request", blank)
     for profile in ctx.body["integrationIDs"]:
         model.ensure_profile(ctx, profile)
         ctx.db.execute("INSERT OR IGNORE INTO reservations VALUES (?, ?, ?)", (row["id"], profile, ctx.stamp))
@@ -84,6 +88,11 @@ def _new_code(ctx: Ctx, pattern: str, characters: list[str] | tuple[str, ...]) -
     )
 
 
+def _stamp(value: str | None) -> str | None:
+    """Dates are stored as the API writes them (validated on the way in)."""
+    return None if value is None else iso(parse_instant(value))
+
+
 def _expiry(value: Any) -> Any:
     # "absent, zero or negative -> never expires": a zero (0001-01-01) timestamp counts as absent
     return None if value is None or str(value).startswith("0001-01-01") else value
@@ -96,9 +105,9 @@ def _insert_referral(
     cursor = ctx.db.execute(
         "INSERT INTO referrals (code, campaign_id, advocate, friend, start_date, expiry_date, usage_limit, attributes,"
         " batch_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (code, campaign_id, advocate, body.get("friendProfileIntegrationId"), body.get("startDate"),
-         _expiry(body.get("expiryDate")), body.get("usageLimit", 0), dumps(body.get("attributes") or {}), batch,
-         ctx.stamp),
+        (code, campaign_id, advocate, body.get("friendProfileIntegrationId"), _stamp(body.get("startDate")),
+         _stamp(_expiry(body.get("expiryDate"))), body.get("usageLimit", 0), dumps(body.get("attributes") or {}),
+         batch, ctx.stamp),
     )  # fmt: skip
     return ctx.db.execute("SELECT * FROM referrals WHERE id = ?", (cursor.lastrowid,)).fetchone()
 
@@ -108,6 +117,7 @@ def create_referral(ctx: Ctx) -> tuple[int, Any]:
     body = ctx.body
     campaign = _referral_campaign(ctx, body["campaignId"])
     errors = model.check_attributes(ctx.seed, "referral", body.get("attributes"), "/attributes")
+    errors += model.blank_ids([(body["advocateProfileIntegrationId"], "/advocateProfileIntegrationId")])
     if errors:
         raise ApiProblem(400, "Invalid request", errors)
     code = _new_code(ctx, campaign.referral_pattern, campaign.referral_characters)
@@ -120,6 +130,10 @@ def create_referrals_for_multiple_advocates(ctx: Ctx) -> tuple[int, Any]:
     body = ctx.body
     campaign = _referral_campaign(ctx, body["campaignId"])
     errors = model.check_attributes(ctx.seed, "referral", body.get("attributes"), "/attributes")
+    errors += model.blank_ids(
+        (a, f"/advocateProfileIntegrationIds/{i}")
+        for i, a in enumerate(body["advocateProfileIntegrationIds"])
+    )
     pattern = body.get("referralPattern") or campaign.referral_pattern
     if "#" not in pattern:
         errors.append(

@@ -120,6 +120,9 @@ def update_customer_profile(ctx: Ctx) -> tuple[int, Any]:
 def update_customer_profiles(ctx: Ctx) -> tuple[int, Any]:
     profiles = ctx.body.get("customerProfiles") or []
     errors = []
+    errors += model.blank_ids(
+        (item["integrationId"], f"/customerProfiles/{i}/integrationId") for i, item in enumerate(profiles)
+    )
     for i, item in enumerate(profiles):
         errors += model.check_attributes(
             ctx.seed, "profile", item.get("attributes"), f"/customerProfiles/{i}/attributes"
@@ -148,6 +151,7 @@ def track_event(ctx: Ctx) -> tuple[int, Any]:
             api_error(f"unknown event type {kind!r}", pointer="/type", details="defined: " + ", ".join(ctx.seed.event_types))
         ])  # fmt: skip
     errors = model.check_attributes(ctx.seed, "event", body.get("attributes"), "/attributes")
+    errors += model.blank_ids([(body["profileId"], "/profileId")])
     if errors:
         raise ApiProblem(400, "Invalid request", errors)
     profile = body["profileId"]
@@ -194,21 +198,23 @@ def _inventory_coupons(ctx: Ctx, profile: str) -> list[dict[str, Any]]:
         row = db.execute("SELECT * FROM coupons WHERE id = ?", (coupon_id,)).fetchone()
         coupon = model.coupon_json(ctx, row)
         found = ctx.seed.coupon_campaign(row["value"])
-        assert found is not None
-        campaign, spec = found
         used = model.profile_redemptions(db, coupon_id, profile)
-        if campaign.frontend_state(ctx.clock_now) != "running" and campaign.state == "disabled":
-            state = "disabled"
-        elif spec.expiry_date is not None and spec.expiry_date <= ctx.clock_now:
-            state = "expired" if not used else "used"
-        elif (spec.per_profile_limit and used >= spec.per_profile_limit) or (
-            spec.usage_limit and row["usage_counter"] >= spec.usage_limit
-        ):
-            state = "used"
-        elif spec.start_date is not None and spec.start_date > ctx.clock_now:
-            state = "pending"
+        if found is None:  # a coupon a former seed defined: it no longer belongs to a campaign
+            state = "used" if used else "disabled"
         else:
-            state = "active"
+            campaign, spec = found
+            if campaign.state == "disabled":
+                state = "disabled"
+            elif spec.expiry_date is not None and spec.expiry_date <= ctx.clock_now:
+                state = "expired" if not used else "used"
+            elif (spec.per_profile_limit and used >= spec.per_profile_limit) or (
+                spec.usage_limit and row["usage_counter"] >= spec.usage_limit
+            ):
+                state = "used"
+            elif spec.start_date is not None and spec.start_date > ctx.clock_now:
+                state = "pending"
+            else:
+                state = "active"
         coupon.update(profileRedemptionCount=used, state=state)
         result.append(coupon)
     return result
@@ -255,10 +261,12 @@ def delete_customer_data(ctx: Ctx) -> tuple[int, Any]:
     ).fetchall():
         data = loads(row["data"])
         data["attributes"] = {}
+        data["identifiers"] = []  # device ids, hashed e-mails ...
         for item in data.get("cartItems", []):
             item.pop("attributes", None)
         db.execute(
             "UPDATE sessions SET data = ? WHERE integration_id = ?", (dumps(data), row["integration_id"])
         )
     db.execute("UPDATE events SET attributes = '{}' WHERE profile_id = ?", (profile,))
+    db.execute("UPDATE referrals SET attributes = '{}' WHERE advocate = ?1 OR friend = ?1", (profile,))
     return 204, None

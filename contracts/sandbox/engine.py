@@ -125,6 +125,9 @@ class _Run:
         self.valid_coupons: dict[int, CouponState] = {}  # campaign id -> coupon
         self.valid_referral: ReferralState | None = None
         self.stamps: dict[int, str] = {}
+        self.discountable = (
+            situation.total
+        )  # what discounts may still take: together they never exceed the total
 
     def campaigns(self) -> list[Campaign]:
         chosen = []
@@ -158,6 +161,12 @@ class _Run:
         """Stable per (session, rule, item): re-evaluating an open session keeps the same ids."""
         base = self.s.session_id or f"{self.s.trigger}:{self.s.profile_id}:{self.s.now.isoformat()}"
         return str(uuid.uuid5(_UUID_NAMESPACE, f"{base}/{campaign.id}/{rule.index}/{key}"))
+
+    def take(self, desired: float) -> float:
+        """The part of a desired discount that fits in what is left of the total."""
+        value = _money(max(0.0, min(desired, self.discountable)))
+        self.discountable = _money(self.discountable - value)
+        return value
 
     def stamp_in(self, days: int) -> str:
         stamp = self.stamps.get(days)
@@ -308,15 +317,13 @@ class _Run:
         (name, props), *_ = spec.items()
         s = self.s
         if name == "setDiscount":
-            value = s.total * props["percent"] / 100 if "percent" in props else props.get("amount", 0)
-            value = _money(min(value, s.total))
-            self.effect(
-                campaign,
-                rule,
-                "setDiscount",
-                {"name": props["name"], "value": value, "scope": "sessionTotal"},
-                **extra,
+            desired = _money(
+                s.total * props["percent"] / 100 if "percent" in props else props.get("amount", 0)
             )
+            effect_props = {"name": props["name"], "value": self.take(desired), "scope": "sessionTotal"}
+            if effect_props["value"] < desired:
+                effect_props["desiredValue"] = desired
+            self.effect(campaign, rule, "setDiscount", effect_props, **extra)
         elif name == "setDiscountPerItem":
             for line in s.cart:
                 if line.sku != props["sku"]:
@@ -327,9 +334,12 @@ class _Run:
                     if "percent" in props
                     else props.get("amount", 0) * line.quantity
                 )
-                value = _money(min(value, line_total))
-                self.effect(campaign, rule, "setDiscountPerItem",
-                            {"name": props["name"], "value": value, "position": line.position, "scope": "price"}, **extra)  # fmt: skip
+                desired = _money(min(value, line_total))
+                effect_props = {"name": props["name"], "value": self.take(desired), "position": line.position,
+                                "scope": "price"}  # fmt: skip
+                if effect_props["value"] < desired:
+                    effect_props["desiredValue"] = desired
+                self.effect(campaign, rule, "setDiscountPerItem", effect_props, **extra)
         elif name == "addFreeItem":
             self.effect(campaign, rule, "addFreeItem", {"sku": props["sku"], "name": props["name"]}, **extra)
         elif name == "addLoyaltyPoints":

@@ -8,7 +8,8 @@ are never stored; they are replayed from the entries up to the instant asked for
 * a subtraction spends the active points that expire soonest (then the oldest);
 * an addition's points that are still unspent at its expiry are *expired*;
 * a subtraction that compensates an addition (a rollback) takes its points from that addition
-  first and is not counted as *spent*;
+  first and is not counted as *spent*; an addition that refunds a subtraction (a rolled-back
+  redemption) makes those points unspent again (they come back as immediate and unlimited);
 * spending more than is active leaves a deficit that later additions do not cover (negative
   balances are a later feature of the real API; the sandbox keeps the arithmetic honest).
 """
@@ -84,6 +85,10 @@ def replay(entries: list[Entry], at: dt.datetime) -> Balance:
         entry.remaining = entry.amount
     balance = Balance()
     deficit = 0.0
+    subtraction_ids = {e.id for e in entries if e.kind == "subtraction"}
+    for refund in additions:
+        if refund.reverses in subtraction_ids:
+            balance.spent -= refund.amount  # points given back (a cancelled redemption) are no longer spent
     subtractions = sorted(
         (e for e in entries if e.kind == "subtraction" and e.created <= at), key=lambda e: (e.created, e.id)
     )

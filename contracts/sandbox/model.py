@@ -15,7 +15,7 @@ from typing import Any
 
 from .ledger import Balance, Entry, entries_from_rows, replay
 from .seed import Campaign, Program, Seed
-from .store import Store, dumps, loads
+from .store import Store, loads
 from .times import iso, parse_instant
 
 __all__ = ["ApiProblem", "Ctx"]
@@ -47,6 +47,15 @@ def api_error(
 
 def bad_request(title: str, *, pointer: str | None = None, parameter: str | None = None) -> ApiProblem:
     return ApiProblem(400, "Invalid request", [api_error(title, pointer=pointer, parameter=parameter)])
+
+
+def blank_ids(pairs: Iterable[tuple[Any, str]]) -> list[dict[str, Any]]:
+    """Errors for empty customer ids ("" means anonymous; such a profile cannot exist)."""
+    return [
+        api_error("a customer profile id must not be empty", pointer=pointer)
+        for value, pointer in pairs
+        if isinstance(value, str) and not value.strip()
+    ]
 
 
 def not_found(what: str) -> ApiProblem:
@@ -353,22 +362,23 @@ def ledger_info(
 
 
 def program_ledgers_json(
-    ctx: Ctx, program: Program, profile: str, tentative: Mapping[str, float] | None = None
+    ctx: Ctx, program: Program, profile: str, tentative: Mapping[str, tuple[float, float]] | None = None
 ) -> dict[str, Any]:
+    """``tentative``: subledger -> (current, pending) points an open session would book."""
     rows = ledger_entries(ctx.db, program.id, profile=profile)
-    main, subs = balances(rows, ctx.clock_now, program.subledgers)
+    main, subs = balances(rows, ctx.clock_now, set(program.subledgers) | set(tentative or {}) - {""})
     tentative = tentative or {}
     result: dict[str, Any] = {
         "id": program.id,
         "title": program.title,
         "name": program.name,
-        "ledger": ledger_info(program, main, tentative.get("", 0.0)),
+        "ledger": ledger_info(program, main, *tentative.get("", (0.0, 0.0))),
     }
     if rows:
         result["joinDate"] = rows[0]["created"]
     if subs:
         result["subLedgers"] = {
-            name: ledger_info(program, b, tentative.get(name, 0.0)) for name, b in subs.items()
+            name: ledger_info(program, b, *tentative.get(name, (0.0, 0.0))) for name, b in subs.items()
         }
     return result
 
@@ -448,7 +458,3 @@ def catalog_json(row: sqlite3.Row, seed: Seed) -> dict[str, Any]:
         "version": row["version"],
         "createdBy": 1,
     }
-
-
-def json_dumps(value: Any) -> str:
-    return dumps(value)

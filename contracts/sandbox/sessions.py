@@ -435,7 +435,7 @@ def _rollback(ctx: Ctx, session: str, profile: str, committed: dict[str, Any], *
             effects.append(_wrap(effect, "rollbackAddedLoyaltyPoints", rollback))
         else:
             compensation = str(uuid.uuid5(uuid.UUID(props["transactionUUID"]), f"refund/{item['reversed']}"))
-            _ledger_insert(ctx, props, "addition", amount, session, effect, uuid_=compensation,
+            _ledger_insert(ctx, props, "addition", amount, session, effect, uuid_=compensation, reverses=item["id"],
                            name=f"Rollback: {props['name']}")  # fmt: skip
             rollback = {"programId": props["programId"], "subLedgerId": props["subLedgerId"], "value": amount,
                         "recipientIntegrationId": props["recipientIntegrationId"], "transactionUUID": compensation}  # fmt: skip
@@ -544,19 +544,26 @@ def loyalty_json(
     ctx: Ctx, profile: str, cards: list[str], open_effects: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """The profile's programs (with tentative balances from an open session's effects) and its cards."""
-    tentative: dict[int, dict[str, float]] = {}
+    # program -> subledger -> (current, pending) points the open session would book
+    tentative: dict[int, dict[str, tuple[float, float]]] = {}
     for effect in open_effects:
         props = effect["props"]
         if props.get("recipientIntegrationId", profile) != profile or props.get("cardIdentifier"):
             continue  # somebody else's points (a referral's advocate), or a card's
-        if effect["effectType"] == "addLoyaltyPoints" and not props.get("startDate"):
-            sign = 1.0
+        start = parse_optional(props.get("startDate"))
+        if effect["effectType"] == "addLoyaltyPoints":
+            change = (
+                (0.0, props["value"])
+                if start is not None and start > ctx.clock_now
+                else (props["value"], 0.0)
+            )
         elif effect["effectType"] == "deductLoyaltyPoints":
-            sign = -1.0
+            change = (-props["value"], 0.0)
         else:
             continue
         per = tentative.setdefault(props["programId"], {})
-        per[props["subLedgerId"]] = per.get(props["subLedgerId"], 0.0) + sign * props["value"]
+        current, pending = per.get(props["subLedgerId"], (0.0, 0.0))
+        per[props["subLedgerId"]] = (current + change[0], pending + change[1])
     programs: dict[str, Any] = {}
     if profile:
         ids = {

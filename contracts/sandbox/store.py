@@ -20,12 +20,13 @@ from typing import Any
 
 import orjson
 
+from ..errors import TalonContractsError
 from .seed import Seed
 from .times import iso
 
 __all__ = ["Store", "dumps", "loads"]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "1"  # the database's format; a database of another format is refused
 CatalogEntry = tuple[float | None, dict[str, Any]]  # price, attributes
 
 _TABLES = """
@@ -190,6 +191,10 @@ def loads(text: str | bytes | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
+class StoreError(TalonContractsError, RuntimeError):
+    """The sandbox's database cannot be used (another format ...)."""
+
+
 class _Transaction:
     """The context manager behind :meth:`Store.transaction` (a class: it is on every request's path)."""
 
@@ -238,16 +243,24 @@ class Store:
             # Checkpoints (which fsync) run in a thread of their own, not inside some request's COMMIT:
             # an automatic checkpoint costs the unlucky request several milliseconds.
             self.conn.execute("PRAGMA wal_autocheckpoint=0")
+        self.conn.execute("PRAGMA temp_store=MEMORY")
+        self.conn.executescript(_TABLES)
+        with self.transaction() as db:
+            schema = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if schema is not None and schema["value"] != SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} holds sandbox state of format {schema['value']}; this version reads format "
+                    f"{SCHEMA_VERSION}. Use another --db file."
+                )
+            if db.execute("SELECT value FROM meta WHERE key = 'seeded'").fetchone() is None:
+                self._apply_seed(db)
+            else:
+                self._apply_configuration(db)  # a changed seed: add its new coupons, cards and catalogs
+        if self.path != ":memory:":
             self._checkpointer = threading.Thread(
                 target=self._checkpoint_loop, name="sqlite-checkpoint", daemon=True
             )
             self._checkpointer.start()
-        self.conn.execute("PRAGMA temp_store=MEMORY")
-        self.conn.executescript(_TABLES)
-        with self.transaction() as db:
-            seeded = db.execute("SELECT value FROM meta WHERE key = 'seeded'").fetchone()
-            if seeded is None:
-                self._apply_seed(db)
 
     def _checkpoint_loop(self) -> None:
         connection = sqlite3.connect(self.path, timeout=30)
@@ -293,8 +306,8 @@ class Store:
 
     def reset(self) -> None:
         """Forget everything and start again from the seed."""
-        self.forget_catalog()
         with self._lock:
+            self.forget_catalog()  # under the lock: a request in flight cannot re-fill it with the old catalog
             tables = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             with self.transaction() as db:
                 for table in tables:
@@ -306,38 +319,45 @@ class Store:
 
     # -- seeding
 
-    def _apply_seed(self, db: sqlite3.Connection) -> None:
+    def _apply_configuration(self, db: sqlite3.Connection) -> list[int]:
+        """The seed's coupons, cards and catalogs the database does not hold yet; returns the new catalogs' ids."""
         seed = self.seed
         now = iso(self.clock())
         for campaign in seed.campaigns:
             for coupon in campaign.coupons:
                 db.execute(
-                    "INSERT INTO coupons (value, campaign_id, created) VALUES (?, ?, ?)",
+                    "INSERT OR IGNORE INTO coupons (value, campaign_id, created) VALUES (?, ?, ?)",
                     (coupon.value, campaign.id, now),
                 )
         for program in seed.programs.values():
             for card in program.cards:
                 db.execute(
-                    "INSERT INTO cards (program_id, identifier, status, users_per_card_limit, created, modified)"
-                    " VALUES (?, ?, 'active', ?, ?, ?)",
+                    "INSERT OR IGNORE INTO cards (program_id, identifier, status, users_per_card_limit, created,"
+                    " modified) VALUES (?, ?, 'active', ?, ?, ?)",
                     (program.id, card, program.users_per_card_limit, now, now),
                 )
+        added = []
         for catalog in seed.catalogs.values():
-            db.execute(
-                "INSERT INTO catalogs (id, name, description, version, created, modified) VALUES (?, ?, ?, 1, ?, ?)",
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO catalogs (id, name, description, version, created, modified)"
+                " VALUES (?, ?, ?, 1, ?, ?)",
                 (catalog.id, catalog.name, catalog.description, now, now),
             )
-            for item in catalog.items:
-                db.execute(
-                    "INSERT INTO catalog_items (catalog_id, sku, price, product, attributes) VALUES (?, ?, ?, ?, ?)",
-                    (
-                        catalog.id,
-                        item.sku,
-                        item.price,
-                        dumps(item.product) if item.product else None,
-                        dumps(dict(item.attributes)),
-                    ),
-                )
+            if cursor.rowcount:
+                added.append(catalog.id)
+                for item in catalog.items:
+                    db.execute(
+                        "INSERT INTO catalog_items (catalog_id, sku, price, product, attributes) VALUES (?, ?, ?, ?, ?)",
+                        (catalog.id, item.sku, item.price, dumps(item.product) if item.product else None,
+                         dumps(dict(item.attributes))),
+                    )  # fmt: skip
+        return added
+
+    def _apply_seed(self, db: sqlite3.Connection) -> None:
+        """The whole seed, into an empty database: configuration and the seeded customers' data."""
+        seed = self.seed
+        now = iso(self.clock())
+        self._apply_configuration(db)
         for profile in seed.profiles:
             db.execute(
                 "INSERT INTO profiles (integration_id, created, attributes, last_activity) VALUES (?, ?, ?, ?)",

@@ -264,3 +264,14 @@ def test_reset_restores_the_seeded_catalog(api: IntegrationClient, sandbox: Sand
     sandbox.reset()
     assert session(api, "s1", items=[{"sku": "SKU-FROTHER", "quantity": 1}],
                    wanted=("customerSession",))["customerSession"]["cartItemTotal"] == 59.0  # fmt: skip
+
+
+def test_deletion_also_clears_referral_attributes_and_session_identifiers(api: IntegrationClient) -> None:
+    api.create_referral(
+        {"campaignId": 3, "advocateProfileIntegrationId": "gdpr", "attributes": {"source": "eve@x.com"}}
+    )
+    session(api, "s1", profile="gdpr", items=[BEANS], identifiers=["device-123"])
+    api.delete_customer_data("gdpr")
+    referral = api.get_customer_inventory("gdpr", referrals=True).data["referrals"][0]
+    assert referral["attributes"] == {}
+    assert api.get_customer_session("s1").data["customerSession"]["identifiers"] == []

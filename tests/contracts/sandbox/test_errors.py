@@ -203,3 +203,48 @@ def test_lenient_like_the_real_server(sandbox: Sandbox) -> None:
 def test_numbers_at_the_edges(sandbox: Sandbox, method: str, target: str, body: Any) -> None:
     response = send(sandbox, method, target, body)
     assert response.status_code in (400, 404), response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "body", "pointer"),
+    [
+        ("POST", "/v2/customer_audiences", {"data": [{"action": "add", "profileIntegrationId": "p",
+                                                      "audienceId": 2**63}]}, "/data/0/audienceId"),
+        ("PUT", "/v2/customer_profiles/p", {"audiencesChanges": {"adds": [2**63], "deletes": []}}, "/audiencesChanges/adds/0"),
+        ("PUT", "/v2/customer_sessions/s", {"customerSession": {"additionalCosts": {
+            "shipping": {"price": 1e308}, "giftWrap": {"price": 1e308}}}}, "/customerSession/cartItems"),
+        ("POST", "/v2/events", {"type": "pageViewed", "profileId": " "}, "/profileId"),
+        ("PUT", "/v2/customer_profiles", {"customerProfiles": [{"integrationId": ""}]}, "/customerProfiles/0/integrationId"),
+        ("POST", "/v2/customer_audiences", {"data": [{"action": "add", "profileIntegrationId": "", "audienceId": 1}]},
+         "/data/0/profileIntegrationId"),
+        ("POST", "/v1/coupon_reservations/WELCOME10", {"integrationIDs": ["ok", ""]}, "/integrationIDs/1"),
+        ("POST", "/v1/referrals", {"campaignId": 3, "advocateProfileIntegrationId": ""}, "/advocateProfileIntegrationId"),
+        ("POST", "/v1/referrals_for_multiple_advocates", {"campaignId": 3, "advocateProfileIntegrationIds": [""],
+                                                          "usageLimit": 1}, "/advocateProfileIntegrationIds/0"),
+    ],
+)  # fmt: skip
+def test_bad_values_deep_in_bodies(
+    sandbox: Sandbox, method: str, target: str, body: Any, pointer: str
+) -> None:
+    response = send(sandbox, method, target, body)
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["source"]["pointer"] == pointer
+
+
+def test_timestamps_are_read_leniently(sandbox: Sandbox) -> None:
+    body = {"customerSession": {"profileId": "c1"}}
+    for now in ("2099-01-01t00:00:00z", "2099-01-01T00:00:00.1Z", "2099-01-01T02:00:00.123456789%2B02:00"):
+        assert send(sandbox, "PUT", f"/v2/customer_sessions/t?dry=true&now={now}", body).status_code == 200, (
+            now
+        )
+    referral = {"campaignId": 3, "advocateProfileIntegrationId": "adv", "expiryDate": "2099-01-01T00:00:00z",
+                "startDate": "2020-01-01t00:00:00.5+01:00"}  # fmt: skip
+    created = send(sandbox, "POST", "/v1/referrals", referral).json()
+    assert (
+        created["expiryDate"] == "2099-01-01T00:00:00.000Z"
+        and created["startDate"] == "2019-12-31T23:00:00.500Z"
+    )
+    friend = {"customerSession": {"profileId": "friend", "referralCode": created["code"]}}
+    assert send(sandbox, "PUT", "/v2/customer_sessions/r", friend).status_code == 200
+    assert send(sandbox, "GET", "/v1/loyalty_programs/1/profile/seed-alice/transactions?startDate=2020-01-01t00:00:00z"
+                ).status_code == 200  # fmt: skip

@@ -86,7 +86,11 @@ def test_customer_journey(api: IntegrationClient) -> None:
 
     # cancel the reopened (open) order: the points that stayed at the reopen go now
     cancelled = api.update_customer_session_v2(
-        "order-1", {"customerSession": {"state": "cancelled"}, "responseContent": ["customerSession", "customerProfile"]}
+        "order-1",
+        {
+            "customerSession": {"state": "cancelled"},
+            "responseContent": ["customerSession", "customerProfile"],
+        },
     ).data
     assert cancelled["customerSession"]["state"] == "cancelled"
     assert sorted((e["props"]["recipientIntegrationId"], e["props"]["value"]) for e in cancelled["effects"]) == [

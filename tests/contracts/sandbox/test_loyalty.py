@@ -147,7 +147,28 @@ def test_linking_cards(api: IntegrationClient) -> None:
 
 def test_card_subledgers_are_a_list(api: IntegrationClient, sandbox: Sandbox) -> None:
     both = api.get_loyalty_card_balances(2, "CARD-0001", subledger_id=["", "vip"]).data
-    assert set(both["subledgerBalances"]) == {"", "vip"} and both["subledgerBalances"]["vip"]["activePoints"] == 0
+    assert (
+        set(both["subledgerBalances"]) == {"", "vip"}
+        and both["subledgerBalances"]["vip"]["activePoints"] == 0
+    )
     raw = send(sandbox, "GET", "/v1/loyalty_programs/2/cards/CARD-0001/transactions?subledgerId=,vip").json()
-    assert [t["amount"] for t in raw["data"]] == [250]  # the imported entry sits in the default ("") subledger
+    assert [t["amount"] for t in raw["data"]] == [
+        250
+    ]  # the imported entry sits in the default ("") subledger
     assert api.get_loyalty_card_transactions(2, "CARD-0001", subledger_id=["vip"]).data["data"] == []
+
+
+def test_a_refunded_redemption_is_no_longer_spent(api: IntegrationClient) -> None:
+    session(api, "s1", profile="seed-alice", items=[BEANS], attributes={"redeemPoints": True}, state="closed")
+    assert api.get_loyalty_balances(1, "seed-alice").data["balance"]["spentPoints"] == 100
+    session(api, "s1", profile="seed-alice", items=[BEANS], state="cancelled")
+    balance = api.get_loyalty_balances(1, "seed-alice").data["balance"]
+    assert (balance["spentPoints"], balance["activePoints"]) == (0, 500)
+
+
+def test_tentative_balances_of_an_open_session(api: IntegrationClient) -> None:
+    state = session(api, "s1", items=[BEANS], wanted=("loyalty",))
+    program = state["loyalty"]["programs"]["1"]
+    assert program["ledger"]["tentativeCurrentBalance"] == 49
+    assert program["subLedgers"]["beans"]["tentativePendingBalance"] == 20  # bean points start in 14 days
+    assert program["subLedgers"]["beans"]["pendingBalance"] == 0

@@ -163,3 +163,14 @@ def test_events_run_event_campaigns(api: IntegrationClient, raw: IntegrationClie
         assert error.errors[0]["source"]["pointer"] == pointer
     error = fails(lambda: raw.track_event_v2({"type": "pageViewed"}), 400)  # profileId is needed in practice
     assert error.errors[0]["source"]["pointer"] == "/profileId"
+
+
+def test_discounts_never_exceed_the_total(api: IntegrationClient) -> None:
+    code = api.create_referral({"campaignId": 3, "advocateProfileIntegrationId": "seed-alice"}).data["code"]
+    small = [{"sku": "SKU-BEANS-250G", "quantity": 2}]  # 15.80
+    state = session(api, "s1", profile="seed-bruno", items=small, couponCodes=["WELCOME10"], referralCode=code,
+                    attributes={"redeemPoints": True})  # fmt: skip
+    discounts = [e["props"] for e in state["effects"] if e["effectType"] == "setDiscount"]
+    assert round(sum(d["value"] for d in discounts), 2) == 15.8
+    capped = [d for d in discounts if "desiredValue" in d]
+    assert capped and all(d["value"] < d["desiredValue"] for d in capped)

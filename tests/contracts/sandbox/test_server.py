@@ -203,15 +203,24 @@ def test_cli_serves_logs_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 def test_conflicting_writes_can_be_answered_409(contract: Contract) -> None:
     with Sandbox(contract=contract, conflicts="reject") as sb:
         app = sb.app
-        claim, refusal = app.admit("PUT", "/v2/customer_sessions/s1", b"{}")  # as if a request were in flight
+        auth = {"authorization": "ApiKey-v1 sandbox-api-key"}
+        claim, refusal = app.admit(
+            "PUT", "/v2/customer_sessions/s1", auth, b"{}"
+        )  # as if a request were in flight
         assert claim == "session:s1" and refusal is None
         response = send(sb, "PUT", "/v2/customer_sessions/s1", {"customerSession": {"profileId": "p"}})
         assert response.status_code == 409 and "in progress" in response.json()["message"]
         event = {"type": "pageViewed", "profileId": "p"}
         assert send(sb, "POST", "/v2/events", event).status_code == 204  # another entity: fine
-        other, _ = app.admit("POST", "/v2/events", b'{"type": "pageViewed", "profileId": "p"}')
+        other, _ = app.admit("POST", "/v2/events", auth, b'{"type": "pageViewed", "profileId": "p"}')
         assert send(sb, "PUT", "/v2/customer_profiles/p", {}).status_code == 409  # same profile
         app.release(other)
+        # only operations that document a 409 answer one, and only to authenticated requests
+        assert send(sb, "PUT", "/v2/customer_sessions/s1/reopen").status_code == 404
+        assert (
+            send(sb, "PUT", "/v2/customer_sessions/s1", {"customerSession": {}}, auth=False).status_code
+            == 401
+        )
         # the client retries a 409 on an idempotent PUT: it succeeds once the other request is done
         threading.Timer(0.3, app.release, args=(claim,)).start()
         api = IntegrationClient(sb.base_url, sb.api_key, contract=contract, validate="strict",
@@ -220,3 +229,63 @@ def test_conflicting_writes_can_be_answered_409(contract: Contract) -> None:
         assert result.status == 200 and result.attempts > 1
     with pytest.raises(ValueError, match="conflicts must be one of"):
         make_app(conflicts="sometimes")
+
+
+def test_restart_with_a_changed_seed(tmp_path: Path, contract: Contract) -> None:
+    from contracts.sandbox.seed import DEFAULT_SEED
+    from contracts.sandbox.store import StoreError
+
+    db = tmp_path / "s.sqlite3"
+    with Sandbox(db=db, contract=contract) as first:
+        api = _client(first, contract)
+        session(api, "s1", items=[BEANS], couponCodes=["FIVE-ONCE"], state="closed")
+    changed = tmp_path / "seed.yaml"
+    text = DEFAULT_SEED.read_text().replace(
+        "{value: FIVE-ONCE, perProfileLimit: 1}", "{value: TEN-ONCE, perProfileLimit: 1}"
+    )
+    changed.write_text(text)
+    with Sandbox(seed=changed, db=db, contract=contract) as second:
+        api = _client(second, contract)
+        coupons = api.get_customer_inventory("cust-1", coupons=True).data["coupons"]
+        assert [c["value"] for c in coupons] == [
+            "FIVE-ONCE"
+        ]  # redeemed before, no longer in the seed: still listed
+        state = session(api, "s2", items=[BEANS], couponCodes=["TEN-ONCE"])  # the seed's new coupon exists
+        assert "acceptCoupon" in [e["effectType"] for e in state["effects"]]
+    import sqlite3
+
+    with sqlite3.connect(db) as raw_db:
+        raw_db.execute("UPDATE meta SET value = '999' WHERE key = 'schema'")
+    with pytest.raises(StoreError, match="format 999"):
+        Sandbox(db=db, contract=contract)
+
+
+def test_store_isolation_without_the_worker_thread(contract: Contract) -> None:
+    """Drive the WSGI/direct entry from many threads at once: the store's own lock must keep writes whole."""
+    app = make_app(contract=contract)
+    headers = {"authorization": "ApiKey-v1 sandbox-api-key", "content-type": "application/json"}
+    event = json.dumps({"type": "pageViewed", "profileId": "iso"}).encode()
+
+    def writer() -> None:
+        for _ in range(40):
+            assert app.handle("POST", "/v2/events", headers, event)[0] == 204
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    status, _, body = app.handle("GET", "/v1/loyalty_programs/1/profile/iso/balances", headers, b"")
+    assert status == 200 and json.loads(body)["balance"]["activePoints"] == 320
+
+
+def test_stopping_closes_keep_alive_connections(contract: Contract) -> None:
+    sb = Sandbox(contract=contract).start()
+    host, port = sb.base_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    connection.request("GET", "/v2/customer_sessions/x", headers=AUTH)
+    assert connection.getresponse().read()
+    sb.stop()
+    with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+        connection.request("GET", "/v2/customer_sessions/x", headers=AUTH)
+        connection.getresponse()

@@ -261,7 +261,9 @@ def test_returns_and_reopen(api: IntegrationClient) -> None:
 
 def _points(api: IntegrationClient, profile: str = "cust-1") -> tuple[float, float]:
     balances = api.get_loyalty_balances(1, profile).data
-    return balances["balance"]["activePoints"], balances["subledgerBalances"].get("beans", {}).get("pendingPoints", 0)
+    return balances["balance"]["activePoints"], balances["subledgerBalances"].get("beans", {}).get(
+        "pendingPoints", 0
+    )
 
 
 def test_reopen_close_again_then_cancel_counts_points_once(api: IntegrationClient) -> None:
@@ -273,15 +275,22 @@ def test_reopen_close_again_then_cancel_counts_points_once(api: IntegrationClien
     assert _points(api) == (49, 20)  # the 49 that stayed are not booked twice
     cancelled = session(api, "s1", items=[BEANS], state="cancelled", wanted=("customerProfile",))
     assert _points(api) == (0, 0)
-    assert (cancelled["customerProfile"]["closedSessions"], cancelled["customerProfile"]["totalSales"]) == (0, 0)
+    assert (cancelled["customerProfile"]["closedSessions"], cancelled["customerProfile"]["totalSales"]) == (
+        0,
+        0,
+    )
 
 
 def test_closing_again_after_a_return_sees_what_was_kept(api: IntegrationClient) -> None:
     session(api, "s1", items=[BEANS, CUPS], state="closed")
-    api.return_cart_items("s1", {"return": {"returnedCartItems": [{"position": 0, "quantity": 1}, {"position": 1, "quantity": 3}]}})
+    api.return_cart_items(
+        "s1",
+        {"return": {"returnedCartItems": [{"position": 0, "quantity": 1}, {"position": 1, "quantity": 3}]}},
+    )
     api.reopen_customer_session("s1")
     again = api.update_customer_session_v2(
-        "s1", {"customerSession": {"state": "closed"}, "responseContent": ["customerProfile", "customerSession"]}
+        "s1",
+        {"customerSession": {"state": "closed"}, "responseContent": ["customerProfile", "customerSession"]},
     ).data
     assert again["customerProfile"]["totalSales"] == 24.9 + 7.5  # one bag and one cup are kept
     cups = next(e for e in again["effects"] if e["effectType"] == "setDiscountPerItem")
@@ -299,8 +308,12 @@ def test_a_cancel_ignores_content_sent_with_it(api: IntegrationClient) -> None:
     assert cancelled["customerProfile"]["totalSales"] == 0
 
 
-def test_server_computed_cart_fields_are_not_taken_from_the_client(api: IntegrationClient, raw: IntegrationClient) -> None:
-    state = session(raw, "s1", items=[{**BEANS, "returnedQuantity": 5, "position": 9}], wanted=("customerSession",))
+def test_server_computed_cart_fields_are_not_taken_from_the_client(
+    api: IntegrationClient, raw: IntegrationClient
+) -> None:
+    state = session(
+        raw, "s1", items=[{**BEANS, "returnedQuantity": 5, "position": 9}], wanted=("customerSession",)
+    )
     item = state["customerSession"]["cartItems"][0]
     assert (item["position"], item["returnedQuantity"], item["remainingQuantity"]) == (0, 0, 2)
 
@@ -314,3 +327,16 @@ def test_get_session_shows_the_net_effects_after_a_return(api: IntegrationClient
     assert after["setDiscountPerItem"]["value"] == 4.5  # a quarter of the cups' discount went back
     assert after["acceptCoupon"] == before["acceptCoupon"] and after["setDiscount"] == before["setDiscount"]
     assert not any(kind.startswith("rollback") for kind in after)
+
+
+def test_dry_returns_and_dry_profile_rules_change_nothing(api: IntegrationClient, sandbox: Sandbox) -> None:
+    session(api, "s1", items=[BEANS, CUPS], state="closed")
+    before = snapshot(sandbox)
+    dry_return = api.return_cart_items(
+        "s1", {"return": {"returnedCartItems": [{"position": 1}]}}, dry=True
+    ).data
+    assert dry_return["return"]["returnedCartItems"] == [{"position": 1, "quantity": 4}]
+    api.update_customer_profile_v2(
+        "cust-1", {"attributes": {"Language": "de"}}, run_rule_engine=True, dry=True
+    )
+    assert snapshot(sandbox) == before
