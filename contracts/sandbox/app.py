@@ -14,6 +14,7 @@ Leniency, as the real server: booleans as ``true/True/1`` (and their negatives),
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import traceback
@@ -197,7 +198,7 @@ class SandboxApp:
             problems = [
                 v for v in problems if v.keyword != "mediaType"
             ]  # JSON arrived, whatever the label said
-        errors = [_violation_error(v) for v in problems] + _out_of_range(parsed)
+        errors = [_violation_error(v) for v in problems] + _out_of_range(parsed, body)
         if errors:
             return self._error(op, ApiProblem(400, "Invalid request", errors))
         handler = HANDLERS[op.operation_id]
@@ -235,13 +236,14 @@ class SandboxApp:
 
 
 _INT64 = (-(2**63), 2**63 - 1)
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 
 def _too_big(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]
 
 
-def _out_of_range(parsed: ParsedRequest) -> list[dict[str, Any]]:
+def _out_of_range(parsed: ParsedRequest, raw_body: bytes) -> list[dict[str, Any]]:
     """Integers beyond 64 bits, in parameters or the body: the real server cannot read them either (a 400)."""
     errors = [
         api_error(f"{name} is out of range for a 64-bit integer", parameter=name)
@@ -249,7 +251,8 @@ def _out_of_range(parsed: ParsedRequest) -> list[dict[str, Any]]:
         for name, value in values.items()
         if _too_big(value)
     ]
-    stack: list[tuple[str, Any]] = [("", parsed.body)]
+    # only a number of 19 digits or more can be out of range: most bodies are not walked at all
+    stack: list[tuple[str, Any]] = [("", parsed.body)] if _LONG_NUMBER.search(raw_body) else []
     while stack and len(errors) < 20:
         pointer, node = stack.pop()
         if isinstance(node, dict):

@@ -422,8 +422,7 @@ class _Run:
                     continue
                 fired = True
                 extra: dict[str, Any] = {}
-                uses_coupon = any("coupon" in c for c in rule.when)
-                if uses_coupon and coupon is not None:
+                if rule.uses_coupon and coupon is not None:
                     extra["triggeredByCoupon"] = coupon.id
                     if not coupon_used:
                         coupon_used = True
@@ -435,8 +434,7 @@ class _Run:
                             triggeredByCoupon=coupon.id,
                         )
                         self.out.coupons.append(coupon)
-                referral_rule = any("referral" in c for c in rule.when)
-                if referral_rule and self.valid_referral is not None and self.out.referral is None:
+                if rule.uses_referral and self.valid_referral is not None and self.out.referral is None:
                     self.effect(campaign, rule, "acceptReferral", {"value": self.valid_referral.code})
                     self.out.referral = self.valid_referral
                 for spec in rule.then:

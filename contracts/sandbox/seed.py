@@ -243,6 +243,12 @@ class Rule:
     title: str
     when: tuple[Mapping[str, Any], ...]
     then: tuple[Mapping[str, Any], ...]
+    uses_coupon: bool = field(init=False)  # has a `coupon: valid` condition
+    uses_referral: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "uses_coupon", any("coupon" in c for c in self.when))
+        object.__setattr__(self, "uses_referral", any("referral" in c for c in self.when))
 
 
 @dataclass(frozen=True, slots=True)
