@@ -43,7 +43,7 @@ def test_customer_journey(api: IntegrationClient) -> None:
     balances = api.get_loyalty_balances(1, "jane").data
     assert balances["balance"]["activePoints"] == 84
     assert balances["subledgerBalances"]["beans"]["pendingPoints"] == 20
-    assert api.get_loyalty_balances(1, "seed-bruno").data["balance"]["activePoints"] == 120 + 100
+    assert api.get_loyalty_balances(1, "seed-bruno").data["balance"]["activePoints"] == 120 + 20 + 100
     transactions = api.get_loyalty_program_profile_transactions(
         1, "jane", loyalty_transaction_type="session"
     ).data

@@ -172,3 +172,14 @@ def test_tentative_balances_of_an_open_session(api: IntegrationClient) -> None:
     assert program["ledger"]["tentativeCurrentBalance"] == 49
     assert program["subLedgers"]["beans"]["tentativePendingBalance"] == 20  # bean points start in 14 days
     assert program["subLedgers"]["beans"]["pendingBalance"] == 0
+
+
+def test_transaction_types(api: IntegrationClient) -> None:
+    session(api, "s1", profile="seed-bruno", items=[BEANS], state="closed")
+    kinds = {
+        kind: [t["name"] for t in api.get_loyalty_program_profile_transactions(
+            1, "seed-bruno", loyalty_transaction_type=kind).data["data"]]
+        for kind in ("manual", "session", "import")
+    }  # fmt: skip
+    assert kinds == {"manual": ["Goodwill bonus"], "session": ["Bean points", "1 point per euro"],
+                     "import": ["Imported balance"]}  # fmt: skip
