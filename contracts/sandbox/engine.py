@@ -174,52 +174,37 @@ class _Run:
             stamp = self.stamps[days] = _stamp(self.s.now + dt.timedelta(days=days))
         return stamp
 
+    def _reject(self, effect_type: str, campaign_id: int, props: dict[str, Any], **extra: Any) -> None:
+        """A rejection effect, attributed to the campaign's first rule (the code matched no rule)."""
+        campaign = self.seed.campaign(campaign_id)
+        rule = campaign.rules[0] if campaign is not None and campaign.rules else None
+        effect = {
+            "campaignId": campaign_id,
+            "rulesetId": campaign.ruleset_id if campaign is not None else 0,
+            "ruleIndex": rule.index if rule is not None else 0,
+            "ruleName": rule.title if rule is not None else "",
+            "effectType": effect_type,
+            "props": props,
+        }
+        effect.update(extra)
+        self.out.effects.append(effect)
+
     def reject_coupon(
         self, campaign_id: int, coupon_id: int, value: str, reason: str, condition: int | None = None
     ) -> None:
-        campaign = self.seed.campaign(campaign_id)
-        rule_index, rule_name, ruleset = 0, "", 0
-        if campaign is not None and campaign.rules:
-            rule_index, rule_name, ruleset = (
-                campaign.rules[0].index,
-                campaign.rules[0].title,
-                campaign.ruleset_id,
-            )
         props: dict[str, Any] = {"value": value, "rejectionReason": reason}
         if condition is not None:
             props["conditionIndex"] = condition
-        effect = {
-            "campaignId": campaign_id,
-            "rulesetId": ruleset,
-            "ruleIndex": rule_index,
-            "ruleName": rule_name,
-            "effectType": "rejectCoupon",
-            "props": props,
-        }
-        if coupon_id:
-            effect["triggeredByCoupon"] = coupon_id
-        self.out.effects.append(effect)
-        self.out.meta.setdefault(
-            "couponRejectionReason", {"campaignId": campaign_id, "couponId": coupon_id, "reason": reason}
+        self._reject(
+            "rejectCoupon", campaign_id, props, **({"triggeredByCoupon": coupon_id} if coupon_id else {})
         )
+        meta = {"campaignId": campaign_id, "couponId": coupon_id, "reason": reason}
+        self.out.meta.setdefault("couponRejectionReason", meta)
 
     def reject_referral(self, campaign_id: int, referral_id: int, code: str, reason: str) -> None:
-        campaign = self.seed.campaign(campaign_id)
-        rule = campaign.rules[0] if campaign is not None and campaign.rules else None
-        self.out.effects.append(
-            {
-                "campaignId": campaign_id,
-                "rulesetId": campaign.ruleset_id if campaign else 0,
-                "ruleIndex": rule.index if rule else 0,
-                "ruleName": rule.title if rule else "",
-                "effectType": "rejectReferral",
-                "props": {"value": code, "rejectionReason": reason},
-            }
-        )
-        self.out.meta.setdefault(
-            "referralRejectionReason",
-            {"campaignId": campaign_id, "referralId": referral_id, "reason": reason},
-        )
+        self._reject("rejectReferral", campaign_id, {"value": code, "rejectionReason": reason})
+        meta = {"campaignId": campaign_id, "referralId": referral_id, "reason": reason}
+        self.out.meta.setdefault("referralRejectionReason", meta)
 
     # -- coupons and referrals
 
