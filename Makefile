@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-tests
 DEV_STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo lint type bench bench-sandbox sandbox clean
+.PHONY: setup test demo lint type bench bench-sandbox bench-cassettes sandbox cassettes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +37,17 @@ type: $(DEV_STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_validation.py
 	$(BIN)/python bench/bench_sandbox.py
+	$(BIN)/python bench/bench_cassettes.py
 
 bench-sandbox: $(STAMP)
 	$(BIN)/python bench/bench_sandbox.py
+
+bench-cassettes: $(STAMP)
+	$(BIN)/python bench/bench_cassettes.py
+
+# Re-record the committed corpus against the embedded sandbox (review the diff before committing).
+cassettes: $(STAMP)
+	$(BIN)/talon-contracts record --all --out cassettes
 
 sandbox: $(STAMP)
 	$(BIN)/talon-contracts sandbox

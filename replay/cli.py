@@ -20,10 +20,10 @@ from typing import Any
 
 import click
 
-from contracts import ContractWarning, TalonContractsError, load_spec
+from contracts import Contract, ContractWarning, TalonContractsError, load_contract, load_spec
 from contracts.spec import DEFAULT_OVERLAY, DEFAULT_VENDOR_CONTRACT
 
-from .render import ContractCheck, render_contract_check
+from .render import ContractCheck, render_contract_check, render_coverage, render_verify
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -133,6 +133,149 @@ def sandbox(
     finally:
         server.stop()
         click.echo("sandbox stopped", err=True)
+
+
+def _load(contract_path: Path | None) -> Contract:
+    """The shipped contract, or a vendor document with our overlay; tool errors exit 2."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ContractWarning)
+        try:
+            return load_spec(contract_path, overlay=DEFAULT_OVERLAY) if contract_path else load_contract()
+        except TalonContractsError as exc:
+            raise ToolFailure(str(exc)) from None
+
+
+_CONTRACT_OPTION = click.option(
+    "--contract",
+    "contract_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="OpenAPI document to check against (with our overlay). Default: the shipped contract.",
+)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+
+
+@cli.command()
+@_CONTRACT_OPTION
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True
+)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the report here."
+)
+@click.option("--strict-requests", is_flag=True,
+              help="Also report the request violations of negative exchanges (a bad request answered 4xx).")  # fmt: skip
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def verify(
+    contract_path: Path | None, fmt: str, output: Path | None, strict_requests: bool, paths: tuple[Path, ...]
+) -> None:
+    """Check recorded requests and responses against the contract.
+
+    Reads vcrpy cassettes, schemathesis VCR reports, HAR files and JSON Lines captures (files or
+    directories). Exit 0 when everything conforms, 1 on violations, 2 on unreadable input.
+    """
+    from .verify import verify as run_verify
+
+    contract = _load(contract_path)
+    report = run_verify(paths, contract, strict_requests=strict_requests)
+    _write(render_verify(report, fmt), output)
+    if output is not None:
+        click.echo(
+            f"{report.interactions} interaction(s), {report.violation_count} violation(s); report: {output}",
+            err=True,
+        )
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@_CONTRACT_OPTION
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--fail-on-missing", is_flag=True, help="Exit 1 when a documented operation/status is not covered."
+)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def coverage(contract_path: Path | None, fmt: str, fail_on_missing: bool, paths: tuple[Path, ...]) -> None:
+    """Print which operations and statuses the recordings cover, and which they miss."""
+    from .verify import coverage as run_coverage
+
+    report = run_coverage(paths, _load(contract_path))
+    click.echo(render_coverage(report, fmt), nl=False)
+    if report.unreadable or report.problems:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if fail_on_missing and report.missing() else EXIT_OK)
+
+
+@cli.command()
+@click.argument("scenarios", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Record every scenario.")
+@click.option("--list", "listing", is_flag=True, help="List the scenarios and exit.")
+@click.option("--target", default=None, help="Base URL to record against. Default: an embedded sandbox.")
+@click.option(
+    "--api-key", envvar="TALON_API_KEY", default=None, help="API key for --target (or TALON_API_KEY)."
+)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("cassettes"),
+              show_default=True)  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["vcr", "jsonl"]), default="vcr", show_default=True)
+@click.option("--namespace", default=None,
+              help="Prefix for the ids the stories choose. Default: none on the sandbox, a fresh one elsewhere.")  # fmt: skip
+@click.option("--redact-path", "paths", multiple=True, help="Another JSON path to pseudonymise (RFC 9535).")
+@click.option("--redaction-salt", "salt", envvar="TALON_REDACTION_SALT", default=None,
+              help="Secret key for pseudonyms, for stable re-recordings (or TALON_REDACTION_SALT). "
+                   "Default: random per run (fixed on the embedded sandbox, whose data is fictional).")  # fmt: skip
+def record(
+    scenarios: tuple[str, ...], everything: bool, listing: bool, target: str | None, api_key: str | None,
+    out_dir: Path, fmt: str, namespace: str | None, paths: tuple[str, ...], salt: str | None,
+) -> None:  # fmt: skip
+    """Run named customer stories against a target and write one redacted cassette per story.
+
+    Exit 0 when every story was recorded, 1 when the target did not answer as a story expects,
+    2 on usage or infrastructure errors (unreachable target, a credential left in a cassette ...).
+    """
+    from . import scenarios as _stories  # noqa: F401  (registers the stories)
+    from .recording import SCENARIOS, RecordResult
+    from .recording import record as run_record
+    from .redaction import DEFAULT_PATHS, RedactionRules
+
+    if listing:
+        width = max(len(n) for n in SCENARIOS)
+        for name, (_, description) in sorted(SCENARIOS.items()):
+            click.echo(f"{name:<{width}}  {description}")
+        return
+    names = sorted(SCENARIOS) if everything else list(scenarios)
+    if not names:
+        raise click.UsageError("name scenarios to record, or --all (see --list)")
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise click.UsageError(
+            f"unknown scenario(s) {', '.join(unknown)}; valid: {', '.join(sorted(SCENARIOS))}"
+        )
+    if target is not None and not api_key:
+        raise click.UsageError("--target needs --api-key (or TALON_API_KEY)")
+    try:
+        rules = RedactionRules(json_paths=DEFAULT_PATHS + paths)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+    def show(result: RecordResult) -> None:
+        if result.ok:
+            click.echo(f"ok   {result.name}: {result.interactions} interaction(s) -> {result.path}", err=True)
+        else:
+            click.echo(f"FAIL {result.name}: {result.error}", err=True)
+
+    click.echo(f"recording {len(names)} scenario(s) against {target or 'an embedded sandbox'}", err=True)
+    results = run_record(names, out_dir, target=target, api_key=api_key, namespace=namespace, fmt=fmt, rules=rules,
+                         progress=show, salt=salt.encode() if salt else None)  # fmt: skip
+    failed = [r for r in results if not r.ok]
+    if not failed:
+        sys.exit(EXIT_OK)
+    sys.exit(EXIT_FINDINGS if all("ScenarioFailed" in (r.error or "") for r in failed) else EXIT_ERROR)
 
 
 def main(argv: Sequence[str] | None = None) -> Any:

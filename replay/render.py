@@ -8,7 +8,9 @@ from typing import Any
 
 from contracts import Contract, LoadIssue
 
-__all__ = ["ContractCheck", "render_contract_check"]
+from .verify import CoverageReport, VerifyReport
+
+__all__ = ["ContractCheck", "render_contract_check", "render_coverage", "render_verify"]
 
 
 @dataclass(slots=True)
@@ -85,3 +87,154 @@ def render_contract_check(check: ContractCheck, fmt: str = "text") -> tuple[str,
     if check.issues:
         lines += ["", f"{len(check.issues)} quirk(s) tolerated (details on stderr)."]
     return "\n".join(lines) + "\n", err
+
+
+# --------------------------------------------------------------------------- verify
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def render_verify(report: VerifyReport, fmt: str = "text") -> str:
+    if fmt == "json":
+        payload = {
+            "interactions": report.interactions,
+            "violations": report.violation_count,
+            "files": [
+                {"file": f.source, "format": f.format, "interactions": f.interactions, "violations": f.violations,
+                 "expected_request_violations": f.expected, "problems": [str(p) for p in f.problems]}
+                for f in report.files
+            ],
+            "findings": [
+                {"file": x.source, "index": x.index, "line": x.line, "method": x.method, "url": x.url,
+                 **_json_safe(x.violation.to_dict())}
+                for x in report.findings
+            ],
+            "findings_not_listed": report.dropped,
+            "unreadable": report.unreadable,
+            "exit_code": report.exit_code,
+        }  # fmt: skip
+        return json.dumps(payload, indent=2) + "\n"
+    if fmt == "junit":
+        return _junit(report)
+    lines: list[str] = []
+    by_file: dict[str, list[Any]] = {}
+    for finding in report.findings:
+        by_file.setdefault(finding.source, []).append(finding)
+    for summary in report.files:
+        mark = "ok" if not summary.violations and not summary.problems else "FAIL"
+        extra = (
+            f", {summary.expected} expected request violation(s) in negative exchanges"
+            if summary.expected
+            else ""
+        )
+        lines.append(f"{mark:4} {summary.source} [{summary.format}]: {summary.interactions} interaction(s), "
+                     f"{summary.violations} violation(s){extra}")  # fmt: skip
+        for problem in summary.problems:
+            lines.append(f"     unreadable: {problem}")
+        for finding in by_file.get(summary.source, []):
+            v = finding.violation
+            lines.append(f"     #{finding.index} {finding.method} {finding.url}")
+            lines.append(f"        {v.operation_id or '<no operation>'} {v.phase}"
+                         f"{f' {v.status}' if v.status else ''}: {v.where or '/'}: {v.message}")  # fmt: skip
+            if v.expected is not None and v.keyword not in ("required",):
+                lines.append(f"        expected: {json.dumps(_json_safe(v.expected))[:200]}")
+    for message in report.unreadable:
+        lines.append(f"error: {message}")
+    if report.dropped:
+        lines.append(f"... and {report.dropped} more violation(s) not listed")
+    verdict = "all conform" if report.exit_code == 0 else (
+        f"{report.violation_count} violation(s)" if report.exit_code == 1 else "unreadable input")  # fmt: skip
+    lines.append(f"\n{len(report.files)} file(s), {report.interactions} interaction(s): {verdict}")
+    return "\n".join(lines) + "\n"
+
+
+def _junit(report: VerifyReport) -> str:
+    from xml.sax.saxutils import escape, quoteattr
+
+    by_file: dict[str, list[Any]] = {}
+    for finding in report.findings:
+        by_file.setdefault(finding.source, []).append(finding)
+    out = ['<?xml version="1.0" encoding="utf-8"?>',
+           f'<testsuites name="talon-contracts verify" tests="{report.interactions}" '
+           f'failures="{report.violation_count}" errors="{len(report.problems) + len(report.unreadable)}">']  # fmt: skip
+    for summary in report.files:
+        findings = by_file.get(summary.source, [])
+        failed = {f.index for f in findings}
+        out.append(f'  <testsuite name={quoteattr(summary.source)} tests="{summary.interactions}" '
+                   f'failures="{len(failed)}" errors="{len(summary.problems)}">')  # fmt: skip
+        for index in range(summary.interactions):
+            mine = [f for f in findings if f.index == index]
+            name = f"{index}" + (
+                f"-{mine[0].violation.operation_id}" if mine and mine[0].violation.operation_id else ""
+            )
+            out.append(f"    <testcase classname={quoteattr(summary.source)} name={quoteattr(name)}>")
+            if mine:
+                text = "\n".join(str(f.violation) for f in mine)
+                out.append(
+                    f"      <failure message={quoteattr(str(mine[0].violation))}>{escape(text)}</failure>"
+                )
+            out.append("    </testcase>")
+        for problem in summary.problems:
+            out.append(
+                f"    <testcase classname={quoteattr(summary.source)} name={quoteattr(f'read {problem.index}')}>"
+            )
+            out.append(f"      <error message={quoteattr(problem.message)}>{escape(str(problem))}</error>")
+            out.append("    </testcase>")
+        out.append("  </testsuite>")
+    for message in report.unreadable:
+        out.append(f'  <testsuite name="unreadable" tests="1" errors="1"><testcase name={quoteattr(message)}>'
+                   f"<error message={quoteattr(message)}/></testcase></testsuite>")  # fmt: skip
+    out.append("</testsuites>")
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def render_coverage(report: CoverageReport, fmt: str = "text") -> str:
+    missing = report.missing()
+    if fmt == "json":
+        payload = {
+            "interactions": report.interactions,
+            "operations": {
+                op: {status: report.seen[(op, status)] for status in statuses}
+                for op, statuses in report.documented.items()
+            },
+            "missing": missing,
+            "undocumented": [{"operation": op, "status": status, "count": n} for (op, status), n in report.undocumented.items()],
+            "unmatched": report.unmatched,
+            "problems": [str(p) for p in report.problems],
+            "unreadable": report.unreadable,
+        }  # fmt: skip
+        return json.dumps(payload, indent=2) + "\n"
+    statuses = sorted({s for values in report.documented.values() for s in values})
+    width = max((len(op) for op in report.documented), default=10)
+    lines = [f"{'operation':<{width}}  " + "  ".join(f"{s:>4}" for s in statuses)]
+    for op, documented in report.documented.items():
+        cells = []
+        for status in statuses:
+            if status not in documented:
+                cells.append(f"{'':>4}")
+            else:
+                count = report.seen[(op, status)]
+                cells.append(f"{count:>4}" if count else f"{'-':>4}")
+        lines.append(f"{op:<{width}}  " + "  ".join(cells))
+    lines.append("")
+    covered = len(report.operations_seen())
+    lines.append(
+        f"{report.interactions} interaction(s); {covered} of {len(report.documented)} operations covered."
+    )
+    if missing:
+        lines.append("Documented but not recorded:")
+        lines += [f"  {op}: {', '.join(values)}" for op, values in missing.items()]
+    for (op, code), count in sorted(report.undocumented.items()):
+        lines.append(f"Recorded but undocumented: {op} answered {code} ({count}x)")
+    if report.unmatched:
+        lines.append(f"{report.unmatched} interaction(s) match no operation of the contract.")
+    for problem in report.problems:
+        lines.append(f"unreadable: {problem}")
+    for message in report.unreadable:
+        lines.append(f"error: {message}")
+    return "\n".join(lines) + "\n"

@@ -4,12 +4,15 @@ Decisions (open question 10): reserving creates unknown profiles; every existing
 reserved (a soft reservation) except one bound to a recipient (400); the endpoint ignores
 ``reservationLimit``. Referral codes follow the campaign's pattern (``#`` -> a random valid
 character) unless the request gives its own; an advocate that does not exist yet is created.
+
+Generated codes and batch ids are random-looking but derived from the state (the number of
+referrals so far), so that the same requests against the same seed give the same answers: recorded
+cassettes do not change when nothing changed.
 """
 
 from __future__ import annotations
 
 import random
-import uuid
 from typing import Any
 
 from . import model
@@ -17,9 +20,6 @@ from .model import ApiProblem, Ctx, api_error, bad_request, not_found
 from .registry import operation
 from .store import dumps
 from .times import iso, parse_instant
-
-_RANDOM = random.SystemRandom()
-
 
 def _coupon(ctx: Ctx) -> Any:
     row = model.coupon_row(ctx.db, ctx.path["couponValue"])
@@ -76,9 +76,16 @@ def _referral_campaign(ctx: Ctx, campaign_id: int) -> Any:
     return campaign
 
 
+def _state_random(ctx: Ctx, purpose: str) -> random.Random:
+    """A generator seeded by the store's state: reproducible, and different for every new referral."""
+    (count,) = ctx.db.execute("SELECT COUNT(*) FROM referrals").fetchone()
+    return random.Random(f"{purpose}|{count}")
+
+
 def _new_code(ctx: Ctx, pattern: str, characters: list[str] | tuple[str, ...]) -> str:
+    chooser = _state_random(ctx, pattern)
     for _ in range(100):
-        code = "".join(_RANDOM.choice(characters) if ch == "#" else ch for ch in pattern)
+        code = "".join(chooser.choice(characters) if ch == "#" else ch for ch in pattern)
         if ctx.db.execute("SELECT 1 FROM referrals WHERE code = ?", (code,)).fetchone() is None:
             return code
     raise ApiProblem(
@@ -149,7 +156,7 @@ def create_referrals_for_multiple_advocates(ctx: Ctx) -> tuple[int, Any]:
             )
     if errors:
         raise ApiProblem(400, "Invalid request", errors)
-    batch = uuid.uuid4().hex[:12]
+    batch = f"{_state_random(ctx, 'batch').getrandbits(48):012x}"
     rows = [
         _insert_referral(ctx, campaign.id, advocate, body, _new_code(ctx, pattern, characters), batch)
         for advocate in dict.fromkeys(body["advocateProfileIntegrationIds"])
