@@ -56,6 +56,7 @@ __all__ = [
     "write_cassette",
 ]
 
+
 def _umask() -> int:
     current = os.umask(0o022)  # reading the umask means setting it; done once, at import
     os.umask(current)

@@ -21,6 +21,7 @@ from .registry import operation
 from .store import dumps
 from .times import iso, parse_instant
 
+
 def _coupon(ctx: Ctx) -> Any:
     row = model.coupon_row(ctx.db, ctx.path["couponValue"])
     if row is None:
