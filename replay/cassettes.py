@@ -339,6 +339,11 @@ def _read_yaml(path: Path, source: str, note_format: Callable[[str], None]) -> I
             problem = ", ".join(p for p in (exc.context, exc.problem) if p)
             yield ReadProblem(source, f"invalid YAML: {problem}; the rest of the file cannot be read",
                               index=index, line=mark.line + 1 if mark else None, fatal=True)  # fmt: skip
+        except yaml.reader.ReaderError as exc:  # not text: binary data, a wrong encoding
+            yield ReadProblem(source, f"invalid YAML: {exc.reason} at byte {exc.position}; not a text file?",
+                              index=index, fatal=True)  # fmt: skip
+        except yaml.YAMLError as exc:
+            yield ReadProblem(source, f"invalid YAML: {exc}", index=index, fatal=True)
         except _Bad as exc:
             yield ReadProblem(source, str(exc), index=index, fatal=True)
         finally:
@@ -431,7 +436,11 @@ def read_interactions(path: str | Path, *, on_format: Callable[[str], None] | No
             first = orjson.loads(first_line)
         except orjson.JSONDecodeError:
             first = None
-        if isinstance(first, Mapping) and "request" in first:
+        # JSON Lines when the first line is a record on its own; a broken first line leaves the
+        # content undecided, and then the name decides (a cut-off capture is still JSON Lines).
+        if (isinstance(first, Mapping) and "request" in first) or (
+            first is None and path.suffix.lower() in (".jsonl", ".ndjson")
+        ):
             note("jsonl")
             yield from _read_jsonl(path, source)
         else:

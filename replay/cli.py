@@ -238,7 +238,6 @@ def record(
     Exit 0 when every story was recorded, 1 when the target did not answer as a story expects,
     2 on usage or infrastructure errors (unreachable target, a credential left in a cassette ...).
     """
-    from . import scenarios as _stories  # noqa: F401  (registers the stories)
     from .recording import SCENARIOS, RecordResult
     from .recording import record as run_record
     from .redaction import DEFAULT_PATHS, RedactionRules

@@ -248,3 +248,7 @@ def record(
         if sandbox is not None:
             sandbox.stop()
     return results
+
+
+# The stories register themselves; imported last because they use Story and scenario from above.
+from . import scenarios as _scenarios  # noqa: E402, F401

@@ -133,19 +133,30 @@ def render_verify(report: VerifyReport, fmt: str = "text") -> str:
                      f"{summary.violations} violation(s){extra}")  # fmt: skip
         for problem in summary.problems:
             lines.append(f"     unreadable: {problem}")
+        previous = None
         for finding in by_file.get(summary.source, []):
             v = finding.violation
-            lines.append(f"     #{finding.index} {finding.method} {finding.url}")
-            lines.append(f"        {v.operation_id or '<no operation>'} {v.phase}"
-                         f"{f' {v.status}' if v.status else ''}: {v.where or '/'}: {v.message}")  # fmt: skip
-            if v.expected is not None and v.keyword not in ("required",):
-                lines.append(f"        expected: {json.dumps(_json_safe(v.expected))[:200]}")
+            if finding.index != previous:  # one heading per interaction, then its violations
+                previous = finding.index
+                at = f" (line {finding.line})" if finding.line else ""
+                lines.append(
+                    f"     #{finding.index}{at} {finding.method} {finding.url} -> {v.operation_id or 'no operation'}"
+                )
+            lines.append(
+                f"        {v.phase}{f' {v.status}' if v.status else ''}: {v.where or '/'}: {v.message}"
+            )
+            if v.expected not in (None, [], {}) and v.keyword not in ("required",):
+                lines.append(f"          expected: {json.dumps(_json_safe(v.expected))[:200]}")
     for message in report.unreadable:
         lines.append(f"error: {message}")
     if report.dropped:
         lines.append(f"... and {report.dropped} more violation(s) not listed")
-    verdict = "all conform" if report.exit_code == 0 else (
-        f"{report.violation_count} violation(s)" if report.exit_code == 1 else "unreadable input")  # fmt: skip
+    parts = []
+    if report.violation_count:
+        parts.append(f"{report.violation_count} violation(s)")
+    if report.problems or report.unreadable:
+        parts.append(f"{len(report.problems) + len(report.unreadable)} unreadable part(s)")
+    verdict = "; ".join(parts) or "all conform"
     lines.append(f"\n{len(report.files)} file(s), {report.interactions} interaction(s): {verdict}")
     return "\n".join(lines) + "\n"
 

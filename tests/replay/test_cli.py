@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner
@@ -9,6 +10,8 @@ from click.testing import CliRunner
 from replay.cli import cli, main
 from tests.conftest import VENDOR_V6
 from tests.contracts.test_spec import QUIRKY, REFERENCE_OPERATIONS
+
+from .helpers import CORPUS, jsonl, session_exchange
 
 
 @pytest.fixture
@@ -120,3 +123,139 @@ def test_validate_reports_schemas_the_validator_cannot_compile(runner: CliRunner
     assert result.exit_code == 0
     assert "schema cannot be compiled" in result.stderr
     assert "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------------- verify / coverage / record
+
+
+def _bad_capture(tmp_path: Path) -> Path:
+    """A JSON Lines capture: one good exchange, one wrong answer, one unknown URL."""
+    wrong = session_exchange(body=json.dumps({"customerSession": {"id": "seven"}}).encode())
+    path = tmp_path / "capture.jsonl"
+    unknown = b'{"request": {"method": "GET", "uri": "http://h/v9/nothing"}, "response": {"status": 200}}\n'
+    path.write_bytes(jsonl([session_exchange(), wrong]) + unknown)
+    return path
+
+
+def test_verify_the_corpus_is_clean(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["verify", str(CORPUS)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip().endswith("all conform")
+    assert result.stdout.count("ok   ") == len(list(CORPUS.glob("*.yaml")))
+
+
+def test_verify_names_file_index_operation_pointer_and_expectation(runner: CliRunner, tmp_path: Path) -> None:
+    path = _bad_capture(tmp_path)
+    result = runner.invoke(cli, ["verify", str(path)])
+    assert result.exit_code == 1, result.output
+    out = result.stdout
+    assert f"FAIL {path} [jsonl]: 3 interaction(s)" in out
+    assert "#1 (line 2) GET http://localhost:9000/v2/customer_sessions/order-1 -> getCustomerSession" in out
+    assert 'response 200: body/customerSession/id: expected integer, got string "seven"' in out
+    assert 'expected: "integer"' in out
+    assert "#2 (line 3) GET http://h/v9/nothing -> no operation" in out  # reported, not dropped
+    assert "no operation of the contract matches GET /v9/nothing" in out
+
+
+def test_verify_json_and_junit(runner: CliRunner, tmp_path: Path) -> None:
+    path = _bad_capture(tmp_path)
+    result = runner.invoke(cli, ["verify", "--format", "json", str(path)])
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert payload["exit_code"] == 1 and payload["interactions"] == 3
+    finding = next(f for f in payload["findings"] if f["keyword"] == "type")
+    assert finding | {"file": str(path), "index": 1, "line": 2, "operation_id": "getCustomerSession",
+                      "pointer": "/customerSession/id", "expected": "integer"} == finding  # fmt: skip
+
+    report = tmp_path / "reports" / "verify.xml"
+    result = runner.invoke(cli, ["verify", "--format", "junit", "--output", str(report), str(path)])
+    assert result.exit_code == 1
+    assert f"report: {report}" in result.stderr
+    root = ElementTree.parse(report).getroot()
+    assert root.tag == "testsuites" and root.get("tests") == "3"
+    cases = root.findall("./testsuite/testcase")
+    assert [c.find("failure") is not None for c in cases] == [False, True, True]
+
+
+def test_verify_unreadable_input_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["verify", str(tmp_path / "missing.yaml")])
+    assert result.exit_code == 2 and "no such file or directory" in result.stdout
+
+    broken = tmp_path / "broken.har"
+    broken.write_text('{"log": {"version": "1.2"}}')
+    result = runner.invoke(cli, ["verify", str(broken)])
+    assert result.exit_code == 2
+    assert f"{broken}: a HAR file needs log.entries" in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_verify_against_another_contract(runner: CliRunner) -> None:
+    """The v6 document (without our overlay) disagrees with recordings of v7 behaviour."""
+    result = runner.invoke(
+        cli, ["verify", "--contract", str(VENDOR_V6), str(CORPUS / "checkout-coupon-referral.yaml")]
+    )
+    assert result.exit_code in (0, 1) and "interaction(s)" in result.stdout
+    result = runner.invoke(cli, ["verify", "--contract", "/nonexistent.yaml", str(CORPUS)])
+    assert result.exit_code == 2
+
+
+def test_coverage_matrix_and_missing(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["coverage", str(CORPUS)])
+    assert result.exit_code == 0, result.output
+    assert "28 of 28 operations covered" in result.stdout
+    assert (
+        "Documented but not recorded:\n  getCustomerSession: 400\n  getReservedCustomers: 400"
+        in result.stdout
+    )
+    assert runner.invoke(cli, ["coverage", "--fail-on-missing", str(CORPUS)]).exit_code == 1
+
+    result = runner.invoke(cli, ["coverage", "--format", "json", str(CORPUS)])
+    payload = json.loads(result.stdout)
+    assert payload["operations"]["trackEventV2"]["409"] >= 1
+    assert payload["missing"] == {"getCustomerSession": ["400"], "getReservedCustomers": ["400"]}
+
+
+def test_coverage_of_unreadable_input_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "cut.jsonl"
+    path.write_bytes(b'{"request": {"method": "GET"')
+    result = runner.invoke(cli, ["coverage", str(path)])
+    assert result.exit_code == 2 and "truncated" in result.stdout
+
+
+def test_record_lists_and_checks_its_arguments(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["record", "--list"])
+    assert result.exit_code == 0 and "checkout-coupon-referral" in result.stdout
+    result = runner.invoke(cli, ["record", "no-such-story"])
+    assert result.exit_code == 2 and "valid: audience-lifecycle" in result.stderr
+    assert runner.invoke(cli, ["record"]).exit_code == 2
+    result = runner.invoke(
+        cli, ["record", "catalog-sync", "--target", "http://127.0.0.1:9"], env={"TALON_API_KEY": ""}
+    )
+    assert result.exit_code == 2 and "--api-key" in result.stderr
+    result = runner.invoke(cli, ["record", "catalog-sync", "--redact-path", "$..["])
+    assert result.exit_code == 2 and "not a valid JSONPath" in result.stderr
+
+
+def test_record_writes_cassettes_that_verify(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["record", "catalog-sync", "gdpr-deletion", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "ok   catalog-sync" in result.stderr and "ok   gdpr-deletion" in result.stderr
+    assert runner.invoke(cli, ["verify", str(tmp_path)]).exit_code == 0
+
+
+def test_record_against_an_unreachable_target_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli,
+        [
+            "record",
+            "catalog-sync",
+            "--target",
+            "http://127.0.0.1:9",
+            "--api-key",
+            "k" * 40,
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 2 and "FAIL catalog-sync: ConnectionError" in result.stderr
+    assert "k" * 40 not in result.output
