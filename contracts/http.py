@@ -36,13 +36,29 @@ try:  # a dependency, but keep working where no orjson wheel exists
         try:
             return _orjson.loads(data)
         except _orjson.JSONDecodeError:
-            return json.loads(data)  # e.g. integers beyond 64 bits, which orjson refuses
+            return _parse_strictly(data)  # what orjson refuses: nesting deeper than 1024, lone surrogates
 
 except ImportError:  # pragma: no cover - depends on the environment
 
     def parse_json(data: bytes | str) -> Any:
         """Parse JSON text (raises ``ValueError`` on malformed input)."""
         return json.loads(data)
+
+
+def _parse_strictly(data: bytes | str) -> Any:
+    """The standard library's parser, for what orjson refuses, with the same outcome for text that
+    no validator could check: a ``ValueError``."""
+    try:
+        document = json.loads(data)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply to be checked") from None
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the JSON text escapes a lone UTF-16 surrogate: not valid Unicode") from None
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply to be checked") from None
+    return document
 
 
 def _header_text(value: HeaderValue) -> str:

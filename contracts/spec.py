@@ -232,7 +232,10 @@ class Contract:
 
     def match(self, method: str, url: str) -> Match:
         """Like :meth:`find`, but raises :class:`UnknownOperation` explaining the near miss."""
-        path = urlsplit(url).path or "/"
+        try:
+            path = urlsplit(url).path or "/"
+        except ValueError as exc:  # "http://[::1/x": not a URL at all
+            raise UnknownOperation(f"{url!r} is not a valid URL: {exc}") from None
         if self.base_path and (path == self.base_path or path.startswith(self.base_path + "/")):
             path = path[len(self.base_path) :] or "/"
         if len(path) > 1 and path.endswith("/"):

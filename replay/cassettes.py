@@ -9,7 +9,9 @@ Formats read (detected from the content, not the file name):
 * **JSON Lines**, one interaction per line (``{"request": ..., "response": ...}``), for large captures.
 
 YAML is parsed event by event with the C parser when available, and JSON Lines line by line, so a
-large capture is read in bounded memory: interactions are yielded one at a time. YAML is only ever
+large capture is read in bounded memory: interactions are yielded one at a time. A HAR file or a
+JSON cassette is a single JSON document and is parsed whole (orjson; about seven times the file's
+size in memory): large captures belong in JSON Lines (``talon-contracts convert``). YAML is only ever
 loaded with safe constructors. A problem with one interaction becomes a :class:`ReadProblem` and
 the rest of the file is still read; a problem that makes the rest unreadable (a YAML syntax error)
 ends the file with a fatal problem.
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
+import itertools
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -115,12 +119,12 @@ def _body(value: Any) -> bytes | None:
     if isinstance(value, bytes):
         return value
     if isinstance(value, str):
-        return value.encode("utf-8")
+        return value.encode("utf-8", "replace")
     if isinstance(value, Mapping):
         if value.get("base64_string") is not None:
             try:
                 return base64.b64decode(value["base64_string"], validate=True)
-            except ValueError:
+            except (ValueError, TypeError):
                 raise _Bad("base64_string is not valid base64") from None
         if "string" in value:
             encoding = value.get("encoding") or "utf-8"
@@ -129,7 +133,7 @@ def _body(value: Any) -> bytes | None:
                 try:
                     return inner.encode(encoding)
                 except (LookupError, UnicodeEncodeError):
-                    return inner.encode("utf-8")
+                    return inner.encode("utf-8", "replace")  # an unknown encoding, a lone surrogate
             return _body(inner)
         if not value:
             return None
@@ -139,10 +143,11 @@ def _body(value: Any) -> bytes | None:
 def _status(value: Any) -> int:
     if isinstance(value, Mapping):
         value = value.get("code")
-    try:
-        status = int(value)
-    except (TypeError, ValueError):
-        raise _Bad(f"response status {value!r} is not a number") from None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _Bad(f"response status {value!r} is not a number")
+    status = value
     if not 100 <= status <= 599:
         raise _Bad(f"response status {status} is not an HTTP status")
     return status
@@ -225,7 +230,7 @@ def _from_har(entry: Any, source: str, index: int) -> Interaction:
         elif content.get("encoding") == "base64":
             try:
                 payload = base64.b64decode(text, validate=True)
-            except ValueError:
+            except (ValueError, TypeError):
                 raise _Bad("response content says base64 but is not") from None
         else:
             payload = str(text).encode("utf-8")
@@ -246,12 +251,23 @@ def _from_har(entry: Any, source: str, index: int) -> Interaction:
 
 # --------------------------------------------------------------------------- streaming YAML
 
+_MERGE = "<<"
+_MAX_PROBLEMS = 1000  # per file; beyond this problems are counted, not kept (see ``ReadProblem``)
+
 
 class _YamlEvents:
-    """Builds plain data from a YAML event stream, one top-level entry at a time."""
+    """Builds plain data from a YAML event stream, one top-level entry at a time.
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    A value that cannot be built (a bad explicit tag, an undecodable ``!!binary`` ...) does not
+    stop the walk: the rest of its node is still consumed, so the reader stays in step with the
+    file and the next interaction is read normally; the first such problem is kept in ``error``.
+    Anchors, aliases and merge keys (``<<``) are supported, as PyYAML's safe loader does.
+    """
+
+    def __init__(self, stream: Any) -> None:
         self.loader = _StreamLoader(stream)
+        self.anchors: dict[str, Any] = {}
+        self.error: str | None = None
 
     def close(self) -> None:
         self.loader.dispose()
@@ -268,119 +284,167 @@ class _YamlEvents:
             raise _Bad("the file ends in the middle of a cassette")
         return event
 
+    def _fail(self, message: str) -> None:
+        if self.error is None:
+            self.error = message
+
+    def _scalar(self, event: yaml.ScalarEvent) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+        constructor = self.loader.yaml_constructors.get(tag)
+        if constructor is None or tag == "tag:yaml.org,2002:timestamp":
+            return event.value  # other tags stay text; timestamps stay strings
+        try:
+            return constructor(self.loader, yaml.ScalarNode(tag, event.value, style=event.style))
+        except Exception as exc:  # any constructor failure concerns this value only
+            self._fail(f"cannot read the value {event.value[:40]!r} as {tag.rsplit(':', 1)[-1]}: {exc}")
+            return None
+
     def value(self) -> Any:
         event = self.next()
+        result: Any
+        tag = getattr(event, "tag", None)
+        if tag and tag.startswith("tag:yaml.org,2002:python/"):
+            self._fail(f"the YAML tag {tag} is not allowed (cassettes are loaded safely)")
         if isinstance(event, yaml.ScalarEvent):
-            tag = event.tag
-            if tag is None or tag == "!":
-                tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
-            node = yaml.ScalarNode(tag, event.value, style=event.style)
-            constructor = self.loader.yaml_constructors.get(tag)
-            if constructor is None or tag == "tag:yaml.org,2002:timestamp":
-                return event.value  # unknown tags stay text; timestamps stay strings
-            return constructor(self.loader, node)
-        if isinstance(event, yaml.SequenceStartEvent):
-            items = []
+            result = self._scalar(event)
+        elif isinstance(event, yaml.SequenceStartEvent):
+            result = []
             while not isinstance(self.peek(), yaml.SequenceEndEvent):
-                items.append(self.value())
+                result.append(self.value())
             self.next()
-            return items
-        if isinstance(event, yaml.MappingStartEvent):
-            mapping: dict[Any, Any] = {}
+        elif isinstance(event, yaml.MappingStartEvent):
+            result = {}
+            merged: dict[str, Any] = {}
             while not isinstance(self.peek(), yaml.MappingEndEvent):
                 key = self.value()
-                mapping[key if isinstance(key, str) else str(key)] = self.value()
+                item = self.value()
+                if key == _MERGE:
+                    for source in item if isinstance(item, list) else [item]:
+                        if isinstance(source, dict):
+                            merged = {**source, **merged}  # earlier sources win, as in YAML 1.1
+                        else:
+                            self._fail("a merge key (<<) needs a mapping")
+                    continue
+                result[key if isinstance(key, str) else str(key)] = item
             self.next()
-            return mapping
-        if isinstance(event, yaml.AliasEvent):
-            raise _Bad("YAML aliases are not used by cassettes and are not supported")
-        raise _Bad(f"unexpected YAML {type(event).__name__}")
+            result = {**merged, **result}  # explicit keys win over merged ones
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor not in self.anchors:
+                self._fail(f"unknown YAML alias *{event.anchor}")
+                return None
+            return self.anchors[event.anchor]
+        else:
+            raise _Bad(f"unexpected YAML {type(event).__name__}")
+        anchor = getattr(event, "anchor", None)
+        if anchor:
+            self.anchors[anchor] = result
+        return result
+
+    def item(self) -> Any:
+        """The next complete value; raises ``_Bad`` (after consuming it) when part of it was unreadable."""
+        self.error = None
+        data = self.value()
+        if self.error is not None:
+            raise _Bad(self.error)
+        return data
 
 
 _SEQUENCE_KEYS = {"interactions": "vcr", "http_interactions": "schemathesis"}
 
 
-def _read_yaml(path: Path, source: str, note_format: Callable[[str], None]) -> Iterator[Item]:
-    with path.open("rb") as stream:
-        events = _YamlEvents(stream)
-        index = 0
-        try:
-            for expected in (yaml.StreamStartEvent, yaml.DocumentStartEvent):
-                if not isinstance(events.next(), expected):
-                    raise _Bad("the file is empty")
-            if not isinstance(events.next(), yaml.MappingStartEvent):
-                yield ReadProblem(source, "not a cassette: the top level is not a mapping", fatal=True)
-                return
-            found = False
-            while not isinstance(events.peek(), yaml.MappingEndEvent):
-                key = events.value()
-                if key in _SEQUENCE_KEYS and isinstance(events.peek(), yaml.SequenceStartEvent):
-                    found = True
-                    note_format(_SEQUENCE_KEYS[key])
-                    events.next()
-                    while not isinstance(events.peek(), yaml.SequenceEndEvent):
-                        mark = events.peek().start_mark
-                        line = mark.line + 1 if mark is not None else None
-                        try:
-                            data = events.value()
-                            yield _from_record(data, source, index, line)
-                        except _Bad as exc:
-                            yield ReadProblem(source, str(exc), index=index, line=line)
-                        index += 1
-                    events.next()
-                else:
-                    events.value()  # version, command, seed ...: not needed
-            if not found:
-                yield ReadProblem(
-                    source, "not a cassette: no 'interactions' or 'http_interactions' list", fatal=True
-                )
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problem = ", ".join(p for p in (exc.context, exc.problem) if p)
-            yield ReadProblem(source, f"invalid YAML: {problem}; the rest of the file cannot be read",
-                              index=index, line=mark.line + 1 if mark else None, fatal=True)  # fmt: skip
-        except yaml.reader.ReaderError as exc:  # not text: binary data, a wrong encoding
-            yield ReadProblem(source, f"invalid YAML: {exc.reason} at byte {exc.position}; not a text file?",
-                              index=index, fatal=True)  # fmt: skip
-        except yaml.YAMLError as exc:
-            yield ReadProblem(source, f"invalid YAML: {exc}", index=index, fatal=True)
-        except _Bad as exc:
-            yield ReadProblem(source, str(exc), index=index, fatal=True)
-        finally:
-            events.close()
+def _read_yaml(stream: IO[bytes], source: str, note_format: Callable[[str], None]) -> Iterator[Item]:
+    events = _YamlEvents(stream)
+    index = 0
+    found = False
+    try:
+        for expected in (yaml.StreamStartEvent, yaml.DocumentStartEvent):
+            if not isinstance(events.next(), expected):
+                raise _Bad("the file is empty")
+        if not isinstance(events.next(), yaml.MappingStartEvent):
+            yield ReadProblem(source, "not a cassette: the top level is not a mapping", fatal=True)
+            return
+        while not isinstance(events.peek(), yaml.MappingEndEvent):
+            key = events.value()
+            if key in _SEQUENCE_KEYS and isinstance(events.peek(), yaml.SequenceStartEvent):
+                found = True
+                note_format(_SEQUENCE_KEYS[key])
+                events.next()
+                while not isinstance(events.peek(), yaml.SequenceEndEvent):
+                    mark = events.peek().start_mark
+                    line = mark.line + 1 if mark is not None else None
+                    try:
+                        data = events.item()
+                        yield _from_record(data, source, index, line)
+                    except (_Bad, *_RECORD_ERRORS) as exc:
+                        yield ReadProblem(source, _why(exc), index=index, line=line)
+                    index += 1
+                events.next()
+            else:
+                events.value()  # version, command, seed ...: not needed
+        if not found:
+            yield ReadProblem(
+                source, "not a cassette: no 'interactions' or 'http_interactions' list", fatal=True
+            )
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = ", ".join(p for p in (exc.context, exc.problem) if p)
+        yield ReadProblem(source, f"invalid YAML: {problem}; the rest of the file cannot be read",
+                          index=index if found else None, line=mark.line + 1 if mark else None, fatal=True)  # fmt: skip
+    except yaml.reader.ReaderError as exc:  # not text: binary data, a wrong encoding
+        yield ReadProblem(source, f"invalid YAML: {exc.reason} at byte {exc.position}; not a text file?",
+                          index=index if found else None, fatal=True)  # fmt: skip
+    except yaml.YAMLError as exc:
+        yield ReadProblem(source, f"invalid YAML: {exc}", index=index if found else None, fatal=True)
+    except _Bad as exc:
+        yield ReadProblem(source, str(exc), index=index if found else None, fatal=True)
+    finally:
+        events.close()
+
+
+# Whatever a malformed record makes the conversion raise: it concerns that record only.
+_RECORD_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, UnicodeError, RecursionError)
+
+
+def _why(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, _Bad) else f"unreadable interaction ({type(exc).__name__}: {exc})"
 
 
 # --------------------------------------------------------------------------- JSON formats
 
+_BOM = b"\xef\xbb\xbf"
 
-def _read_jsonl(path: Path, source: str) -> Iterator[Item]:
-    with path.open("rb") as stream:
-        index = 0
-        for number, raw in enumerate(stream, start=1):
-            if not raw.strip():
-                continue
-            try:
-                data = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                truncated = " (truncated?)" if not raw.endswith(b"\n") else ""
-                yield ReadProblem(
-                    source, f"line is not valid JSON{truncated}: {exc}", index=index, line=number
-                )
-                index += 1
-                continue
-            try:
-                yield _from_record(data, source, index, number)
-            except _Bad as exc:
-                yield ReadProblem(source, str(exc), index=index, line=number)
+
+def _read_jsonl(lines: Iterable[bytes], source: str) -> Iterator[Item]:
+    index = 0
+    for number, raw in enumerate(lines, start=1):
+        if number == 1 and raw.startswith(_BOM):
+            raw = raw[len(_BOM) :]
+        if not raw.strip():
+            continue
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            truncated = " (truncated?)" if not raw.endswith(b"\n") else ""
+            yield ReadProblem(source, f"line is not valid JSON{truncated}: {exc}", index=index, line=number)
             index += 1
+            continue
+        try:
+            yield _from_record(data, source, index, number)
+        except (_Bad, *_RECORD_ERRORS) as exc:
+            yield ReadProblem(source, _why(exc), index=index, line=number)
+        index += 1
 
 
-def _read_json_document(path: Path, source: str, note_format: Callable[[str], None]) -> Iterator[Item]:
+def _read_json_document(content: bytes, source: str, note_format: Callable[[str], None]) -> Iterator[Item]:
+    """HAR, or a vcrpy/schemathesis cassette saved as JSON: one document, parsed whole."""
     try:
-        data = orjson.loads(path.read_bytes())
+        data = orjson.loads(content.removeprefix(_BOM))
     except orjson.JSONDecodeError as exc:
         yield ReadProblem(source, f"invalid JSON: {exc}", fatal=True)
         return
+    del content
     if isinstance(data, Mapping) and "log" in data:
         note_format("har")
         log = data["log"]
@@ -388,24 +452,30 @@ def _read_json_document(path: Path, source: str, note_format: Callable[[str], No
         if not isinstance(entries, list):
             yield ReadProblem(source, "a HAR file needs log.entries (a list)", fatal=True)
             return
-        for index, entry in enumerate(entries):
-            try:
-                yield _from_har(entry, source, index)
-            except _Bad as exc:
-                yield ReadProblem(source, str(exc), index=index)
-        return
-    for key, name in _SEQUENCE_KEYS.items():
-        if isinstance(data, Mapping) and isinstance(data.get(key), list):
-            note_format(name)
-            for index, record in enumerate(data[key]):
-                try:
-                    yield _from_record(record, source, index, None)
-                except _Bad as exc:
-                    yield ReadProblem(source, str(exc), index=index)
+        records: list[Any] = entries
+        convert: Callable[[Any, int], Interaction] = lambda entry, index: _from_har(entry, source, index)  # noqa: E731
+    else:
+        for key, name in _SEQUENCE_KEYS.items():
+            if isinstance(data, Mapping) and isinstance(data.get(key), list):
+                note_format(name)
+                records = data[key]
+                convert = lambda record, index: _from_record(record, source, index, None)  # noqa: E731
+                break
+        else:
+            yield ReadProblem(
+                source, "not a cassette: no 'interactions', 'http_interactions' or HAR 'log'", fatal=True
+            )
             return
-    yield ReadProblem(
-        source, "not a cassette: no 'interactions', 'http_interactions' or HAR 'log'", fatal=True
-    )
+    del data
+    records.reverse()  # popped from the end: memory is released as the file is read
+    index = 0
+    while records:
+        record = records.pop()
+        try:
+            yield convert(record, index)
+        except (_Bad, *_RECORD_ERRORS) as exc:
+            yield ReadProblem(source, _why(exc), index=index)
+        index += 1
 
 
 def detect_format(path: str | Path) -> str:
@@ -419,34 +489,83 @@ def detect_format(path: str | Path) -> str:
     return found[0]
 
 
+class _Prefixed:
+    """A binary stream with lines already read put back in front (the file is opened once: pipes work)."""
+
+    def __init__(self, prefix: bytes, stream: IO[bytes]) -> None:
+        self.prefix = prefix
+        self.stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.prefix:
+            return self.stream.read(size)
+        if size is None or size < 0:
+            data, self.prefix = self.prefix + self.stream.read(), b""
+            return data
+        data, self.prefix = self.prefix[:size], self.prefix[size:]
+        return data
+
+
 def read_interactions(path: str | Path, *, on_format: Callable[[str], None] | None = None) -> Iterator[Item]:
-    """Interactions (and problems) of a capture, in file order, one at a time."""
+    """Interactions (and problems) of a capture, in file order, one at a time.
+
+    At most ``_MAX_PROBLEMS`` problems are reported per file; the last one says how many followed.
+    """
     path = Path(path)
     source = str(path)
     note = on_format or (lambda name: None)
     try:
-        with path.open("rb") as stream:
-            head = stream.read(4096)
+        stream = path.open("rb")
     except OSError as exc:
         raise CassetteError(f"{source}: {exc.strerror or exc}") from None
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if stripped.startswith(b"{") or stripped.startswith(b"["):
-        first_line = stripped.split(b"\n", 1)[0]
-        try:
-            first = orjson.loads(first_line)
-        except orjson.JSONDecodeError:
-            first = None
-        # JSON Lines when the first line is a record on its own; a broken first line leaves the
-        # content undecided, and then the name decides (a cut-off capture is still JSON Lines).
-        if (isinstance(first, Mapping) and "request" in first) or (
-            first is None and path.suffix.lower() in (".jsonl", ".ndjson")
-        ):
-            note("jsonl")
-            yield from _read_jsonl(path, source)
-        else:
-            yield from _read_json_document(path, source, note)
+    problems = 0
+    with stream:
+        for item in _read_stream(stream, path, source, note):
+            if isinstance(item, ReadProblem):
+                problems += 1
+                if problems > _MAX_PROBLEMS and not item.fatal:
+                    continue
+            yield item
+    if problems > _MAX_PROBLEMS:
+        yield ReadProblem(source, f"{problems - _MAX_PROBLEMS} more problem(s) not listed")
+
+
+def _read_stream(stream: IO[bytes], path: Path, source: str, note: Callable[[str], None]) -> Iterator[Item]:
+    # The first line with content decides: "{"/"[" is JSON (Lines when that line is a whole
+    # record or other lines follow it), anything else YAML.
+    try:
+        prefix = b""
+        first = b""
+        while True:
+            first = stream.readline()
+            prefix += first
+            if not first or first.strip(_BOM + b" \t\r\n"):
+                break
+    except OSError as exc:
+        raise CassetteError(f"{source}: {exc.strerror or exc}") from None
+    stripped = first.lstrip(_BOM + b" \t")
+    if not stripped.startswith((b"{", b"[")):
+        yield from _read_yaml(_Prefixed(prefix, stream), source, note)  # type: ignore[arg-type]
         return
-    yield from _read_yaml(path, source, note)
+    try:
+        record = orjson.loads(stripped)
+    except orjson.JSONDecodeError:
+        record = None  # a document spread over lines, or a broken first record
+    if record is not None and not (isinstance(record, Mapping) and "request" in record):
+        # a complete value on the first line: JSON Lines if another line with content follows
+        while True:
+            line = stream.readline()
+            prefix += line
+            if not line or line.strip():
+                break
+        is_lines = bool(line.strip())
+    else:
+        is_lines = record is not None or path.suffix.lower() in (".jsonl", ".ndjson")
+    if is_lines:
+        note("jsonl")
+        yield from _read_jsonl(itertools.chain(io.BytesIO(prefix), stream), source)
+    else:
+        yield from _read_json_document(prefix + stream.read(), source, note)
 
 
 def cassette_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -14,14 +14,17 @@ import sqlite3
 import sys
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from contracts import Contract, ContractWarning, TalonContractsError, load_contract, load_spec
 from contracts.spec import DEFAULT_OVERLAY, DEFAULT_VENDOR_CONTRACT
+
+if TYPE_CHECKING:
+    from .interactions import Interaction
 
 from .render import ContractCheck, render_contract_check, render_coverage, render_verify
 
@@ -275,6 +278,57 @@ def record(
     if not failed:
         sys.exit(EXIT_OK)
     sys.exit(EXIT_FINDINGS if all("ScenarioFailed" in (r.error or "") for r in failed) else EXIT_ERROR)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["vcr", "jsonl"]), default=None,
+              help="Output format. Default: jsonl for a .jsonl/.ndjson target, else vcr.")  # fmt: skip
+@click.option("--api-key", envvar="TALON_API_KEY", default=None,
+              help="The key used while capturing: refused wherever it still appears (or TALON_API_KEY).")  # fmt: skip
+@click.option("--redact-path", "paths", multiple=True, help="Another JSON path to pseudonymise (RFC 9535).")
+@click.option("--redaction-salt", "salt", envvar="TALON_REDACTION_SALT", default=None,
+              help="Secret key for pseudonyms (or TALON_REDACTION_SALT). Default: random.")  # fmt: skip
+def convert(
+    source: Path, target: Path, fmt: str | None, api_key: str | None, paths: tuple[str, ...], salt: str | None
+) -> None:
+    """Convert a capture (vcrpy, schemathesis, HAR or JSON Lines) to a redacted cassette.
+
+    A HAR export from a browser holds the real Authorization header: it is redacted on the way,
+    and nothing is written if a credential would survive. Exit 0 when everything was converted,
+    2 when parts of SOURCE could not be read (the rest is written) or nothing could be written.
+    """
+    from .cassettes import read_interactions
+    from .interactions import ReadProblem
+    from .redaction import DEFAULT_PATHS, RedactionRules, Redactor, save
+
+    fmt = fmt or ("jsonl" if target.suffix.lower() in (".jsonl", ".ndjson") else "vcr")
+    try:
+        rules = RedactionRules(json_paths=DEFAULT_PATHS + paths)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if source.resolve() == target.resolve():
+        raise click.UsageError("SOURCE and TARGET are the same file")
+    problems: list[ReadProblem] = []
+
+    def interactions() -> Iterator[Interaction]:
+        for item in read_interactions(source):
+            if isinstance(item, ReadProblem):
+                problems.append(item)
+                click.echo(f"unreadable: {item}", err=True)
+            else:
+                yield item
+
+    redactor = Redactor(rules, salt.encode()) if salt else Redactor(rules)
+    try:
+        count = save(target, interactions(), api_key=api_key, redactor=redactor, fmt=fmt)
+    except (TalonContractsError, OSError) as exc:  # a credential would be written; an unwritable target
+        raise ToolFailure(f"nothing written: {exc}") from None
+    click.echo(f"{count} interaction(s) -> {target} [{fmt}]", err=True)
+    if problems:
+        click.echo(f"{len(problems)} part(s) of {source} could not be read", err=True)
+    sys.exit(EXIT_ERROR if problems else EXIT_OK)
 
 
 def main(argv: Sequence[str] | None = None) -> Any:

@@ -7,7 +7,6 @@ become :class:`ReadProblem` records so that the rest of a file can still be used
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,16 +51,45 @@ class ReadProblem:
         return f"{where}: {self.message}"
 
 
+#: Decompressed bodies larger than this are left compressed (and then fail validation as not JSON):
+#: no Integration API answer comes near it, and a "zip bomb" in a capture must not exhaust memory.
+MAX_DECODED_BODY = 64 * 1024 * 1024
+
+
+def _decompress(data: bytes, wbits: int) -> bytes | None:
+    decompressor = zlib.decompressobj(wbits)
+    try:
+        result = decompressor.decompress(data, MAX_DECODED_BODY)
+    except zlib.error:
+        return None
+    if decompressor.unconsumed_tail:
+        return None  # over the limit
+    return result
+
+
 def decoded_body(headers: Any, body: bytes | str | None) -> bytes | str | None:
-    """The body as the application saw it: gzip/deflate content encodings undone (vcrpy keeps them)."""
+    """The body as the application saw it: content encodings undone (vcrpy keeps them).
+
+    ``gzip``/``x-gzip`` and ``deflate`` (zlib-wrapped or raw), applied in the order the header
+    lists them; ``identity`` is ignored. A body that does not decompress is returned as it is.
+    """
     if not isinstance(body, bytes) or not body:
         return body
-    encoding = normalize_headers(headers).get("content-encoding", "").lower()
-    try:
-        if encoding == "gzip":
-            return gzip.decompress(body)
-        if encoding == "deflate":
-            return zlib.decompress(body)
-    except (OSError, zlib.error, EOFError):
-        return body  # not really compressed: validation will say what is wrong with it
-    return body
+    header = normalize_headers(headers).get("content-encoding", "")
+    codings = [c.strip().lower() for c in header.split(",") if c.strip()]
+    data: bytes = body
+    for coding in reversed(codings):
+        if coding in ("gzip", "x-gzip"):
+            decoded = _decompress(data, 16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            decoded = _decompress(data, zlib.MAX_WBITS)
+            if decoded is None:
+                decoded = _decompress(data, -zlib.MAX_WBITS)  # raw deflate, as some servers send
+        elif coding == "identity":
+            continue
+        else:
+            return body  # br, zstd ...: left for the validator to report
+        if decoded is None:
+            return body
+        data = decoded
+    return data

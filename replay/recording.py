@@ -236,7 +236,7 @@ def record(
                 function(story)
                 result.interactions = save(path, story.interactions, api_key=api_key, redactor=_redactor(rules, salt),
                                            fmt=fmt)  # fmt: skip
-            except (TalonContractsError, requests.RequestException) as exc:
+            except (TalonContractsError, requests.RequestException, OSError) as exc:  # this story only
                 result.error = f"{type(exc).__name__}: {exc}"
                 result.path = None
             finally:

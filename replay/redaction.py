@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import jsonpath
 
@@ -36,7 +36,7 @@ from contracts.errors import TalonContractsError
 from contracts.http import HttpRequest, HttpResponse, is_json_media, media_type, normalize_headers, parse_json
 
 from .cassettes import write_cassette
-from .interactions import Interaction
+from .interactions import Interaction, decoded_body
 
 __all__ = [
     "DEFAULT_PATHS",
@@ -67,8 +67,11 @@ DEFAULT_PATHS: tuple[str, ...] = tuple(
         "BirthDate",
         "Birthdate",
         "DateOfBirth",
+        "Street",
+        "PostalCode",
     )
-    for name in (base, base.lower())
+    # the API's own spelling, lower case and camelCase (attribute names are user-defined)
+    for name in dict.fromkeys((base, base.lower(), base[0].lower() + base[1:]))
 )
 DEFAULT_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key")
 DEFAULT_QUERY = ("api_key", "apikey", "token", "access_token")
@@ -76,7 +79,7 @@ DEFAULT_QUERY = ("api_key", "apikey", "token", "access_token")
 # "ApiKey-v1 <key>" with anything but our placeholder; and bare 40+ hex runs (a key's shape).
 _KEY_SHAPED = (
     re.compile(rf"ApiKey-v1\s+(?!{PLACEHOLDER}\b)[A-Za-z0-9._~+/=-]{{8,}}"),
-    re.compile(r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{40,}(?![0-9A-Fa-f-])"),
+    re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{40,}(?![0-9A-Fa-f])"),
 )
 
 
@@ -164,17 +167,38 @@ class Redactor:
                  for k, v in parse_qsl(parts.query, keep_blank_values=True)]  # fmt: skip
         return urlunsplit(parts._replace(query=urlencode(pairs, safe=",:")))
 
-    def json(self, document: Any) -> Any:
+    def value(self, key: str, value: Any) -> Any:
+        """A pseudonym for any JSON value: text by shape, numbers digit for digit, containers inside."""
+        if isinstance(value, str):
+            return self.pseudonym(key, value)
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, (int, float)):
+            digest = hmac.new(self.salt, f"number\x00{value!r}".encode(), hashlib.sha256).hexdigest()
+            digits = str(int(digest[:15], 16))[: max(1, len(str(abs(int(value)))))]
+            return int(digits) if isinstance(value, int) else float(digits)
+        if isinstance(value, list):
+            return [self.value(key, item) for item in value]
+        if isinstance(value, dict):
+            return {name: self.value(name, item) for name, item in value.items()}
+        return value
+
+    def json(self, document: Any) -> tuple[Any, bool]:
+        """(the document with every configured path pseudonymised, whether anything changed)."""
+        changed = False
         for path in self._compiled:
             for match in list(path.finditer(document)):
-                if isinstance(match.obj, str) and match.parts:
-                    parent = match.parent.obj if match.parent is not None else None
-                    key = str(match.parts[-1])
-                    if isinstance(parent, (dict, list)):
-                        parent[match.parts[-1]] = self.pseudonym(key, match.obj)
-        return document
+                parent = match.parent.obj if match.parent is not None else None
+                if match.parts and isinstance(parent, (dict, list)):
+                    replacement = self.value(str(match.parts[-1]), match.obj)
+                    if replacement != match.obj:
+                        parent[match.parts[-1]] = replacement
+                        changed = True
+        return document, changed
 
     def body(self, headers: Any, body: bytes | str | None) -> bytes | str | None:
+        """A JSON body with the configured paths pseudonymised; other bodies, and bodies where
+        nothing matched, come back byte for byte (re-serialising could change number spellings)."""
         if not body or not self._compiled:
             return body
         media = media_type(normalize_headers(headers).get("content-type"))
@@ -182,10 +206,33 @@ class Redactor:
             return body
         try:
             document = parse_json(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return body  # not JSON: left as it is (the secret check still looks at it)
-        redacted = json.dumps(self.json(document), ensure_ascii=False, separators=(",", ":"))
-        return redacted.encode("utf-8")
+        document, changed = self.json(document)
+        if not changed:
+            return body
+        try:
+            return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate escaped in the original: keep it escaped
+            return json.dumps(document, separators=(",", ":")).encode("ascii")
+
+    def message_parts(
+        self, headers: Any, body: bytes | str | None
+    ) -> tuple[dict[str, list[str]], bytes | str | None]:
+        """Redacted headers and body of one message. A compressed body is decompressed first (it
+        could not be searched or redacted otherwise) and its Content-Encoding dropped, as vcrpy's
+        ``decode_compressed_response`` does; Content-Length follows a body that changed."""
+        redacted_headers = self.headers(headers)
+        decoded = decoded_body(headers, body)
+        if decoded is not body:
+            redacted_headers = {k: v for k, v in redacted_headers.items() if k.lower() != "content-encoding"}
+        new_body = self.body(redacted_headers, decoded)
+        if new_body is not body:
+            size = str(len(new_body.encode() if isinstance(new_body, str) else new_body or b""))
+            for name in redacted_headers:
+                if name.lower() == "content-length":
+                    redacted_headers[name] = [size]
+        return redacted_headers, new_body
 
     def interaction(self, interaction: Interaction) -> Interaction:
         """A redacted copy of ``interaction``."""
@@ -193,17 +240,12 @@ class Redactor:
             return interaction
         request = interaction.request
         new_request = HttpRequest(
-            request.method,
-            self.url(request.url),
-            self.headers(request.headers),
-            self.body(request.headers, request.body),
+            request.method, self.url(request.url), *self.message_parts(request.headers, request.body)
         )
         new_response = None
         if interaction.response is not None:
             response = interaction.response
-            new_response = HttpResponse(
-                response.status, self.headers(response.headers), self.body(response.headers, response.body)
-            )
+            new_response = HttpResponse(response.status, *self.message_parts(response.headers, response.body))
         return dataclasses.replace(interaction, request=new_request, response=new_response)
 
 
@@ -212,6 +254,9 @@ class Redactor:
 
 def _texts(interaction: Interaction) -> Iterator[tuple[str, str]]:
     yield "request URL", interaction.request.url
+    unquoted = unquote(interaction.request.url)
+    if unquoted != interaction.request.url:
+        yield "request URL", unquoted
     for side, message in (("request", interaction.request), ("response", interaction.response)):
         if message is None:
             continue
@@ -220,17 +265,19 @@ def _texts(interaction: Interaction) -> Iterator[tuple[str, str]]:
         for name, values in pairs:
             for value in values if isinstance(values, list) else [values]:
                 yield f"{side} header {name}", str(value)
-        body = message.body
+        body = decoded_body(headers, message.body)  # a compressed body is searched decompressed
         if body:
             yield f"{side} body", body.decode("utf-8", "replace") if isinstance(body, bytes) else body
 
 
 def find_secrets(interaction: Interaction, api_key: str | None = None) -> list[str]:
     """Where credentials appear in an interaction ("interaction 3, request header Authorization")."""
-    found = []
+    found: list[str] = []
     for where, text in _texts(interaction):
         if (api_key and len(api_key) >= 4 and api_key in text) or any(p.search(text) for p in _KEY_SHAPED):
-            found.append(f"interaction {interaction.index}, {where}")
+            place = f"interaction {interaction.index}, {where}"
+            if place not in found:
+                found.append(place)
     return found
 
 
@@ -242,13 +289,23 @@ def save(
     redactor: Redactor | None = None,
     fmt: str = "vcr",
 ) -> int:
-    """Redact and write a cassette atomically; refuse (and write nothing) when a secret remains."""
+    """Redact and write a cassette atomically; refuse (and write nothing) when a secret remains.
+
+    Streams: interactions are redacted and checked one at a time on their way to the file; a
+    finding aborts the write at the end, so that the error lists every place, not just the first.
+    """
     redactor = redactor or Redactor()
-    cleaned = [redactor.interaction(i) for i in interactions]
-    findings = [f for i in cleaned for f in find_secrets(i, api_key)]
-    if findings:
-        raise SecretLeakError(path, findings)
-    return write_cassette(path, cleaned, fmt=fmt)
+    findings: list[str] = []
+
+    def checked() -> Iterator[Interaction]:
+        for interaction in interactions:
+            cleaned = redactor.interaction(interaction)
+            findings.extend(find_secrets(cleaned, api_key))
+            yield cleaned
+        if findings:
+            raise SecretLeakError(path, findings)  # inside the atomic write: the old file stays
+
+    return write_cassette(path, checked(), fmt=fmt)
 
 
 # --------------------------------------------------------------------------- vcrpy
@@ -256,46 +313,66 @@ def save(
 
 def vcr_config(rules: RedactionRules | None = None, *, api_key: str | None = None) -> dict[str, Any]:
     """Keyword arguments for ``vcr.VCR(...)`` (or pytest-recording's ``vcr_config``) applying the same
-    redaction to what vcrpy records. One configuration = one Redactor: consistent pseudonyms."""
+    redaction to what vcrpy records. One configuration = one Redactor: consistent pseudonyms.
+
+    vcrpy has no hook before it saves, so the secret check runs on each exchange as it is
+    recorded: an exchange that would still hold a credential raises :class:`SecretLeakError` in
+    the test that made it (and is not recorded). The API key in use is replaced wherever it
+    appears, even with redaction turned off.
+    """
     redactor = Redactor(rules or RedactionRules())
+    enabled = redactor.rules.enabled
 
     def scrub(value: Any) -> Any:
-        """The API key in use, wherever it appears (a key echoed in a body ...), becomes the placeholder."""
         if not api_key or len(api_key) < 4 or value is None:
             return value
         if isinstance(value, bytes):
             return value.replace(api_key.encode(), PLACEHOLDER.encode())
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
         return str(value).replace(api_key, PLACEHOLDER)
+
+    def refuse_leaks(what: str, interaction: Interaction) -> None:
+        findings = [f.split(", ", 1)[1] for f in find_secrets(interaction, api_key)]
+        if findings:
+            raise SecretLeakError("the vcrpy cassette", [f"{what}: {f}" for f in findings])
 
     def before_record_request(request: Any) -> Any:
         request.uri = scrub(request.uri)
+        for name in list(request.headers):
+            request.headers[name] = scrub(request.headers[name])
         if request.body:
             request.body = scrub(request.body)
-        if not redactor.rules.enabled:
-            return request
-        request.uri = redactor.url(request.uri)
-        for name in list(request.headers):
-            if name.lower() in redactor.rules.headers:
-                request.headers[name] = AUTH_PLACEHOLDER if name.lower() == "authorization" else PLACEHOLDER
-        if request.body:
-            request.body = redactor.body(dict(request.headers), request.body)
+        if enabled:
+            request.uri = redactor.url(request.uri)
+            for name in list(request.headers):
+                if name.lower() in redactor.rules.headers:
+                    request.headers[name] = (
+                        AUTH_PLACEHOLDER if name.lower() == "authorization" else PLACEHOLDER
+                    )
+            if request.body:
+                request.body = redactor.body(dict(request.headers), request.body)
+        sent = HttpRequest(request.method, request.uri, dict(request.headers), request.body)
+        refuse_leaks(f"{request.method} {request.uri}", Interaction("vcrpy", 0, sent, None))
         return request
 
     def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
+        response["headers"] = {k: scrub(v) for k, v in (response.get("headers") or {}).items()}
         body = response.get("body") or {}
         if body.get("string"):
             body["string"] = scrub(body["string"])
-        if not redactor.rules.enabled:
-            return response
-        response["headers"] = redactor.headers(response.get("headers") or {})
-        body = response.get("body") or {}
-        if body.get("string"):
-            redacted = redactor.body(response["headers"], body["string"])
-            body["string"] = redacted.encode("utf-8") if isinstance(redacted, str) else redacted
+        if enabled:
+            response["headers"] = redactor.headers(response["headers"])
+            if body.get("string"):
+                redacted = redactor.body(response["headers"], body["string"])
+                body["string"] = redacted.encode("utf-8") if isinstance(redacted, str) else redacted
+        status = response.get("status") or {}
+        answer = HttpResponse(int(status.get("code") or 0), response["headers"], body.get("string"))
+        refuse_leaks("a response", Interaction("vcrpy", 0, HttpRequest("GET", "", {}, None), answer))
         return response
 
     return {
         "before_record_request": before_record_request,
         "before_record_response": before_record_response,
-        "decode_compressed_response": True,  # so that bodies can be redacted and read
+        "decode_compressed_response": True,  # so that bodies can be redacted and searched
     }

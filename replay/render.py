@@ -123,7 +123,7 @@ def render_verify(report: VerifyReport, fmt: str = "text") -> str:
     for finding in report.findings:
         by_file.setdefault(finding.source, []).append(finding)
     for summary in report.files:
-        mark = "ok" if not summary.violations and not summary.problems else "FAIL"
+        mark = "ok" if summary.ok else "FAIL"
         extra = (
             f", {summary.expected} expected request violation(s) in negative exchanges"
             if summary.expected
@@ -162,43 +162,57 @@ def render_verify(report: VerifyReport, fmt: str = "text") -> str:
 
 
 def _junit(report: VerifyReport) -> str:
+    """One test suite per file: a failing test case per interaction with violations, an error per
+    read problem, and one passing case for all the conforming interactions (bounded, whatever the size)."""
     from xml.sax.saxutils import escape, quoteattr
 
-    by_file: dict[str, list[Any]] = {}
+    by_file: dict[str, dict[int, list[Any]]] = {}
     for finding in report.findings:
-        by_file.setdefault(finding.source, []).append(finding)
-    out = ['<?xml version="1.0" encoding="utf-8"?>',
-           f'<testsuites name="talon-contracts verify" tests="{report.interactions}" '
-           f'failures="{report.violation_count}" errors="{len(report.problems) + len(report.unreadable)}">']  # fmt: skip
+        by_file.setdefault(finding.source, {}).setdefault(finding.index, []).append(finding)
+    suites: list[str] = []
+    total_tests = total_failures = total_errors = 0
     for summary in report.files:
-        findings = by_file.get(summary.source, [])
-        failed = {f.index for f in findings}
-        out.append(f'  <testsuite name={quoteattr(summary.source)} tests="{summary.interactions}" '
-                   f'failures="{len(failed)}" errors="{len(summary.problems)}">')  # fmt: skip
-        for index in range(summary.interactions):
-            mine = [f for f in findings if f.index == index]
-            name = f"{index}" + (
-                f"-{mine[0].violation.operation_id}" if mine and mine[0].violation.operation_id else ""
+        failing = by_file.get(summary.source, {})
+        cases: list[str] = []
+        name = quoteattr(summary.source)
+        for index, mine in failing.items():
+            label = f"interaction {index}" + (
+                f" ({mine[0].violation.operation_id})" if mine[0].violation.operation_id else ""
             )
-            out.append(f"    <testcase classname={quoteattr(summary.source)} name={quoteattr(name)}>")
-            if mine:
-                text = "\n".join(str(f.violation) for f in mine)
-                out.append(
-                    f"      <failure message={quoteattr(str(mine[0].violation))}>{escape(text)}</failure>"
-                )
-            out.append("    </testcase>")
+            text = "\n".join(str(f.violation) for f in mine)
+            cases.append(f"    <testcase classname={name} name={quoteattr(label)}>\n"
+                         f"      <failure message={quoteattr(str(mine[0].violation))}>{escape(text)}</failure>\n"
+                         "    </testcase>")  # fmt: skip
+        if summary.dropped:
+            cases.append(f"    <testcase classname={name} name=\"violations not listed\">\n"
+                         f"      <failure message=\"{summary.dropped} more violation(s)\"/>\n    </testcase>")  # fmt: skip
         for problem in summary.problems:
-            out.append(
-                f"    <testcase classname={quoteattr(summary.source)} name={quoteattr(f'read {problem.index}')}>"
+            label = f"unreadable {'file' if problem.index is None else f'interaction {problem.index}'}"
+            cases.append(f"    <testcase classname={name} name={quoteattr(label)}>\n"
+                         f"      <error message={quoteattr(problem.message)}>{escape(str(problem))}</error>\n"
+                         "    </testcase>")  # fmt: skip
+        conforming = summary.interactions - len(failing)
+        if conforming > 0:
+            cases.append(
+                f"    <testcase classname={name} name={quoteattr(f'{conforming} conforming interaction(s)')}/>"
             )
-            out.append(f"      <error message={quoteattr(problem.message)}>{escape(str(problem))}</error>")
-            out.append("    </testcase>")
-        out.append("  </testsuite>")
+        failures = len(failing) + (1 if summary.dropped else 0)
+        total_tests += len(cases)
+        total_failures += failures
+        total_errors += len(summary.problems)
+        suites.append(f'  <testsuite name={name} tests="{len(cases)}" failures="{failures}" '
+                      f'errors="{len(summary.problems)}">')  # fmt: skip
+        suites += cases
+        suites.append("  </testsuite>")
     for message in report.unreadable:
-        out.append(f'  <testsuite name="unreadable" tests="1" errors="1"><testcase name={quoteattr(message)}>'
-                   f"<error message={quoteattr(message)}/></testcase></testsuite>")  # fmt: skip
-    out.append("</testsuites>")
-    return "\n".join(out) + "\n"
+        total_tests += 1
+        total_errors += 1
+        suites.append(f'  <testsuite name="unreadable" tests="1" failures="0" errors="1"><testcase name={quoteattr(message)}>'
+                      f"<error message={quoteattr(message)}/></testcase></testsuite>")  # fmt: skip
+    head = ['<?xml version="1.0" encoding="utf-8"?>',
+            f'<testsuites name="talon-contracts verify" tests="{total_tests}" failures="{total_failures}" '
+            f'errors="{total_errors}">']  # fmt: skip
+    return "\n".join([*head, *suites, "</testsuites>"]) + "\n"
 
 
 # --------------------------------------------------------------------------- coverage

@@ -1,6 +1,7 @@
 """Offline checks of recorded traffic: does every exchange conform to the contract? what does it cover?
 
-Both read captures one interaction at a time (bounded memory, whatever the capture's size) and
+Both read captures one interaction at a time (bounded memory for YAML and JSON Lines captures of
+any size; a HAR or a JSON cassette is one JSON document, parsed whole) and
 return outcome dataclasses; ``replay.render`` prints them.
 
 Negative exchanges: a recording may deliberately send a bad request to see the API reject it (the
@@ -12,7 +13,7 @@ reported (``strict_requests=True`` reports them too). The answer itself is alway
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from contracts.errors import Violation
 from contracts.http import HttpResponse
 from contracts.spec import Contract
 
-from .cassettes import CassetteError, cassette_files, read_interactions
+from .cassettes import CASSETTE_SUFFIXES, CassetteError, cassette_files, read_interactions
 from .interactions import Interaction, ReadProblem, decoded_body
 
 __all__ = ["CoverageReport", "Finding", "VerifyReport", "coverage", "verify"]
@@ -47,7 +48,12 @@ class FileSummary:
     interactions: int = 0
     violations: int = 0
     expected: int = 0  # request violations of negative exchanges
+    dropped: int = 0  # violations found but not kept (beyond MAX_FINDINGS)
     problems: list[ReadProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations and not self.problems
 
 
 @dataclass(slots=True)
@@ -106,6 +112,33 @@ def check(
     return request_violations + response_violations, forgiven
 
 
+def _files(paths: Iterable[str | Path], unreadable: list[str]) -> list[Path]:
+    """The cassette files of every path; a path that is missing or holds none is noted, the others still count."""
+    files: list[Path] = []
+    for raw in paths:
+        try:
+            found = cassette_files([raw])
+        except CassetteError as exc:
+            unreadable.append(str(exc))
+            continue
+        if not found:
+            unreadable.append(f"{raw}: no cassettes found (looked for {', '.join(CASSETTE_SUFFIXES)})")
+        files += found
+    return files
+
+
+def _items(path: Path, problems: list[ReadProblem], formats: list[str]) -> Iterator[Interaction]:
+    """The interactions of one file; its problems (also a file that cannot be opened) go to ``problems``."""
+    try:
+        for item in read_interactions(path, on_format=formats.append):
+            if isinstance(item, ReadProblem):
+                problems.append(item)
+            else:
+                yield item
+    except CassetteError as exc:
+        problems.append(ReadProblem(str(path), str(exc).removeprefix(f"{path}: "), fatal=True))
+
+
 def verify(
     paths: Iterable[str | Path],
     contract: Contract,
@@ -114,40 +147,31 @@ def verify(
     progress: Callable[[FileSummary], None] | None = None,
 ) -> VerifyReport:
     report = VerifyReport()
-    try:
-        files = cassette_files(paths)
-    except CassetteError as exc:
-        report.unreadable.append(str(exc))
-        return report
-    for path in files:
+    for path in _files(paths, report.unreadable):
         summary = FileSummary(str(path))
         report.files.append(summary)
         formats: list[str] = []
-        try:
-            for item in read_interactions(path, on_format=formats.append):
-                if isinstance(item, ReadProblem):
-                    summary.problems.append(item)
-                    continue
-                summary.interactions += 1
+        for item in _items(path, summary.problems, formats):
+            summary.interactions += 1
+            try:
                 violations, forgiven = check(contract, item, strict_requests=strict_requests)
-                summary.expected += forgiven
-                summary.violations += len(violations)
-                for violation in violations:
-                    if len(report.findings) < MAX_FINDINGS:
-                        report.findings.append(
-                            Finding(
-                                str(path),
-                                item.index,
-                                item.line,
-                                item.request.method,
-                                item.request.url,
-                                violation,
-                            )
+            except Exception as exc:  # a value no check anticipated: this interaction only, said plainly
+                summary.problems.append(ReadProblem(
+                    str(path), f"cannot be checked ({type(exc).__name__}: {exc})", index=item.index, line=item.line
+                ))  # fmt: skip
+                continue
+            summary.expected += forgiven
+            summary.violations += len(violations)
+            for violation in violations:
+                if len(report.findings) < MAX_FINDINGS:
+                    report.findings.append(
+                        Finding(
+                            str(path), item.index, item.line, item.request.method, item.request.url, violation
                         )
-                    else:
-                        report.dropped += 1
-        except CassetteError as exc:
-            report.unreadable.append(str(exc))
+                    )
+                else:
+                    report.dropped += 1
+                    summary.dropped += 1
         summary.format = formats[0] if formats else "?"
         if progress is not None:
             progress(summary)
@@ -179,32 +203,17 @@ class CoverageReport:
 
 def coverage(paths: Iterable[str | Path], contract: Contract) -> CoverageReport:
     report = CoverageReport({op.operation_id: list(op.statuses) for op in contract})
-    try:
-        files = cassette_files(paths)
-    except CassetteError as exc:
-        report.unreadable.append(str(exc))
-        return report
-    for path in files:
-        try:
-            for item in read_interactions(path):
-                if isinstance(item, ReadProblem):
-                    report.problems.append(item)
-                    continue
-                report.interactions += 1
-                match = contract.find(item.request.method, item.request.url)
-                if match is None or item.response is None:
-                    report.unmatched += match is None
-                    continue
-                spec = match.operation.response_for(item.response.status)
-                if spec is None:
-                    report.undocumented[(match.operation.operation_id, item.response.status)] += 1
-                else:
-                    report.seen[
-                        (
-                            match.operation.operation_id,
-                            spec.key.upper() if spec.key != "default" else spec.key,
-                        )
-                    ] += 1
-        except CassetteError as exc:
-            report.unreadable.append(str(exc))
+    for path in _files(paths, report.unreadable):
+        for item in _items(path, report.problems, []):
+            report.interactions += 1
+            match = contract.find(item.request.method, item.request.url)
+            if match is None or item.response is None:
+                report.unmatched += match is None
+                continue
+            spec = match.operation.response_for(item.response.status)
+            operation = match.operation.operation_id
+            if spec is None:
+                report.undocumented[(operation, item.response.status)] += 1
+            else:
+                report.seen[(operation, spec.key.upper() if spec.key != "default" else spec.key)] += 1
     return report

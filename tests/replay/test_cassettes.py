@@ -5,8 +5,10 @@ from __future__ import annotations
 import gzip
 import os
 import stat
+import threading
 import tracemalloc
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -475,3 +477,135 @@ def test_vcrpy_recordings_are_read_and_redacted_with_our_rules(tmp_path: Path) -
     from replay.verify import verify
 
     assert verify([path], load_contract()).exit_code == 0
+
+
+# --------------------------------------------------------------------------- what real files contain
+
+
+def test_anchors_aliases_and_merge_keys_read_as_yaml_means_them(tmp_path: Path) -> None:
+    path = tmp_path / "anchored.yaml"
+    path.write_text(
+        "defaults: &request {method: GET, headers: {Accept: [&json application/json]}}\n"
+        "interactions:\n"
+        "- request: {<<: *request, uri: 'http://h/v2/customer_sessions/a'}\n"
+        "  response: {status: {code: 200}, headers: {Content-Type: [*json]}, body: {string: '{}'}}\n"
+        "- request: {<<: *request, uri: 'http://h/v2/customer_sessions/b', method: POST}\n"
+        "  response: null\n"
+        "version: 1\n"
+    )
+    (first, second), problems = _read(path)
+    assert problems == []
+    assert first.request.method == "GET" and first.request.headers == {"Accept": ["application/json"]}
+    assert first.response is not None and first.response.headers == {"Content-Type": ["application/json"]}
+    assert second.request.method == "POST"  # an explicit key wins over the merged one
+    assert second.request.url.endswith("/b")
+
+
+@pytest.mark.parametrize(
+    "bad_value",
+    ["!!int 'abc'", "!!float 'x'", "!!binary 'é'", "*undefined", "!!python/name:os.system ''"],
+)
+def test_a_bad_value_spoils_only_its_own_interaction(tmp_path: Path, bad_value: str) -> None:
+    path = tmp_path / "cassette.yaml"
+    item = "- request: {{method: GET, uri: 'http://h/v2/customer_sessions/{}', headers: {{X: [{}]}}}}\n  response: null\n"
+    path.write_text(
+        "interactions:\n" + item.format("a", "ok") + item.format("b", bad_value) + item.format("c", "ok")
+    )
+    interactions, (problem,) = _read(path)
+    assert [i.request.url[-1] for i in interactions] == ["a", "c"]  # the reader stays in step after it
+    assert problem.index == 1 and problem.line == 4 and not problem.fatal
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [("200.7", "not a number"), ("true", "not a number"), ("700", "not an HTTP status")],
+)
+def test_statuses_must_be_whole_http_statuses(tmp_path: Path, status: str, message: str) -> None:
+    path = tmp_path / "capture.jsonl"
+    path.write_text(
+        f'{{"request": {{"method": "GET", "uri": "http://h/x"}}, "response": {{"status": {status}}}}}\n'
+    )
+    interactions, (problem,) = _read(path)
+    assert interactions == [] and message in problem.message
+
+
+def test_non_text_base64_is_a_problem_of_that_interaction(tmp_path: Path) -> None:
+    path = tmp_path / "capture.jsonl"
+    good = jsonl([session_exchange()])
+    path.write_bytes(
+        good + b'{"request": {"method": "GET", "uri": "http://h/x", "body": {"base64_string": 5}}}\n' + good
+    )
+    interactions, (problem,) = _read(path)
+    assert len(interactions) == 2 and problem.index == 1 and "base64" in problem.message
+
+
+def test_byte_order_marks_are_tolerated(tmp_path: Path) -> None:
+    lines = tmp_path / "capture.jsonl"
+    lines.write_bytes(
+        b"\xef\xbb\xbf" + jsonl([session_exchange(), session_exchange()]).replace(b"\n", b"\r\n")
+    )
+    assert len(_read(lines)[0]) == 2 and _read(lines)[1] == []
+    document = tmp_path / "capture.har"
+    document.write_bytes(b"\xef\xbb\xbf" + har([session_exchange()]))
+    assert len(_read(document)[0]) == 1 and _read(document)[1] == []
+
+
+def test_json_lines_are_recognised_whatever_the_first_line(tmp_path: Path) -> None:
+    """A first record without a request, or longer than any sniffing buffer, still means JSON Lines."""
+    path = tmp_path / "capture.json"
+    long_body = session_exchange(body=b'{"customerSession": {"note": "' + b"x" * 20_000 + b'"}}')
+    path.write_bytes(b'{"capturedBy": "proxy"}\n' + jsonl([long_body, session_exchange()]))
+    interactions, (problem,) = _read(path)
+    assert problem.line == 1 and "no request" in problem.message
+    assert [i.line for i in interactions] == [2, 3]
+    assert detect_format(path) == "jsonl"
+
+
+def test_pipes_are_read_once(tmp_path: Path) -> None:
+    """The format is detected from what is read, not by opening the file twice: FIFOs and stdin work."""
+    fifo = tmp_path / "capture.yaml"
+    os.mkfifo(fifo)
+    content = (CORPUS / "catalog-sync.yaml").read_bytes()
+
+    def feed() -> None:
+        with fifo.open("wb") as stream:
+            stream.write(content)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        interactions, problems = _read(fifo)
+    finally:
+        writer.join(timeout=10)
+    assert problems == [] and len(interactions) == len(corpus("catalog-sync"))
+
+
+def test_problems_are_capped_per_file(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.jsonl"
+    path.write_bytes(b"{not json}\n" * 1_200)
+    _, problems = _read(path)
+    assert len(problems) == 1_001
+    assert problems[-1].message == "200 more problem(s) not listed"
+
+
+def test_a_decompression_bomb_stays_compressed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import replay.interactions
+
+    monkeypatch.setattr(replay.interactions, "MAX_DECODED_BODY", 1_000)
+    bomb = gzip.compress(b"0" * 100_000)
+    assert decoded_body({"Content-Encoding": "gzip"}, bomb) == bomb
+    assert decoded_body({"Content-Encoding": "gzip"}, gzip.compress(b"0" * 999)) == b"0" * 999
+
+
+@pytest.mark.parametrize(
+    ("coding", "compress"),
+    [
+        ("gzip, identity", gzip.compress),
+        ("x-gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda data: zlib.compress(data, wbits=-15)),  # raw deflate
+        ("gzip, deflate", lambda data: zlib.compress(gzip.compress(data))),  # applied in order
+    ],
+)
+def test_content_codings(coding: str, compress: Callable[[bytes], bytes]) -> None:
+    assert decoded_body({"Content-Encoding": coding}, compress(b'{"a":1}')) == b'{"a":1}'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -115,12 +116,46 @@ def test_query_parameters_and_custom_paths() -> None:
     assert redacted["customerSession"]["attributes"]["Name"] == "kept"  # only the configured paths
 
 
-def test_non_json_and_non_text_values_are_left_alone() -> None:
+def test_non_json_bodies_and_bodies_without_personal_data_are_kept_byte_for_byte() -> None:
     redactor = Redactor()
     assert redactor.body({"Content-Type": ["text/plain"]}, b"Name: Ana") == b"Name: Ana"
     assert redactor.body({"Content-Type": ["application/json"]}, b"{broken") == b"{broken"
-    numbers = json.loads(redactor.body({}, b'{"attributes": {"Phone": 12345}}') or b"")
-    assert numbers == {"attributes": {"Phone": 12345}}
+    untouched = b'{"total": 1e2, "attributes": {"Language": "pt"}}'
+    assert redactor.body({}, untouched) is untouched  # not re-serialised: 1e2 stays 1e2
+
+
+def test_personal_values_of_any_type_are_replaced() -> None:
+    redactor = Redactor()
+    document = {"attributes": {"Phone": 912345678, "address": ["Rua Augusta 1", "Lisboa"],
+                               "firstName": "Ana", "birthDate": None, "Email": True}}  # fmt: skip
+    redacted = json.loads(redactor.body({}, json.dumps(document).encode()) or b"")["attributes"]
+    assert isinstance(redacted["Phone"], int) and len(str(redacted["Phone"])) == 9
+    assert redacted["Phone"] != 912345678
+    assert [v.startswith("Address-") for v in redacted["address"]] == [True, True]
+    assert redacted["firstName"].startswith("FirstName-")  # camelCase spellings are personal too
+    assert redacted["birthDate"] is None and redacted["Email"] is True  # nothing to hide
+
+
+def test_compressed_bodies_are_decompressed_redacted_and_searched() -> None:
+    body = json.dumps({"customerProfile": {"attributes": {"Email": "ana@example.com"}}}).encode()
+    interaction = Interaction(
+        "memory",
+        4,
+        HttpRequest("GET", "http://h/v1/customer_profiles/ana/inventory", {}, None),
+        HttpResponse(
+            200,
+            {"Content-Encoding": ["gzip"], "Content-Length": ["99"], "Content-Type": ["application/json"]},
+            gzip.compress(body),
+        ),
+    )
+    redacted = Redactor().interaction(interaction)
+    assert redacted.response is not None
+    assert "Content-Encoding" not in redacted.response.headers
+    assert b"ana@example.com" not in (redacted.response.body or b"")
+    assert redacted.response.headers["Content-Length"] == [str(len(redacted.response.body or b""))]
+    leaky = Interaction("memory", 4, interaction.request,
+                        HttpResponse(200, {"Content-Encoding": ["gzip"]}, gzip.compress(API_KEY.encode())))  # fmt: skip
+    assert find_secrets(leaky, API_KEY) == ["interaction 4, response body"]
 
 
 def test_invalid_path_is_refused_with_its_text() -> None:
@@ -155,6 +190,15 @@ def test_anything_shaped_like_a_key_is_found_without_knowing_the_key(text: str) 
     interaction = _profile_update({"Comment": text})
     cleaned = Redactor().interaction(interaction)
     assert find_secrets(cleaned) == ["interaction 0, request body", "interaction 0, response body"]
+
+
+def test_keys_hidden_in_urls_and_next_to_dashes_are_found() -> None:
+    quoted = Interaction(
+        "memory", 0, HttpRequest("GET", "http://h/v2/x/ApiKey-v1%20" + "ab12" * 4, {}, None), None
+    )
+    assert find_secrets(quoted) == ["interaction 0, request URL"]
+    dashed = Interaction("memory", 0, HttpRequest("GET", f"http://h/v2/x?q=token-{API_KEY}", {}, None), None)
+    assert find_secrets(dashed) == ["interaction 0, request URL"]
 
 
 def test_placeholders_and_ordinary_ids_are_not_secrets() -> None:
@@ -214,3 +258,25 @@ def test_vcr_hooks_with_redaction_off_still_drop_the_key() -> None:
     request = VcrRequest("POST", "http://h/v2/events", f'{{"k": "{API_KEY}", "Name": "Ana"}}', {})
     cleaned = config["before_record_request"](request)
     assert API_KEY.encode() not in cleaned.body and b"Ana" in cleaned.body  # vcrpy keeps bodies as bytes
+
+
+def test_vcr_hooks_scrub_the_key_from_every_header() -> None:
+    config = vcr_config(api_key=API_KEY)
+    request = VcrRequest("GET", "http://h/v2/x", None, {"X-Talon-Key": API_KEY})
+    assert config["before_record_request"](request).headers["X-Talon-Key"] == PLACEHOLDER
+    response = {"status": {"code": 200}, "headers": {"X-Echo-Key": [API_KEY]}, "body": {"string": b""}}
+    assert config["before_record_response"](response)["headers"]["X-Echo-Key"] == [PLACEHOLDER]
+
+
+def test_vcr_hooks_refuse_to_record_a_key_they_cannot_redact() -> None:
+    config = vcr_config()  # the key in use is not known: only its shape can give it away
+    response = {
+        "status": {"code": 200},
+        "headers": {},
+        "body": {"string": b'{"k": "ApiKey-v1 0123456789abcdef"}'},
+    }
+    with pytest.raises(SecretLeakError, match="a response: response body"):
+        config["before_record_response"](response)
+    request = VcrRequest("GET", f"http://h/v2/x?ref={'ab' * 24}", None, {})
+    with pytest.raises(SecretLeakError, match=r"GET http://h/v2/x\?ref=abab.*: request URL"):
+        config["before_record_request"](request)

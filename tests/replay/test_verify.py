@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from contracts.errors import Violation
 from contracts.http import HttpRequest, HttpResponse
 from contracts.spec import Contract
 from replay import verify as verify_module
@@ -86,3 +88,72 @@ def test_coverage_counts_statuses_and_notes_undocumented_ones(tmp_path: Path, co
     assert report.undocumented[("getCustomerSession", 418)] == 1
     assert "getCustomerSession" in report.missing() and "200" not in report.missing()["getCustomerSession"]
     assert len(report.missing()) == 28  # every operation misses something here
+
+
+def test_a_missing_path_does_not_hide_the_others(tmp_path: Path, contract: Contract) -> None:
+    path = tmp_path / "good.jsonl"
+    write_cassette(path, [session_exchange()], fmt="jsonl")
+    empty = tmp_path / "empty-dir"
+    empty.mkdir()
+    report = verify([path, tmp_path / "missing.yaml", empty], contract)
+    assert report.interactions == 1 and [f.source for f in report.files] == [str(path)]
+    assert len(report.unreadable) == 2 and "no such file" in report.unreadable[0]
+    assert "no cassettes found" in report.unreadable[1]
+    assert report.exit_code == 2  # a mistyped directory must not pass CI
+    assert coverage([empty], contract).unreadable
+
+
+def test_an_unopenable_file_is_a_failing_file(
+    tmp_path: Path, contract: Contract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "locked.yaml"
+    write_cassette(path, [session_exchange()])
+    real_open = Path.open
+
+    def denied(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == path:  # as chmod 000 would, for a user other than root
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", denied)
+    report = verify([tmp_path], contract)
+    (summary,) = report.files
+    assert not summary.ok and summary.problems[0].fatal and "Permission denied" in summary.problems[0].message
+    assert report.exit_code == 2
+
+
+def test_an_interaction_no_check_anticipated_is_reported_not_fatal(
+    tmp_path: Path, contract: Contract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "capture.jsonl"
+    write_cassette(
+        path, [session_exchange("a"), session_exchange("boom"), session_exchange("c")], fmt="jsonl"
+    )
+    real = verify_module.check
+
+    def fragile(contract: Contract, interaction: Interaction, **kwargs: bool) -> tuple[list[Violation], int]:
+        if interaction.request.url.endswith("boom"):
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(contract, interaction, **kwargs)
+
+    monkeypatch.setattr(verify_module, "check", fragile)
+    report = verify([path], contract)
+    (problem,) = report.problems
+    assert problem.index == 1 and "cannot be checked (RecursionError" in problem.message
+    assert report.interactions == 3 and report.exit_code == 2
+
+
+def test_bodies_no_parser_accepts_are_json_violations(tmp_path: Path, contract: Contract) -> None:
+    deep = session_exchange(body=b"[" * 5000 + b"]" * 5000)
+    surrogate = session_exchange(body=b'{"customerSession": "\\ud800"}')
+    path = tmp_path / "capture.jsonl"
+    write_cassette(path, [deep, surrogate], fmt="jsonl")
+    report = verify([path], contract)
+    messages = [f.violation.message for f in report.findings]
+    assert report.problems == [] and len(messages) == 2
+    assert "nested too deeply" in messages[0] and "lone UTF-16 surrogate" in messages[1]
+    assert all(f.violation.keyword == "json" for f in report.findings)
+
+
+def test_urls_that_are_not_urls_match_no_operation(contract: Contract) -> None:
+    assert contract.find("GET", "http://[::1/v2/customer_sessions/x") is None
