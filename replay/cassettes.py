@@ -437,14 +437,19 @@ def _read_jsonl(lines: Iterable[bytes], source: str) -> Iterator[Item]:
         index += 1
 
 
-def _read_json_document(content: bytes, source: str, note_format: Callable[[str], None]) -> Iterator[Item]:
-    """HAR, or a vcrpy/schemathesis cassette saved as JSON: one document, parsed whole."""
-    try:
-        data = orjson.loads(content.removeprefix(_BOM))
-    except orjson.JSONDecodeError as exc:
-        yield ReadProblem(source, f"invalid JSON: {exc}", fatal=True)
-        return
-    del content
+def _read_json_document(
+    content: bytes | None, source: str, note_format: Callable[[str], None], parsed: Any = None
+) -> Iterator[Item]:
+    """HAR, or a vcrpy/schemathesis cassette saved as JSON: one document, parsed whole (or already)."""
+    if content is not None:
+        try:
+            parsed = orjson.loads(content.removeprefix(_BOM))
+        except orjson.JSONDecodeError as exc:
+            yield ReadProblem(source, f"invalid JSON: {exc}", fatal=True)
+            return
+        del content
+    data = parsed
+    del parsed
     if isinstance(data, Mapping) and "log" in data:
         note_format("har")
         log = data["log"]
@@ -562,8 +567,12 @@ def _read_stream(stream: IO[bytes], path: Path, source: str, note: Callable[[str
     else:
         is_lines = record is not None or path.suffix.lower() in (".jsonl", ".ndjson")
     if is_lines:
+        del record
         note("jsonl")
         yield from _read_jsonl(itertools.chain(io.BytesIO(prefix), stream), source)
+    elif record is not None:  # the whole document was on the first line (minified): parsed already
+        del prefix, first, stripped
+        yield from _read_json_document(None, source, note, record)
     else:
         yield from _read_json_document(prefix + stream.read(), source, note)
 
