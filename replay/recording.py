@@ -146,10 +146,10 @@ class Story:
             self.sandbox.app.release(claim)
 
 
-def _redactor(rules: RedactionRules | None, salt: bytes | None) -> Redactor:
+def _redactor(rules: RedactionRules | None, salt: bytes | None, api_key: str) -> Redactor:
     """One per cassette: pseudonyms are consistent within it."""
     rules = rules or RedactionRules()
-    return Redactor(rules, salt) if salt else Redactor(rules)
+    return Redactor(rules, salt, api_key) if salt else Redactor(rules, api_key=api_key)
 
 
 class _SteppingClock:
@@ -234,7 +234,7 @@ def record(
             result = RecordResult(name, path)
             try:
                 function(story)
-                result.interactions = save(path, story.interactions, api_key=api_key, redactor=_redactor(rules, salt),
+                result.interactions = save(path, story.interactions, api_key=api_key, redactor=_redactor(rules, salt, api_key),
                                            fmt=fmt)  # fmt: skip
             except (TalonContractsError, requests.RequestException, OSError) as exc:  # this story only
                 result.error = f"{type(exc).__name__}: {exc}"

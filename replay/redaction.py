@@ -39,7 +39,9 @@ from .cassettes import write_cassette
 from .interactions import Interaction, decoded_body
 
 __all__ = [
+    "AUTH_PLACEHOLDER",
     "DEFAULT_PATHS",
+    "FOREIGN_AUTH_PLACEHOLDER",
     "PLACEHOLDER",
     "RedactionRules",
     "Redactor",
@@ -51,6 +53,9 @@ __all__ = [
 
 PLACEHOLDER = "REDACTED"
 AUTH_PLACEHOLDER = f"ApiKey-v1 {PLACEHOLDER}"
+#: A credential other than the key in use (a story's revoked key ...): replay sends an invalid key
+#: in its place, so that a recorded 401 is provoked again instead of answered with data.
+FOREIGN_AUTH_PLACEHOLDER = f"ApiKey-v1 {PLACEHOLDER}-OTHER"
 _JSONPATH = jsonpath.JSONPathEnvironment(strict=True)
 
 #: Personal profile attributes, wherever attributes appear (profiles, sessions, bulk updates ...).
@@ -118,6 +123,9 @@ class Redactor:
 
     rules: RedactionRules = field(default_factory=RedactionRules)
     salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
+    api_key: str | None = field(
+        default=None, repr=False
+    )  # the key in use: others get FOREIGN_AUTH_PLACEHOLDER
     _compiled: list[Any] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -149,15 +157,19 @@ class Redactor:
         for name, values in pairs:
             values = values if isinstance(values, list) else [values]
             if name.lower() in self.rules.headers:
-                placeholder = (
-                    AUTH_PLACEHOLDER
-                    if name.lower() in ("authorization", "proxy-authorization")
-                    else PLACEHOLDER
-                )
-                result[name] = [placeholder for _ in values]
+                result[name] = [self._placeholder(name, str(v)) for v in values]
             else:
                 result[name] = [str(v) for v in values]
         return result
+
+    def _placeholder(self, name: str, value: str) -> str:
+        if name.lower() not in ("authorization", "proxy-authorization"):
+            return PLACEHOLDER
+        if value in (AUTH_PLACEHOLDER, FOREIGN_AUTH_PLACEHOLDER):
+            return value
+        if self.api_key and self.api_key not in value:
+            return FOREIGN_AUTH_PLACEHOLDER
+        return AUTH_PLACEHOLDER
 
     def url(self, url: str) -> str:
         parts = urlsplit(url)

@@ -15,6 +15,7 @@ from contracts.spec import load_contract
 from replay.interactions import Interaction
 from replay.redaction import (
     AUTH_PLACEHOLDER,
+    FOREIGN_AUTH_PLACEHOLDER,
     PLACEHOLDER,
     RedactionRules,
     Redactor,
@@ -63,6 +64,21 @@ def test_credential_headers_become_placeholders() -> None:
     assert redacted.request.headers["Cookie"] == [PLACEHOLDER]
     assert redacted.request.headers["Content-Type"] == ["application/json"]
     assert redacted.response is not None and redacted.response.headers["Set-Cookie"] == [PLACEHOLDER]
+
+
+def test_other_credentials_than_the_key_in_use_are_told_apart() -> None:
+    """A story's deliberately wrong key must stay wrong on replay: it gets its own placeholder."""
+    redactor = Redactor(api_key=API_KEY)
+    ours = redactor.headers({"Authorization": [f"ApiKey-v1 {API_KEY}"]})
+    revoked = redactor.headers({"Authorization": ["ApiKey-v1 revoked-0123"]})
+    assert ours == {"Authorization": [AUTH_PLACEHOLDER]}
+    assert revoked == {"Authorization": [FOREIGN_AUTH_PLACEHOLDER]}
+    assert Redactor().headers({"Authorization": ["ApiKey-v1 revoked-0123"]}) == {
+        "Authorization": [AUTH_PLACEHOLDER]
+    }
+    interaction = _profile_update(PERSON)
+    interaction.request.headers["Authorization"] = [FOREIGN_AUTH_PLACEHOLDER]
+    assert find_secrets(interaction) == []  # a placeholder, not a key
 
 
 def test_personal_attributes_get_pseudonyms_of_the_same_shape() -> None:
