@@ -24,8 +24,9 @@ setup: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The main job: replay the committed cassettes against embedded sandboxes and print the summary.
 demo: $(STAMP)
-	$(BIN)/talon-contracts validate
+	$(BIN)/talon-contracts replay cassettes
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check contracts replay tests bench

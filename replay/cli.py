@@ -331,6 +331,15 @@ def convert(
     sys.exit(EXIT_ERROR if problems else EXIT_OK)
 
 
+def _register_replay() -> None:
+    from .replay_command import replay
+
+    cli.add_command(replay)
+
+
+_register_replay()
+
+
 def main(argv: Sequence[str] | None = None) -> Any:
     """Console-script entry point: tool errors become a message and exit code 2, never a traceback."""
     try:

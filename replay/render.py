@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts import Contract, LoadIssue
 
 from .verify import CoverageReport, VerifyReport
 
-__all__ = ["ContractCheck", "render_contract_check", "render_coverage", "render_verify"]
+if TYPE_CHECKING:
+    from .engine import ReplaySummary
+
+__all__ = ["ContractCheck", "render_contract_check", "render_coverage", "render_replay", "render_verify"]
 
 
 @dataclass(slots=True)
@@ -262,4 +265,43 @@ def render_coverage(report: CoverageReport, fmt: str = "text") -> str:
         lines.append(f"unreadable: {problem}")
     for message in report.unreadable:
         lines.append(f"error: {message}")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- replay
+
+
+def render_replay(summary: ReplaySummary, findings: int = 10) -> str:
+    """The terminal summary: outcomes per operation, then the first findings with what differed."""
+    from .engine import OUTCOMES
+    from .reports import describe
+
+    lines = []
+    ops = sorted(summary.by_operation.items())
+    if ops:
+        width = max(len("operation"), *(len(op) for op, _ in ops))
+        lines.append(f"{'operation':<{width}}  " + "  ".join(f"{k:>9}" for k in OUTCOMES))
+        for op, counts in ops:
+            lines.append(f"{op:<{width}}  " + "  ".join(f"{counts.get(k, 0) or '':>9}" for k in OUTCOMES))
+        lines.append("")
+    shown = summary.findings[:findings]
+    for number, outcome in enumerate(shown, start=1):
+        lines.append(
+            f"{number}. {outcome.kind.upper()} {outcome.where}: {outcome.operation_id or '?'} {outcome.method} {outcome.url}"
+        )
+        lines += [f"     {line}" for line in describe(outcome, limit=10).splitlines()]
+    more = sum(summary.counts.get(k, 0) for k in ("changed", "violation", "error")) - len(shown)
+    if more > 0:
+        lines.append(f"... and {more} more finding(s) (see --report json:PATH or html:PATH)")
+    for problem in summary.problems[:20]:
+        lines.append(f"unreadable: {problem}")
+    for message in summary.unreadable:
+        lines.append(f"error: {message}")
+    totals = ", ".join(f"{summary.counts[k]} {k}" for k in OUTCOMES if summary.counts.get(k))
+    rate = summary.done / summary.seconds if summary.seconds > 0 else 0.0
+    verdict = "interrupted: " if summary.interrupted else ""
+    lines.append(
+        f"\n{verdict}{summary.done} interaction(s) from {summary.stories} file(s) against {summary.target} "
+        f"in {summary.seconds:.1f} s ({rate:,.0f}/s): {totals or 'nothing replayed'}"
+    )
     return "\n".join(lines) + "\n"

@@ -1,0 +1,444 @@
+"""The replay engine: re-send recorded interactions to a live target and tell what changed.
+
+Stories: the interactions of one file are one customer story and are replayed in order (a
+session is opened before it is closed); files run concurrently, up to ``concurrency`` workers,
+each with its own kept-alive connection. A capture is read one interaction at a time, so a
+100,000-interaction JSON Lines file replays in bounded memory; outcomes go to a sink as they
+happen (reports stream) and only findings keep their bodies.
+
+Each interaction gets one outcome, the most severe that applies:
+``error`` (no answer) > ``violation`` (the live answer breaks the contract) > ``changed`` (status,
+content type or a body field differs beyond noise) > ``noise`` (only fields the noise rules
+explain differ) > ``same``; ``skipped`` when it was not sent, with the reason.
+
+Against a live target the engine: takes the API key from the caller, never from a cassette (a
+recorded foreign credential is sent as an invalid key, so a recorded 401 is provoked again);
+rewrites generated and client-chosen identifiers (``replay.rewrite``); sends state-changing
+operations only as the ``writes`` policy says (``allow``; ``dry``: ``dry=true`` where the
+operation supports it, skipped elsewhere; ``skip``); keeps recorded timing when asked
+(``speed``) and a global request rate (``rate``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import datetime as dt
+import queue
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+
+from contracts.client import RetryPolicy
+from contracts.errors import Violation
+from contracts.http import HttpRequest, HttpResponse, is_json_media, media_type, normalize_headers, parse_json
+from contracts.spec import Contract, Match
+
+from .cassettes import CassetteError, cassette_files, read_interactions
+from .diff import ExchangeDiff, diff_responses
+from .interactions import Interaction, ReadProblem, decoded_body
+from .noise import NoiseRule, NoiseRules
+from .redaction import AUTH_PLACEHOLDER, FOREIGN_AUTH_PLACEHOLDER
+from .rewrite import StoryRewriter
+from .transport import RateLimiter, Transport
+
+__all__ = ["OUTCOMES", "WRITE_POLICIES", "Outcome", "ReplayOptions", "ReplaySummary", "Replayer"]
+
+OUTCOMES = ("same", "noise", "changed", "violation", "error", "skipped")
+WRITE_POLICIES = ("allow", "dry", "skip")
+MAX_FINDINGS_KEPT = 1_000  # findings with their bodies kept for the summary and the HTML report
+
+#: Recorded 409s of these operations say "another request for the same entity was in flight":
+#: timing that a replay cannot reproduce (and must not try to). Their 409 exchanges are skipped.
+CONCURRENCY_CONFLICTS = frozenset({"updateCustomerSessionV2", "updateCustomerProfileV2", "trackEventV2"})
+
+#: Request headers not replayed: the connection's own, and credentials (the caller's key is used).
+_NOT_REPLAYED = frozenset(
+    {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "upgrade",
+     "accept-encoding", "content-encoding", "authorization", "cookie", "proxy-authorization"}
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one recorded interaction."""
+
+    source: str
+    index: int
+    line: int | None
+    operation_id: str | None
+    method: str
+    url: str  # as sent (as recorded when not sent)
+    kind: str
+    reason: str | None = None  # why skipped / what failed / what was not compared
+    diff: ExchangeDiff | None = None
+    violations: tuple[Violation, ...] = ()
+    request: HttpRequest | None = None  # as sent, with the credential replaced by its placeholder
+    recorded: HttpResponse | None = None  # kept for findings only
+    live: HttpResponse | None = None  # kept for findings only
+    elapsed: float = 0.0
+    attempts: int = 0
+
+    @property
+    def finding(self) -> bool:
+        return self.kind in ("changed", "violation", "error")
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}#{self.index}" + (f" (line {self.line})" if self.line else "")
+
+
+@dataclass(slots=True)
+class ReplayOptions:
+    target: str
+    api_key: str
+    concurrency: int = 4
+    rate: float | None = None  # requests per second, all workers together
+    speed: float | None = None  # None: as fast as possible; 1.0: the recorded pace; 2.0: twice as fast
+    writes: str = "allow"
+    namespace: str = ""
+    noise: NoiseRules = field(default_factory=NoiseRules.builtin)
+    operations: frozenset[str] | None = None  # only these operations (others: skipped)
+    timeout: float = 30.0
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(retries=3, backoff=0.2))
+    verify_tls: bool = True
+
+    def __post_init__(self) -> None:
+        if self.writes not in WRITE_POLICIES:
+            raise ValueError(f"writes must be one of {', '.join(WRITE_POLICIES)}, not {self.writes!r}")
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+
+
+@dataclass(slots=True)
+class ReplaySummary:
+    """Counts, the first findings, and what could not be read."""
+
+    target: str
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    by_operation: dict[str, Counter[str]] = field(default_factory=dict)
+    findings: list[Outcome] = field(default_factory=list)  # the first MAX_FINDINGS_KEPT
+    problems: list[ReadProblem] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    stories: int = 0
+    interrupted: bool = False
+    estimated_total: int | None = None
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome.kind] += 1
+        self.by_operation.setdefault(outcome.operation_id or "(no operation)", Counter())[outcome.kind] += 1
+        if outcome.finding and len(self.findings) < MAX_FINDINGS_KEPT:
+            self.findings.append(outcome)
+
+
+def _is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.") or host.endswith(".localhost")
+
+
+def default_writes(target: str) -> str:
+    """``allow`` on a loopback target (a sandbox), ``dry`` anywhere else."""
+    return "allow" if _is_loopback(target) else "dry"
+
+
+def new_namespace() -> str:
+    return f"rp{secrets.token_hex(3)}-"
+
+
+def _instant(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _json_or_none(response: HttpResponse | None) -> Any:
+    if response is None or not response.body:
+        return None
+    media = media_type(normalize_headers(response.headers).get("content-type"))
+    if media and not is_json_media(media):
+        return None
+    try:
+        return parse_json(response.body)
+    except ValueError:
+        return None
+
+
+class StoryTarget(Protocol):
+    """A target of one's own for a worker, put back in its initial state before every story."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    def reset(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class Replayer:
+    """Replays stories against one target; outcomes go to ``sink`` (called from worker threads, serialised).
+
+    ``own_target``: for targets that can be reset (the embedded sandbox), each worker gets its own,
+    reset before every story, so that stories replay from the state they were recorded in and one
+    story's global changes (a catalog sync) cannot leak into another running beside it. Without it,
+    all workers share ``options.target``, as they must on staging.
+    """
+
+    def __init__(
+        self,
+        contract: Contract,
+        options: ReplayOptions,
+        sink: Callable[[Outcome], None] | None = None,
+        own_target: Callable[[], StoryTarget] | None = None,
+    ) -> None:
+        self.contract = contract
+        self.own_target = own_target
+        self.validator = contract.validator()
+        self.options = options
+        self.sink = sink
+        self.summary = ReplaySummary(options.target)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._limiter = RateLimiter(options.rate) if options.rate else None
+        self._invalid_key = f"invalid-{secrets.token_hex(12)}"
+        self._local = threading.local()
+
+    # -- control
+
+    def stop(self) -> None:
+        """Finish the requests in flight, start no more (Ctrl-C)."""
+        self._stop.set()
+
+    def run(self, paths: Iterable[str | Path]) -> ReplaySummary:
+        files: list[Path] = []
+        for raw in paths:
+            try:
+                found = cassette_files([raw])
+            except CassetteError as exc:
+                self.summary.unreadable.append(str(exc))
+                continue
+            if not found:
+                self.summary.unreadable.append(f"{raw}: no cassettes found")
+            files += found
+        self.summary.stories = len(files)
+        stories: queue.Queue[Path] = queue.Queue()
+        for path in files:
+            stories.put(path)
+        workers = min(self.options.concurrency, max(len(files), 1))
+        with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="replay") as pool:
+            futures = [pool.submit(self._worker, stories) for _ in range(workers)]
+            try:
+                while not all(f.done() for f in futures):
+                    concurrent.futures.wait(futures, timeout=0.2)
+            except KeyboardInterrupt:
+                self.summary.interrupted = True
+                self.stop()
+                concurrent.futures.wait(futures)
+            for future in futures:
+                future.result()  # a bug in a worker surfaces here, not silently
+        self.summary.finished = time.monotonic()
+        return self.summary
+
+    # -- workers
+
+    def _worker(self, stories: queue.Queue[Path]) -> None:
+        own = self.own_target() if self.own_target is not None else None
+        base_url = own.base_url if own is not None else self.options.target
+        transport = Transport(base_url, self.options.timeout, self.options.retry, self.options.verify_tls)
+        try:
+            while not self._stop.is_set():
+                try:
+                    path = stories.get_nowait()
+                except queue.Empty:
+                    return
+                if own is not None:
+                    own.reset()
+                self._story(path, transport)
+        finally:
+            transport.close()
+            if own is not None:
+                own.stop()
+
+    def _story(self, path: Path, transport: Transport) -> None:
+        rewriter = StoryRewriter(self.options.namespace)
+        first: float | None = None
+        started = time.monotonic()
+        try:
+            items: Iterator[Interaction | ReadProblem] = read_interactions(path)
+            for item in items:
+                if self._stop.is_set():
+                    return
+                if isinstance(item, ReadProblem):
+                    with self._lock:
+                        self.summary.problems.append(item)
+                    continue
+                if self.options.speed:
+                    at = _instant(item.recorded_at)
+                    if at is not None:
+                        first = at if first is None else first
+                        delay = started + (at - first) / self.options.speed - time.monotonic()
+                        if delay > 0:
+                            self._stop.wait(delay)
+                self._emit(self.replay_one(item, transport, rewriter))
+        except CassetteError as exc:
+            with self._lock:
+                self.summary.problems.append(ReadProblem(str(path), str(exc), fatal=True))
+
+    def _emit(self, outcome: Outcome) -> None:
+        if not outcome.finding:  # bodies are kept for findings only: memory stays bounded
+            outcome.recorded = outcome.live = None
+        with self._lock:
+            self.summary.add(outcome)
+            if self.sink is not None:
+                self.sink(outcome)
+
+    # -- one interaction
+
+    def _skip(self, item: Interaction, match: Match | None, reason: str) -> Outcome:
+        return Outcome(item.source, item.index, item.line, match.operation.operation_id if match else None,
+                       item.request.method, item.request.url, "skipped", reason)  # fmt: skip
+
+    def replay_one(self, item: Interaction, transport: Transport, rewriter: StoryRewriter) -> Outcome:
+        options = self.options
+        recorded_request = item.request
+        match = self.contract.find(recorded_request.method, recorded_request.url)
+        if match is None:
+            return self._skip(item, None, "matches no operation of the contract")
+        operation = match.operation
+        op_id = operation.operation_id
+        if options.operations is not None and op_id not in options.operations:
+            return self._skip(item, match, "operation not selected")
+        recorded = item.response
+        if recorded is not None and recorded.status == 409 and op_id in CONCURRENCY_CONFLICTS:
+            return self._skip(
+                item, match, "a recorded conflict with a concurrent request cannot be reproduced"
+            )
+        method = recorded_request.method.upper()
+        url = recorded_request.url
+        if method != "GET":
+            if options.writes == "skip":
+                return self._skip(item, match, "changes state (--writes skip)")
+            if options.writes == "dry":
+                if not any(p.name == "dry" and p.location == "query" for p in operation.parameters):
+                    return self._skip(
+                        item, match, f"changes state and {op_id} has no dry run (--writes allow sends it)"
+                    )
+                url = _with_query(url, "dry", "true")
+
+        # the request: recorded body (decoded), ids rewritten, our credential
+        headers = normalize_headers(recorded_request.headers)
+        body = decoded_body(recorded_request.headers, recorded_request.body)
+        body_bytes = body.encode() if isinstance(body, str) else body
+        parsed_body: Any = None
+        if body_bytes and is_json_media(media_type(headers.get("content-type"))):
+            try:
+                parsed_body = parse_json(body_bytes)
+            except ValueError:
+                parsed_body = None  # sent as recorded: a negative exchange may send broken JSON on purpose
+        rewritten = rewriter.request(match, url, parsed_body)
+        url = rewritten.url
+        if rewritten.changed and parsed_body is not None:
+            body_bytes = orjson.dumps(rewritten.body)
+        send_headers = {name: value for name, value in headers.items() if name not in _NOT_REPLAYED}
+        recorded_auth = headers.get("authorization")
+        shown_auth = None
+        if recorded_auth is not None:
+            foreign = recorded_auth.strip() == FOREIGN_AUTH_PLACEHOLDER
+            send_headers["authorization"] = f"ApiKey-v1 {self._invalid_key if foreign else options.api_key}"
+            shown_auth = FOREIGN_AUTH_PLACEHOLDER if foreign else AUTH_PLACEHOLDER
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if self._limiter is not None:
+            self._limiter.wait()
+        sent = transport.send(method, target, send_headers, body_bytes or None)
+        shown_headers = {k: v for k, v in send_headers.items() if k != "authorization"}
+        if shown_auth:
+            shown_headers["authorization"] = shown_auth
+        request = HttpRequest(
+            method, transport.base_url.rstrip("/") + target, shown_headers, body_bytes or None
+        )
+        outcome = Outcome(item.source, item.index, item.line, op_id, method, request.url, "same",
+                          request=request, recorded=recorded, elapsed=sent.elapsed, attempts=sent.attempts)  # fmt: skip
+        if sent.response is None:
+            outcome.kind, outcome.reason = "error", sent.error
+            return outcome
+        live = sent.response
+        outcome.live = live
+        live_json = _json_or_none(live)
+        violations = self.validator.validate_response(
+            live, operation, **({"parsed": live_json} if live_json is not None else {})
+        )
+        outcome.violations = tuple(violations)
+        if recorded is None:
+            outcome.reason = "nothing was recorded to compare with"
+            outcome.kind = "violation" if violations else "same"
+            return outcome
+        recorded_json = _json_or_none(
+            HttpResponse(recorded.status, recorded.headers, decoded_body(recorded.headers, recorded.body))
+        )
+        rewriter.learn(op_id, recorded_json, live_json)
+        compared = rewriter.unmap(live_json) if live_json is not None else None
+        recorded_plain = HttpResponse(
+            recorded.status, recorded.headers, decoded_body(recorded.headers, recorded.body)
+        )
+        diff = diff_responses(
+            recorded_plain,
+            live,
+            operation_id=op_id,
+            noise=options.noise,
+            **({"recorded_json": recorded_json} if recorded_json is not None else {}),
+            **({"live_json": compared} if compared is not None else {}),
+        )
+        if diff.real and rewriter.generated:
+            diff = _explain_generated(diff, rewriter)
+        outcome.diff = diff
+        if violations:
+            outcome.kind = "violation"
+        elif diff.status is not None or diff.headers or diff.real:
+            outcome.kind = "changed"
+        elif not diff.same:
+            outcome.kind = "noise"
+        return outcome
+
+
+#: Differences that are only a generated value the target chose differently (``StoryRewriter.explains``).
+GENERATED = NoiseRule(
+    "$..*", "a value the target generated differently (carried into later requests)", source="replay"
+)
+
+
+def _explain_generated(diff: ExchangeDiff, rewriter: StoryRewriter) -> ExchangeDiff:
+    body = tuple(
+        dataclasses.replace(c, noise=GENERATED)
+        if c.noise is None and c.kind == "changed" and rewriter.explains(c.before, c.after)
+        else c
+        for c in diff.body
+    )
+    return dataclasses.replace(diff, body=body)
+
+
+def _with_query(url: str, name: str, value: str) -> str:
+    parts = urlsplit(url)
+    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name]
+    pairs.append((name, value))
+    return urlunsplit(parts._replace(query=urlencode(pairs)))

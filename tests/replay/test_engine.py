@@ -1,0 +1,321 @@
+"""replay.engine against real sockets: the sandbox (unchanged, with planted changes), ids, namespaces,
+write safety, retries, failures."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+
+from contracts.client import IntegrationClient, RetryPolicy
+from contracts.sandbox import Sandbox
+from contracts.spec import Contract
+from replay.cassettes import read_interactions, write_cassette
+from replay.engine import Outcome, Replayer, ReplayOptions
+from replay.interactions import Interaction
+from tests.httpserver import ScriptedServer
+
+from .helpers import CORPUS, corpus, session_exchange
+
+SEED = Path(__file__).resolve().parents[2] / "contracts" / "sandbox" / "seed.yaml"
+API_KEY = "sandbox-api-key"
+
+
+def _seed(change: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    seed = yaml.safe_load(SEED.read_text())
+    if change is not None:
+        change(seed)
+    return seed
+
+
+def _replay(
+    contract: Contract,
+    paths: list[Path],
+    seed: dict[str, Any] | None = None,
+    **options: Any,
+) -> tuple[list[Outcome], Replayer]:
+    """Replay ``paths`` against embedded sandboxes (one per worker, reset per story)."""
+    outcomes: list[Outcome] = []
+    replayer = Replayer(
+        contract,
+        ReplayOptions(target="embedded", api_key=API_KEY, **options),
+        outcomes.append,
+        own_target=lambda: Sandbox(seed=copy.deepcopy(seed) if seed else None, contract=contract).start(),
+    )
+    replayer.run(paths)
+    return outcomes, replayer
+
+
+def _findings(outcomes: list[Outcome]) -> dict[tuple[str, int], Outcome]:
+    return {(Path(o.source).name, o.index): o for o in outcomes if o.finding}
+
+
+def test_the_corpus_replays_without_findings_on_an_unchanged_sandbox(contract: Contract) -> None:
+    outcomes, replayer = _replay(contract, [CORPUS])
+    summary = replayer.summary
+    assert _findings(outcomes) == {}
+    assert (
+        summary.counts["same"] + summary.counts["noise"] + summary.counts["skipped"] == len(outcomes) == 149
+    )
+    skipped = [o for o in outcomes if o.kind == "skipped"]
+    assert {o.reason for o in skipped} == {
+        "a recorded conflict with a concurrent request cannot be reproduced"
+    }
+    assert summary.problems == [] and not summary.interrupted
+    assert all(o.recorded is None and o.live is None for o in outcomes)  # bodies kept for findings only
+
+
+def _recorded_with_campaign(campaign_id: int) -> set[tuple[str, int]]:
+    """The oracle, from the cassettes alone: responses that show this campaign among the triggered ones."""
+    found = set()
+    for path in sorted(CORPUS.glob("*.yaml")):
+        for item in read_interactions(path):
+            assert isinstance(item, Interaction)
+            body = item.response.body if item.response else None
+            try:
+                document = orjson.loads(body or b"null")
+            except orjson.JSONDecodeError:
+                continue
+            campaigns = document.get("triggeredCampaigns") if isinstance(document, dict) else None
+            if campaigns and any(c.get("id") == campaign_id for c in campaigns):
+                found.add((path.name, item.index))
+    return found
+
+
+def test_a_planted_change_is_found_exactly(contract: Contract) -> None:
+    """Renaming campaign 1 shows in exactly the responses that list it, at exactly that field."""
+
+    def rename(seed: dict[str, Any]) -> None:
+        seed["campaigns"][0]["name"] = "Welcome discount (2027 edition)"
+
+    expected = _recorded_with_campaign(1)
+    assert len(expected) >= 2
+    outcomes, _ = _replay(contract, [CORPUS], seed=_seed(rename))
+    findings = _findings(outcomes)
+    assert set(findings) == expected
+    for outcome in findings.values():
+        assert outcome.kind == "changed" and outcome.diff is not None
+        real = outcome.diff.real
+        assert real and all(
+            c.pointer.startswith("/triggeredCampaigns/") and c.pointer.endswith("/name") for c in real
+        )
+        assert {c.after for c in real} == {"Welcome discount (2027 edition)"}
+        assert outcome.recorded is not None and outcome.live is not None  # kept for the reports
+
+
+def test_a_planted_behaviour_change_stays_in_the_stories_it_touches(contract: Contract) -> None:
+    """25% instead of 20% off white cups: only the stories that buy white cups see differences."""
+
+    def cheaper_cups(seed: dict[str, Any]) -> None:
+        barista = next(c for c in seed["campaigns"] if c["id"] == 5)
+        barista["rules"][1]["then"][0]["setDiscountPerItem"]["percent"] = 25
+
+    buying_cups = {
+        path.name
+        for path in CORPUS.glob("*.yaml")
+        if any(
+            isinstance(i, Interaction) and b"SKU-CUP-WHITE" in (i.request.body or b"")
+            for i in read_interactions(path)
+        )
+    }
+    outcomes, _ = _replay(contract, [CORPUS], seed=_seed(cheaper_cups))
+    findings = _findings(outcomes)
+    assert findings and {name for name, _ in findings} <= buying_cups
+    assert all(o.kind == "changed" for o in findings.values())
+    first = min(findings)  # the first exchange that sees it shows the discount itself
+    assert any(
+        c.pointer.endswith("/props/value") and c.before == 6.0 and c.after == 7.5
+        for c in findings[first].diff.real
+    )  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- one shared target
+
+
+@pytest.fixture
+def shared() -> Iterator[Sandbox]:
+    with Sandbox() as sandbox:
+        yield sandbox
+
+
+def _replay_on(sandbox: Sandbox, contract: Contract, paths: list[Path], **options: Any) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    Replayer(
+        contract, ReplayOptions(target=sandbox.base_url, api_key=sandbox.api_key, **options), outcomes.append
+    ).run(paths)
+    return outcomes
+
+
+def test_generated_ids_are_carried_into_later_requests(shared: Sandbox, contract: Contract) -> None:
+    """The target hands out other audience ids and referral codes than the recording saw."""
+    client = IntegrationClient(shared.base_url, shared.api_key, contract=contract)
+    client.create_audience_v2(
+        {"name": "someone else's", "integration": "segment", "integrationId": "other-1"}
+    )
+    client.create_referral({"campaignId": 3, "advocateProfileIntegrationId": "seed-bruno"})
+    paths = [CORPUS / "audience-lifecycle.yaml", CORPUS / "checkout-coupon-referral.yaml"]
+    outcomes = _replay_on(shared, contract, paths, namespace="t1-")
+    assert _findings(outcomes) == {}
+    created = next(o for o in outcomes if o.operation_id == "createAudienceV2" and o.kind != "skipped")
+    assert created.diff is not None and any(c.pointer == "/id" and c.noise for c in created.diff.body)
+    updated = next(o for o in outcomes if o.operation_id == "updateAudienceV2")
+    assert "/v2/audiences/" in updated.url and not updated.url.endswith(
+        "/1"
+    )  # the live id, not the recorded one
+
+
+def test_namespaces_keep_replays_apart(shared: Sandbox, contract: Contract) -> None:
+    """Stories that touch only what they create replay again and again on one target, each run in its
+    own namespace. (Shared entities, a coupon's usage counter or a seeded profile's points, do change
+    from run to run on a shared target: that is the target's state, not a collision of ids.)"""
+    paths = [CORPUS / "audience-lifecycle.yaml", CORPUS / "profiles-and-events.yaml"]
+    first = _replay_on(shared, contract, paths, namespace="run1-")
+    second = _replay_on(shared, contract, paths, namespace="run2-")
+    assert _findings(first) == {} and _findings(second) == {}
+    assert any("/customer_profiles/run2-" in o.url for o in second)
+    again = _replay_on(shared, contract, paths, namespace="run1-")  # the first run's state is still there
+    assert _findings(again), "replaying into an existing namespace should show the state it left"
+
+
+def test_dry_writes_and_skipped_writes(shared: Sandbox, contract: Contract) -> None:
+    paths = [CORPUS / "checkout-coupon-referral.yaml", CORPUS / "audience-lifecycle.yaml"]
+    outcomes = _replay_on(shared, contract, paths, writes="dry", namespace="dry-")
+    sessions = [o for o in outcomes if o.operation_id == "updateCustomerSessionV2" and o.kind != "skipped"]
+    assert sessions and all("dry=true" in o.url for o in sessions)
+    audience = next(o for o in outcomes if o.operation_id == "createAudienceV2")
+    assert audience.kind == "skipped" and "has no dry run" in (audience.reason or "")
+    reads = [o for o in outcomes if o.method == "GET"]
+    assert reads and all(o.kind != "skipped" for o in reads)
+    skip_all = _replay_on(shared, contract, paths, writes="skip")
+    assert all(o.kind == "skipped" for o in skip_all if o.method != "GET")
+    assert {o.reason for o in skip_all if o.method != "GET"} == {"changes state (--writes skip)"}
+
+
+def test_the_key_is_ours_and_a_foreign_key_stays_invalid(shared: Sandbox, contract: Contract) -> None:
+    outcomes = _replay_on(shared, contract, [CORPUS / "revoked-api-key.yaml"])
+    assert len(outcomes) == 28 and _findings(outcomes) == {}
+    assert all(
+        o.request is not None and o.request.headers["authorization"].endswith("REDACTED-OTHER")
+        for o in outcomes
+    )
+    wrong_key: list[Outcome] = []
+    Replayer(contract, ReplayOptions(target=shared.base_url, api_key="not-the-key"), wrong_key.append).run(
+        [CORPUS / "catalog-sync.yaml"]
+    )
+    assert {o.live.status for o in wrong_key if o.live} == {401}  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- a scripted target
+
+
+@pytest.fixture
+def scripted() -> Iterator[ScriptedServer]:
+    server = ScriptedServer().start()
+    yield server
+    server.stop()
+
+
+def _session_cassette(tmp_path: Path, count: int = 1) -> Path:
+    path = tmp_path / "story.jsonl"
+    exchanges = []
+    for n in range(count):
+        exchange = session_exchange(f"s{n}")
+        exchange.index = n
+        exchanges.append(exchange)
+    write_cassette(path, exchanges, fmt="jsonl")
+    return path
+
+
+def _answer() -> Any:
+    return orjson.loads(session_exchange("s0").response.body or b"")  # type: ignore[union-attr]
+
+
+def test_429_and_503_are_retried_with_retry_after(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path
+) -> None:
+    scripted.push(429, {"message": "slow down"}, headers={"Retry-After": "0"})
+    scripted.push(503, {"message": "busy"})
+    scripted.push(200, _answer())
+    outcomes: list[Outcome] = []
+    options = ReplayOptions(target=scripted.url, api_key="k", retry=RetryPolicy(retries=3, backoff=0.001))
+    Replayer(contract, options, outcomes.append).run([_session_cassette(tmp_path)])
+    (outcome,) = outcomes
+    assert outcome.attempts == 3 and outcome.kind in ("same", "noise")
+    assert [r.headers["authorization"] for r in scripted.requests] == ["ApiKey-v1 k"] * 3
+
+
+def test_an_unreachable_target_gives_error_outcomes(contract: Contract, tmp_path: Path) -> None:
+    outcomes: list[Outcome] = []
+    options = ReplayOptions(
+        target="http://127.0.0.1:9", api_key="k", retry=RetryPolicy(retries=1, backoff=0.001)
+    )
+    Replayer(contract, options, outcomes.append).run([_session_cassette(tmp_path, 2)])
+    assert [o.kind for o in outcomes] == ["error", "error"]
+    assert all("cannot connect" in (o.reason or "") for o in outcomes)
+
+
+def test_a_slow_target_times_out_as_an_error(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path
+) -> None:
+    scripted.push(200, _answer(), delay=1.0)
+    outcomes: list[Outcome] = []
+    options = ReplayOptions(target=scripted.url, api_key="k", timeout=0.2, retry=RetryPolicy(retries=0))
+    Replayer(contract, options, outcomes.append).run([_session_cassette(tmp_path)])
+    assert outcomes[0].kind == "error" and "no answer within 0.2 s" in (outcomes[0].reason or "")
+
+
+def test_a_broken_answer_is_a_violation(scripted: ScriptedServer, contract: Contract, tmp_path: Path) -> None:
+    broken = _answer()
+    broken["customerSession"]["total"] = "a lot"
+    scripted.push(200, broken)
+    outcomes: list[Outcome] = []
+    Replayer(contract, ReplayOptions(target=scripted.url, api_key="k"), outcomes.append).run(
+        [_session_cassette(tmp_path)]
+    )
+    (outcome,) = outcomes
+    assert outcome.kind == "violation" and outcome.violations[0].pointer == "/customerSession/total"
+    assert outcome.diff is not None and [c.pointer for c in outcome.diff.real] == ["/customerSession/total"]
+
+
+def test_stop_finishes_the_request_in_flight_and_sends_no_more(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path
+) -> None:
+    scripted.default.body = _answer()
+    outcomes: list[Outcome] = []
+    replayer = Replayer(contract, ReplayOptions(target=scripted.url, api_key="k"), None)
+
+    def sink(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if len(outcomes) == 3:
+            replayer.stop()
+
+    replayer.sink = sink
+    replayer.run([_session_cassette(tmp_path, 50)])
+    assert len(outcomes) == 3 and len(scripted.requests) == 3
+
+
+def test_operations_can_be_selected(contract: Contract) -> None:
+    outcomes, _ = _replay(
+        contract, [CORPUS / "loyalty-card.yaml"], operations=frozenset({"getLoyaltyCardPoints"})
+    )
+    sent = {o.operation_id for o in outcomes if o.kind != "skipped"}
+    assert sent == {"getLoyaltyCardPoints"}
+    assert {o.reason for o in outcomes if o.kind == "skipped"} == {"operation not selected"}
+
+
+def test_interactions_of_no_operation_are_skipped_with_a_reason(contract: Contract, tmp_path: Path) -> None:
+    path = tmp_path / "capture.jsonl"
+    path.write_bytes(
+        b'{"request": {"method": "GET", "uri": "http://h/favicon.ico"}, "response": {"status": 200}}\n'
+    )
+    outcomes, _ = _replay(contract, [path])
+    assert [(o.kind, o.reason) for o in outcomes] == [("skipped", "matches no operation of the contract")]
+
+
+def test_corpus_helper_sanity() -> None:
+    assert len(corpus("catalog-sync")) == 5
