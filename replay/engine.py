@@ -48,12 +48,13 @@ from .interactions import Interaction, ReadProblem, decoded_body
 from .noise import NoiseRule, NoiseRules
 from .redaction import AUTH_PLACEHOLDER, FOREIGN_AUTH_PLACEHOLDER
 from .rewrite import StoryRewriter
-from .transport import RateLimiter, Transport
+from .transport import RateLimiter, Sent, Transport
 
 __all__ = ["OUTCOMES", "WRITE_POLICIES", "Outcome", "ReplayOptions", "ReplaySummary", "Replayer"]
 
 OUTCOMES = ("same", "noise", "changed", "violation", "error", "skipped")
 WRITE_POLICIES = ("allow", "dry", "skip")
+UNREACHABLE_AFTER = 3  # refused connections, before any answer, that end the run
 MAX_FINDINGS_KEPT = 1_000  # findings with their bodies kept for the summary and the HTML report
 
 #: Recorded 409s of these operations say "another request for the same entity was in flight":
@@ -110,6 +111,11 @@ class ReplayOptions:
     timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(retries=3, backoff=0.2))
     verify_tls: bool = True
+    # compare mode: every interaction also goes to a candidate, whose answers are compared with
+    # the target's (the baseline) instead of with the recording
+    candidate: str | None = None
+    candidate_api_key: str | None = None  # default: api_key
+    candidate_namespace: str | None = None  # default: namespace
 
     def __post_init__(self) -> None:
         if self.writes not in WRITE_POLICIES:
@@ -210,9 +216,11 @@ class Replayer:
         options: ReplayOptions,
         sink: Callable[[Outcome], None] | None = None,
         own_target: Callable[[], StoryTarget] | None = None,
+        own_candidate: Callable[[], StoryTarget] | None = None,
     ) -> None:
         self.contract = contract
         self.own_target = own_target
+        self.own_candidate = own_candidate
         self.validator = contract.validator()
         self.options = options
         self.sink = sink
@@ -221,7 +229,8 @@ class Replayer:
         self._stop = threading.Event()
         self._limiter = RateLimiter(options.rate) if options.rate else None
         self._invalid_key = f"invalid-{secrets.token_hex(12)}"
-        self._local = threading.local()
+        self._answered = False
+        self._refused = 0
 
     # -- control
 
@@ -262,25 +271,42 @@ class Replayer:
     # -- workers
 
     def _worker(self, stories: queue.Queue[Path]) -> None:
+        options = self.options
+        targets: list[tuple[StoryTarget | None, str, str, str]] = []  # (own target, url, key, namespace)
         own = self.own_target() if self.own_target is not None else None
-        base_url = own.base_url if own is not None else self.options.target
-        transport = Transport(base_url, self.options.timeout, self.options.retry, self.options.verify_tls)
+        targets.append((own, own.base_url if own else options.target, options.api_key, options.namespace))
+        if options.candidate is not None or self.own_candidate is not None:
+            other = self.own_candidate() if self.own_candidate is not None else None
+            namespace = (
+                options.candidate_namespace if options.candidate_namespace is not None else options.namespace
+            )
+            url = other.base_url if other else options.candidate or ""
+            targets.append((other, url, options.candidate_api_key or options.api_key, namespace))
+        transports = [
+            Transport(url, options.timeout, options.retry, options.verify_tls) for _, url, _, _ in targets
+        ]
         try:
             while not self._stop.is_set():
                 try:
                     path = stories.get_nowait()
                 except queue.Empty:
                     return
-                if own is not None:
-                    own.reset()
-                self._story(path, transport)
+                for target, _, _, _ in targets:
+                    if target is not None:
+                        target.reset()
+                sides = [
+                    _Side(transport, StoryRewriter(namespace), key)
+                    for transport, (_, _, key, namespace) in zip(transports, targets, strict=True)
+                ]
+                self._story(path, sides)
         finally:
-            transport.close()
-            if own is not None:
-                own.stop()
+            for transport in transports:
+                transport.close()
+            for target, _, _, _ in targets:
+                if target is not None:
+                    target.stop()
 
-    def _story(self, path: Path, transport: Transport) -> None:
-        rewriter = StoryRewriter(self.options.namespace)
+    def _story(self, path: Path, sides: list[_Side]) -> None:
         first: float | None = None
         started = time.monotonic()
         try:
@@ -299,7 +325,7 @@ class Replayer:
                         delay = started + (at - first) / self.options.speed - time.monotonic()
                         if delay > 0:
                             self._stop.wait(delay)
-                self._emit(self.replay_one(item, transport, rewriter))
+                self._emit(self._replay(item, sides))
         except CassetteError as exc:
             with self._lock:
                 self.summary.problems.append(ReadProblem(str(path), str(exc), fatal=True))
@@ -311,6 +337,14 @@ class Replayer:
             self.summary.add(outcome)
             if self.sink is not None:
                 self.sink(outcome)
+            # a target that never answered: one infrastructure error, not thousands of error outcomes
+            if outcome.kind == "error" and not self._answered and "cannot connect" in (outcome.reason or ""):
+                self._refused += 1
+                if self._refused >= UNREACHABLE_AFTER:
+                    self.summary.unreadable.append(f"giving up: {outcome.reason}")
+                    self._stop.set()
+            elif outcome.kind != "skipped":
+                self._answered = True
 
     # -- one interaction
 
@@ -318,34 +352,35 @@ class Replayer:
         return Outcome(item.source, item.index, item.line, match.operation.operation_id if match else None,
                        item.request.method, item.request.url, "skipped", reason)  # fmt: skip
 
-    def replay_one(self, item: Interaction, transport: Transport, rewriter: StoryRewriter) -> Outcome:
+    def _plan(self, item: Interaction) -> tuple[Match | None, str, Outcome | None]:
+        """(operation, URL to send, or the outcome that says why it is not sent)."""
         options = self.options
         recorded_request = item.request
         match = self.contract.find(recorded_request.method, recorded_request.url)
         if match is None:
-            return self._skip(item, None, "matches no operation of the contract")
+            return None, "", self._skip(item, None, "matches no operation of the contract")
         operation = match.operation
         op_id = operation.operation_id
         if options.operations is not None and op_id not in options.operations:
-            return self._skip(item, match, "operation not selected")
+            return match, "", self._skip(item, match, "operation not selected")
         recorded = item.response
         if recorded is not None and recorded.status == 409 and op_id in CONCURRENCY_CONFLICTS:
-            return self._skip(
-                item, match, "a recorded conflict with a concurrent request cannot be reproduced"
-            )
-        method = recorded_request.method.upper()
+            reason = "a recorded conflict with a concurrent request cannot be reproduced"
+            return match, "", self._skip(item, match, reason)
         url = recorded_request.url
-        if method != "GET":
+        if recorded_request.method.upper() != "GET":
             if options.writes == "skip":
-                return self._skip(item, match, "changes state (--writes skip)")
+                return match, "", self._skip(item, match, "changes state (--writes skip)")
             if options.writes == "dry":
                 if not any(p.name == "dry" and p.location == "query" for p in operation.parameters):
-                    return self._skip(
-                        item, match, f"changes state and {op_id} has no dry run (--writes allow sends it)"
-                    )
+                    reason = f"changes state and {op_id} has no dry run (--writes allow sends it)"
+                    return match, "", self._skip(item, match, reason)
                 url = _with_query(url, "dry", "true")
+        return match, url, None
 
-        # the request: recorded body (decoded), ids rewritten, our credential
+    def _send(self, item: Interaction, match: Match, url: str, side: _Side) -> tuple[HttpRequest, Sent]:
+        """Send the recorded request, made to fit ``side``'s target: ids rewritten, its credential."""
+        recorded_request = item.request
         headers = normalize_headers(recorded_request.headers)
         body = decoded_body(recorded_request.headers, recorded_request.body)
         body_bytes = body.encode() if isinstance(body, str) else body
@@ -355,8 +390,7 @@ class Replayer:
                 parsed_body = parse_json(body_bytes)
             except ValueError:
                 parsed_body = None  # sent as recorded: a negative exchange may send broken JSON on purpose
-        rewritten = rewriter.request(match, url, parsed_body)
-        url = rewritten.url
+        rewritten = side.rewriter.request(match, url, parsed_body)
         if rewritten.changed and parsed_body is not None:
             body_bytes = orjson.dumps(rewritten.body)
         send_headers = {name: value for name, value in headers.items() if name not in _NOT_REPLAYED}
@@ -364,53 +398,79 @@ class Replayer:
         shown_auth = None
         if recorded_auth is not None:
             foreign = recorded_auth.strip() == FOREIGN_AUTH_PLACEHOLDER
-            send_headers["authorization"] = f"ApiKey-v1 {self._invalid_key if foreign else options.api_key}"
+            send_headers["authorization"] = f"ApiKey-v1 {self._invalid_key if foreign else side.api_key}"
             shown_auth = FOREIGN_AUTH_PLACEHOLDER if foreign else AUTH_PLACEHOLDER
-        parts = urlsplit(url)
+        parts = urlsplit(rewritten.url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if self._limiter is not None:
             self._limiter.wait()
-        sent = transport.send(method, target, send_headers, body_bytes or None)
+        sent = side.transport.send(recorded_request.method.upper(), target, send_headers, body_bytes or None)
         shown_headers = {k: v for k, v in send_headers.items() if k != "authorization"}
         if shown_auth:
             shown_headers["authorization"] = shown_auth
-        request = HttpRequest(
-            method, transport.base_url.rstrip("/") + target, shown_headers, body_bytes or None
+        request = HttpRequest(recorded_request.method.upper(), side.transport.base_url.rstrip("/") + target,
+                              shown_headers, body_bytes or None)  # fmt: skip
+        return request, sent
+
+    def replay_one(self, item: Interaction, transport: Transport, rewriter: StoryRewriter) -> Outcome:
+        """Replay one interaction against one target and compare the answer with the recording."""
+        return self._replay(item, [_Side(transport, rewriter, self.options.api_key)])
+
+    def _replay(self, item: Interaction, sides: list[_Side]) -> Outcome:
+        """With one side: live vs recorded. With two: the candidate (second) vs the baseline (first)."""
+        match, url, skipped = self._plan(item)
+        if skipped is not None or match is None:
+            return skipped or self._skip(item, None, "matches no operation of the contract")
+        operation = match.operation
+        op_id = operation.operation_id
+        recorded = item.response
+        recorded_plain = (
+            HttpResponse(recorded.status, recorded.headers, decoded_body(recorded.headers, recorded.body))
+            if recorded is not None
+            else None
         )
-        outcome = Outcome(item.source, item.index, item.line, op_id, method, request.url, "same",
-                          request=request, recorded=recorded, elapsed=sent.elapsed, attempts=sent.attempts)  # fmt: skip
-        if sent.response is None:
-            outcome.kind, outcome.reason = "error", sent.error
-            return outcome
-        live = sent.response
+        recorded_json = _json_or_none(recorded_plain)
+        answers: list[tuple[HttpResponse, Any]] = []
+        outcome: Outcome | None = None
+        for side in sides:
+            request, sent = self._send(item, match, url, side)
+            if outcome is None or side is sides[-1]:  # the candidate's request is the one shown
+                outcome = Outcome(item.source, item.index, item.line, op_id, request.method, request.url, "same",
+                                  request=request, recorded=recorded, elapsed=sent.elapsed, attempts=sent.attempts)  # fmt: skip
+            if sent.response is None:
+                outcome.kind, outcome.reason = "error", f"{side.transport.base_url}: {sent.error}"
+                return outcome
+            live_json = _json_or_none(sent.response)
+            side.rewriter.learn(op_id, recorded_json, live_json)
+            answers.append((sent.response, live_json))
+        assert outcome is not None
+        live, live_json = answers[-1]
         outcome.live = live
-        live_json = _json_or_none(live)
         violations = self.validator.validate_response(
             live, operation, **({"parsed": live_json} if live_json is not None else {})
         )
         outcome.violations = tuple(violations)
-        if recorded is None:
-            outcome.reason = "nothing was recorded to compare with"
-            outcome.kind = "violation" if violations else "same"
-            return outcome
-        recorded_json = _json_or_none(
-            HttpResponse(recorded.status, recorded.headers, decoded_body(recorded.headers, recorded.body))
-        )
-        rewriter.learn(op_id, recorded_json, live_json)
-        compared = rewriter.unmap(live_json) if live_json is not None else None
-        recorded_plain = HttpResponse(
-            recorded.status, recorded.headers, decoded_body(recorded.headers, recorded.body)
-        )
+        if len(sides) == 1:
+            if recorded_plain is None:
+                outcome.reason = "nothing was recorded to compare with"
+                outcome.kind = "violation" if violations else "same"
+                return outcome
+            before, before_json = recorded_plain, recorded_json
+        else:
+            before, before_json = answers[0]
+            before_json = sides[0].rewriter.unmap(before_json) if before_json is not None else None
+            outcome.recorded = before  # the baseline's answer is what the candidate is compared with
+        compared = sides[-1].rewriter.unmap(live_json) if live_json is not None else None
         diff = diff_responses(
-            recorded_plain,
+            before,
             live,
             operation_id=op_id,
-            noise=options.noise,
-            **({"recorded_json": recorded_json} if recorded_json is not None else {}),
+            noise=self.options.noise,
+            **({"recorded_json": before_json} if before_json is not None else {}),
             **({"live_json": compared} if compared is not None else {}),
         )
-        if diff.real and rewriter.generated:
-            diff = _explain_generated(diff, rewriter)
+        if diff.real and any(side.rewriter.generated for side in sides):
+            diff = _explain_generated(diff, sides)
         outcome.diff = diff
         if violations:
             outcome.kind = "violation"
@@ -421,16 +481,31 @@ class Replayer:
         return outcome
 
 
+@dataclass(slots=True)
+class _Side:
+    """One target of a replay: its connection, its story's rewriting state, its key."""
+
+    transport: Transport
+    rewriter: StoryRewriter
+    api_key: str
+
+
 #: Differences that are only a generated value the target chose differently (``StoryRewriter.explains``).
 GENERATED = NoiseRule(
     "$..*", "a value the target generated differently (carried into later requests)", source="replay"
 )
 
 
-def _explain_generated(diff: ExchangeDiff, rewriter: StoryRewriter) -> ExchangeDiff:
+def _explain_generated(diff: ExchangeDiff, sides: list[_Side]) -> ExchangeDiff:
+    def explained(before: Any, after: Any) -> bool:
+        if len(sides) == 1:
+            return sides[0].rewriter.explains(before, after)
+        baseline, candidate = sides[0].rewriter, sides[1].rewriter
+        return baseline.explains_pair(candidate, before, after)
+
     body = tuple(
         dataclasses.replace(c, noise=GENERATED)
-        if c.noise is None and c.kind == "changed" and rewriter.explains(c.before, c.after)
+        if c.noise is None and c.kind == "changed" and explained(c.before, c.after)
         else c
         for c in diff.body
     )

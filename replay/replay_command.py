@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import click
 
 from contracts.errors import TalonContractsError
+from contracts.spec import Contract
 
 from .engine import (
     OUTCOMES,
@@ -137,140 +138,156 @@ class _Progress:
             click.echo(f"\r\x1b[2K{text}" if self.tty else text, err=True, nl=not self.tty)
 
 
-@contextlib.contextmanager
-def _target(target: str | None, api_key: str | None) -> Iterator[tuple[str, str]]:
-    """The target's URL and key (without ``target``: each worker starts its own embedded sandbox)."""
-    if target is not None:
-        if not api_key:
-            raise click.UsageError(
-                "--target needs --api-key (or TALON_API_KEY); a key is never taken from a cassette"
-            )
-        yield target, api_key
-        return
-    from contracts.sandbox.seed import load_seed
-
-    yield "embedded sandbox", load_seed().api_key
-
-
 @click.group("replay", cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def replay() -> None:
     """Re-send recorded traffic to a target and report what changed (default command: run)."""
 
 
-@replay.command("run")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--target", default=None, help="Base URL to replay against. Default: a fresh embedded sandbox.")
-@click.option(
-    "--api-key", envvar="TALON_API_KEY", default=None, help="API key for --target (or TALON_API_KEY)."
-)
-@click.option("--concurrency", type=click.IntRange(1, 256), default=4, show_default=True,
-              help="Files (stories) replayed at the same time; each story stays in order.")  # fmt: skip
-@click.option("--rate", default=None, help="At most this many requests per second, e.g. 50/s.")
-@click.option(
-    "--speed", default="max", show_default=True, help="max, or a factor of the recorded pace: 1x, 2x ..."
-)
-@click.option("--writes", type=click.Choice(WRITE_POLICIES), default=None,
-              help="State-changing operations: allow, dry (dry=true where supported, else skipped) or skip. "
-                   "Default: allow on loopback, dry elsewhere.")  # fmt: skip
-@click.option("--noise", "noise_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="A noise rules file (YAML: rules with path and reason). Repeatable.")  # fmt: skip
-@click.option(
-    "--ignore", "ignored", multiple=True, help="A JSONPath whose differences are noise, e.g. '$..created'."
-)
-@click.option("--no-builtin-noise", is_flag=True, help="Do not apply the built-in noise rules.")
-@click.option("--operation", "operations", multiple=True, help="Replay only this operation (repeatable).")
-@click.option("--report", "reports", multiple=True, help="json:PATH, junit:PATH or html:PATH (repeatable).")
-@click.option("--fail-on", default="changed,violation,error", show_default=True,
-              help="Outcomes that make the exit code 1.")  # fmt: skip
-@click.option(
-    "--namespace",
-    default=None,
-    help="Prefix for the ids stories create. Default: fresh per run on external targets.",
-)
-@click.option("--no-namespace", is_flag=True, help="Send client-chosen ids as recorded.")
-@click.option(
-    "--allow-host",
-    "allow_host",
-    multiple=True,
-    help=f"A non-loopback host that may be replayed against (or {ALLOW_HOSTS_ENV}).",
-)
-@click.option(
-    "--timeout", type=click.FloatRange(0.1, 600), default=30.0, show_default=True, help="Seconds per request."
-)
-@click.option("--contract", "contract_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="OpenAPI document to validate live answers against. Default: the shipped contract.")  # fmt: skip
-@click.option(
-    "--findings",
-    type=click.IntRange(0, 1000),
-    default=10,
-    show_default=True,
-    help="Findings shown in the summary.",
-)
-@click.option("--quiet", is_flag=True, help="No progress line.")
-def run(
-    paths: tuple[Path, ...], target: str | None, api_key: str | None, concurrency: int, rate: str | None, speed: str,
-    writes: str | None, noise_files: tuple[Path, ...], ignored: tuple[str, ...], no_builtin_noise: bool,
-    operations: tuple[str, ...], reports: tuple[str, ...], fail_on: str, namespace: str | None, no_namespace: bool,
-    allow_host: tuple[str, ...], timeout: float, contract_path: Path | None, findings: int, quiet: bool,
-) -> None:  # fmt: skip
-    """Replay CASSETTE_OR_DIR... against a target and report, per interaction, whether it still answers the same.
+def _shared_options(function: Callable[..., None]) -> Callable[..., None]:
+    """The options every replaying command takes (the target options are each command's own)."""
+    decorators = [
+        click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path)),
+        click.option("--concurrency", type=click.IntRange(1, 256), default=4, show_default=True,
+                     help="Files (stories) replayed at the same time; each story stays in order."),
+        click.option("--rate", default=None, help="At most this many requests per second, e.g. 50/s."),
+        click.option("--speed", default="max", show_default=True,
+                     help="max, or a factor of the recorded pace: 1x, 2x ..."),
+        click.option("--writes", type=click.Choice(WRITE_POLICIES), default=None,
+                     help="State-changing operations: allow, dry (dry=true where supported, else skipped) or "
+                          "skip. Default: allow on loopback, dry elsewhere."),
+        click.option("--noise", "noise_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                     help="A noise rules file (YAML: rules with path and reason). Repeatable."),
+        click.option("--ignore", "ignored", multiple=True,
+                     help="A JSONPath whose differences are noise, e.g. '$..created'. Repeatable."),
+        click.option("--no-builtin-noise", is_flag=True, help="Do not apply the built-in noise rules."),
+        click.option("--operation", "operations", multiple=True, help="Replay only this operation (repeatable)."),
+        click.option("--namespace", default=None,
+                     help="Prefix for the ids stories create. Default: fresh per run on external targets."),
+        click.option("--no-namespace", is_flag=True, help="Send client-chosen ids as recorded."),
+        click.option("--allow-host", "allow_host", multiple=True,
+                     help=f"A non-loopback host that may be replayed against (or {ALLOW_HOSTS_ENV})."),
+        click.option("--timeout", type=click.FloatRange(0.1, 600), default=30.0, show_default=True,
+                     help="Seconds per request."),
+        click.option("--contract", "contract_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="OpenAPI document to validate live answers against. Default: the shipped contract."),
+        click.option("--quiet", is_flag=True, help="No progress line."),
+    ]  # fmt: skip
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
 
-    Exit 0 when no outcome listed in --fail-on occurred, 1 when one did, 2 on usage or infrastructure
-    errors (unreadable cassettes, a refused target), 130 when interrupted (the reports are still written).
-    """
+
+_REPORT_OPTIONS = [
+    click.option("--report", "reports", multiple=True, help="json:PATH, junit:PATH or html:PATH (repeatable)."),
+    click.option("--fail-on", default="changed,violation,error", show_default=True,
+                 help="Outcomes that make the exit code 1."),
+    click.option("--findings", type=click.IntRange(0, 1000), default=10, show_default=True,
+                 help="Findings shown in the summary."),
+]  # fmt: skip
+
+
+def _report_options(function: Callable[..., None]) -> Callable[..., None]:
+    for decorator in reversed(_REPORT_OPTIONS):
+        function = decorator(function)
+    return function
+
+
+@dataclass(slots=True)
+class _Job:
+    """What the shared options say, checked."""
+
+    paths: tuple[Path, ...]
+    contract: Contract
+    noise: NoiseRules
+    options: dict[str, Any]
+    allow_hosts: set[str]
+    namespace: str | None
+    no_namespace: bool
+    writes: str | None
+    quiet: bool
+
+
+def _job(p: dict[str, Any], *, builtin_noise: bool = True) -> _Job:
     from .cli import _load
-    from .reports import open_report
 
-    fail_kinds = _fail_on(fail_on)
-    rate_value, speed_value = _rate(rate), _speed(speed)
-    if target is not None:
-        check_target(target, allowed_hosts(allow_host))
-    contract = _load(contract_path)
-    unknown_ops = [o for o in operations if o not in {op.operation_id for op in contract}]
+    contract = _load(p["contract_path"])
+    known = {op.operation_id for op in contract}
+    unknown_ops = [o for o in p["operations"] if o not in known]
     if unknown_ops:
         raise click.BadParameter(f"unknown operation(s) {', '.join(unknown_ops)}", param_hint="--operation")
     try:
-        noise = NoiseRules.builtin() if not no_builtin_noise else NoiseRules()
-        for path in noise_files:
+        noise = NoiseRules.builtin() if builtin_noise and not p["no_builtin_noise"] else NoiseRules()
+        for path in p["noise_files"]:
             noise = noise + NoiseRules.load(path)
-        if ignored:
-            noise = noise + NoiseRules([NoiseRule(p, "--ignore", source="command line") for p in ignored])
+        if p["ignored"]:
+            noise = noise + NoiseRules(
+                [NoiseRule(x, "--ignore", source="command line") for x in p["ignored"]]
+            )
     except (TalonContractsError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--noise/--ignore") from None
-    try:
-        opened = [open_report(spec) for spec in reports]
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--report") from None
-    except OSError as exc:
-        raise click.BadParameter(f"cannot write the report: {exc}", param_hint="--report") from None
-    sinks = [report for report, _ in opened]
+    options = {
+        "concurrency": p["concurrency"], "rate": _rate(p["rate"]), "speed": _speed(p["speed"]),
+        "operations": frozenset(p["operations"]) or None, "timeout": p["timeout"],
+    }  # fmt: skip
+    return _Job(p["paths"], contract, noise, options, allowed_hosts(p["allow_host"]), p["namespace"],
+                p["no_namespace"], p["writes"], p["quiet"])  # fmt: skip
 
-    with _target(target, api_key) as (url, key):
-        embedded = target is None
-        if namespace is None:
-            namespace = "" if (no_namespace or embedded) else new_namespace()
-        options = ReplayOptions(
-            target=url, api_key=key, concurrency=concurrency, rate=rate_value, speed=speed_value,
-            writes=writes or ("allow" if embedded else default_writes(url)), namespace="" if no_namespace else namespace, noise=noise,
-            operations=frozenset(operations) or None, timeout=timeout,
-        )  # fmt: skip
 
-        def sink(outcome: Outcome) -> None:
-            for report in sinks:
-                report.add(outcome)
+def _key(target: str, api_key: str | None, option: str = "--api-key") -> str:
+    if not api_key:
+        raise click.UsageError(
+            f"{target} needs {option} (or TALON_API_KEY); a key is never taken from a cassette"
+        )
+    return api_key
 
-        def own_sandbox() -> Any:
-            from contracts.sandbox import Sandbox
 
-            return Sandbox(contract=contract).start()
+def _sandbox_factory(contract: Contract) -> Callable[[], Any]:
+    def start() -> Any:
+        from contracts.sandbox import Sandbox
 
-        replayer = Replayer(contract, options, sink, own_target=own_sandbox if embedded else None)
-        replayer.summary.estimated_total = estimate(paths)
-        where = "embedded sandboxes (one per worker, reset before each story)" if embedded else url
-        click.echo(f"replaying against {where} (writes: {options.writes}"
-                   + (f", namespace {options.namespace}" if options.namespace else "") + ")", err=True)  # fmt: skip
-        with _Progress(replayer.summary, enabled=not quiet):
-            summary = replayer.run(paths)
+        return Sandbox(contract=contract).start()
+
+    return start
+
+
+def _execute(
+    job: _Job,
+    options: ReplayOptions,
+    *,
+    embedded: bool,
+    candidate_embedded: bool = False,
+    sink: Callable[[Outcome], None] | None = None,
+    what: str,
+) -> ReplaySummary:
+    replayer = Replayer(
+        job.contract,
+        options,
+        sink,
+        own_target=_sandbox_factory(job.contract) if embedded else None,
+        own_candidate=_sandbox_factory(job.contract) if candidate_embedded else None,
+    )
+    replayer.summary.estimated_total = estimate(job.paths)
+    click.echo(f"{what} (writes: {options.writes}" + (f", namespace {options.namespace}" if options.namespace else "")
+               + ")", err=True)  # fmt: skip
+    with _Progress(replayer.summary, enabled=not job.quiet):
+        return replayer.run(job.paths)
+
+
+def _namespace(job: _Job, embedded: bool) -> str:
+    if job.no_namespace:
+        return ""
+    if job.namespace is not None:
+        return job.namespace
+    return "" if embedded else new_namespace()
+
+
+def _writes(job: _Job, url: str | None) -> str:
+    return job.writes or ("allow" if url is None else default_writes(url))
+
+
+def _finish(
+    summary: ReplaySummary, opened: list[tuple[Any, Callable[[], str | None]]], fail_on: str, findings: int
+) -> None:
     for report, described in opened:
         report.close(summary)
         click.echo(described(), err=True)
@@ -279,7 +296,173 @@ def run(
         sys.exit(EXIT_INTERRUPTED)
     if summary.unreadable or summary.problems:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if any(summary.counts.get(k) for k in fail_kinds) else EXIT_OK)
+    sys.exit(EXIT_FINDINGS if any(summary.counts.get(k) for k in _fail_on(fail_on)) else EXIT_OK)
+
+
+def _open_reports(specs: tuple[str, ...]) -> list[tuple[Any, Callable[[], str | None]]]:
+    from .reports import open_report
+
+    try:
+        return [open_report(spec) for spec in specs]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--report") from None
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write the report: {exc}", param_hint="--report") from None
+
+
+def _to_reports(opened: list[tuple[Any, Callable[[], str | None]]]) -> Callable[[Outcome], None]:
+    def sink(outcome: Outcome) -> None:
+        for report, _ in opened:
+            report.add(outcome)
+
+    return sink
+
+
+@replay.command("run")
+@_shared_options
+@_report_options
+@click.option("--target", default=None, help="Base URL to replay against. Default: embedded sandboxes.")
+@click.option(
+    "--api-key", envvar="TALON_API_KEY", default=None, help="API key for --target (or TALON_API_KEY)."
+)
+def run(target: str | None, api_key: str | None, reports: tuple[str, ...], fail_on: str, findings: int,
+        **shared: Any) -> None:  # fmt: skip
+    """Replay CASSETTE_OR_DIR... against a target and report, per interaction, whether it still answers the same.
+
+    Without --target, each worker replays against an embedded sandbox of its own, reset before
+    every story. Exit 0 when no outcome listed in --fail-on occurred, 1 when one did, 2 on usage or
+    infrastructure errors (unreadable cassettes, a refused target), 130 when interrupted (the
+    reports are still written).
+    """
+    _fail_on(fail_on)
+    if target is not None:
+        check_target(target, allowed_hosts(shared["allow_host"]))
+        api_key = _key("--target", api_key)
+    job = _job(shared)
+    opened = _open_reports(reports)
+    embedded = target is None
+    options = ReplayOptions(
+        target=target or "embedded sandbox", api_key=api_key or load_seed_key(), writes=_writes(job, target),
+        namespace=_namespace(job, embedded), noise=job.noise, **job.options,
+    )  # fmt: skip
+    what = "replaying against " + (
+        "embedded sandboxes (one per worker, reset before each story)" if embedded else options.target
+    )
+    summary = _execute(job, options, embedded=embedded, sink=_to_reports(opened), what=what)
+    _finish(summary, opened, fail_on, findings)
+
+
+@replay.command("compare")
+@_shared_options
+@_report_options
+@click.option("--baseline", default=None, help="Base URL of the baseline. Default: embedded sandboxes.")
+@click.option("--candidate", required=True, help="Base URL of the candidate (the new version).")
+@click.option(
+    "--api-key", envvar="TALON_API_KEY", default=None, help="API key for the baseline (or TALON_API_KEY)."
+)
+@click.option("--candidate-api-key", envvar="TALON_CANDIDATE_API_KEY", default=None,
+              help="API key for the candidate (or TALON_CANDIDATE_API_KEY). Default: --api-key.")  # fmt: skip
+def compare(baseline: str | None, candidate: str, api_key: str | None, candidate_api_key: str | None,
+            reports: tuple[str, ...], fail_on: str, findings: int, **shared: Any) -> None:  # fmt: skip
+    """Replay CASSETTE_OR_DIR... against a baseline and a candidate and report where the candidate's
+    answers differ from the baseline's beyond noise: the behavioural half of an API-upgrade check.
+
+    Each interaction goes to both; the candidate's answer is also checked against the contract.
+    Exit codes as for run.
+    """
+    _fail_on(fail_on)
+    hosts = allowed_hosts(shared["allow_host"])
+    check_target(candidate, hosts)
+    if baseline is not None:
+        check_target(baseline, hosts)
+        api_key = _key("--baseline", api_key)
+    job = _job(shared)
+    opened = _open_reports(reports)
+    key = api_key or load_seed_key()
+    options = ReplayOptions(
+        target=baseline or "embedded sandbox", api_key=key, writes=_writes(job, baseline if baseline else candidate),
+        namespace=_namespace(job, baseline is None), noise=job.noise, candidate=candidate,
+        candidate_api_key=candidate_api_key or key, candidate_namespace=_namespace(job, False), **job.options,
+    )  # fmt: skip
+    what = f"comparing {candidate} with {baseline or 'embedded sandboxes'}"
+    summary = _execute(job, options, embedded=baseline is None, sink=_to_reports(opened), what=what)
+    _finish(summary, opened, fail_on, findings)
+
+
+@replay.command("learn-noise")
+@_shared_options
+@click.option(
+    "--target", default=None, help="Base URL to replay against (twice). Default: embedded sandboxes."
+)
+@click.option(
+    "--api-key", envvar="TALON_API_KEY", default=None, help="API key for --target (or TALON_API_KEY)."
+)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("noise-learned.yaml"),
+              show_default=True, help="Where to write the learned rules.")  # fmt: skip
+def learn_noise(target: str | None, api_key: str | None, out: Path, **shared: Any) -> None:
+    """Replay CASSETTE_OR_DIR... twice, side by side, and write the fields that differ between the two
+    answers to identical requests as noise rules (those the built-in rules do not explain already).
+
+    The idea of Twitter's Diffy (a primary and a secondary), without a second deployment: against
+    --target, the second replay runs in its own namespace. Use the file with `replay --noise FILE`.
+    Exit 0 when the rules were written (even none), 2 on usage or infrastructure errors.
+    """
+    from .noise import pattern_for, write_rules
+
+    if target is not None:
+        check_target(target, allowed_hosts(shared["allow_host"]))
+        api_key = _key("--target", api_key)
+    job = _job(shared)
+    embedded = target is None
+    key = api_key or load_seed_key()
+    learned: set[tuple[str, str]] = set()  # (operation, pattern)
+
+    def collect(outcome: Outcome) -> None:
+        if outcome.diff is None or outcome.operation_id is None:
+            return
+        for change in outcome.diff.real:
+            if change.location:
+                pattern = re.sub(r"\[\d+\]", "[*]", pattern_for(change.location))
+                learned.add((outcome.operation_id, pattern))
+
+    namespace = _namespace(job, embedded)
+    options = ReplayOptions(
+        target=target or "embedded sandbox", api_key=key, writes=_writes(job, target), namespace=namespace,
+        noise=job.noise, candidate=target, candidate_api_key=key,
+        candidate_namespace=(namespace + "b-") if namespace else ("" if embedded else new_namespace()), **job.options,
+    )  # fmt: skip
+    summary = _execute(job, options, embedded=embedded, candidate_embedded=embedded, sink=collect,
+                       what=f"learning noise: replaying twice against {target or 'embedded sandboxes'}")  # fmt: skip
+    if summary.interrupted:
+        click.echo("interrupted: no rules written", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if summary.unreadable or summary.problems:
+        click.echo(render_replay(summary, 0), nl=False)
+        sys.exit(EXIT_ERROR)
+    today = time.strftime("%Y-%m-%d")
+    by_pattern: dict[str, set[str]] = {}
+    for operation, pattern in sorted(learned):
+        by_pattern.setdefault(pattern, set()).add(operation)
+    rules = [
+        NoiseRule(pattern, f"differed between two replays of identical requests (learned {today})",
+                  frozenset(operations), source=str(out))
+        for pattern, operations in sorted(by_pattern.items())
+    ]  # fmt: skip
+    try:
+        write_rules(out, rules, header=f"learned by talon-contracts replay learn-noise on {today} from "
+                                       f"{summary.done} interaction(s) replayed twice")  # fmt: skip
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc}") from None
+    click.echo(f"{len(rules)} rule(s) learned from {summary.done} interaction(s) -> {out}", err=True)
+    for rule in rules:
+        click.echo(f"  {rule.pattern}  ({', '.join(sorted(rule.operations or ()))})")
+    sys.exit(EXIT_OK)
+
+
+def load_seed_key() -> str:
+    from contracts.sandbox.seed import load_seed
+
+    return load_seed().api_key
 
 
 def _count(path: Path, markers: tuple[bytes, ...]) -> int:

@@ -274,6 +274,21 @@ class StoryRewriter:
             return text == before
         return False
 
+    def explains_pair(self, other: StoryRewriter, mine: Any, theirs: Any) -> bool:
+        """Whether ``mine`` (this target's value) and ``theirs`` (another target's) are the two targets'
+        generated stand-ins for the same recorded value."""
+        for kind, their_map in other.generated.items():
+            my_map = self.generated.get(kind, {})
+            for recorded, value in their_map.items():
+                if value == theirs and my_map.get(recorded, recorded) == mine:
+                    return True
+        for kind, my_map in self.generated.items():
+            their_map = other.generated.get(kind, {})
+            for recorded, value in my_map.items():
+                if value == mine and their_map.get(recorded, recorded) == theirs:
+                    return True
+        return False
+
     def unmap_text(self, text: str) -> str:
         if not self.namespace or self.namespace not in text:
             return text
