@@ -4,6 +4,7 @@ write safety, retries, failures."""
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -319,3 +320,57 @@ def test_interactions_of_no_operation_are_skipped_with_a_reason(contract: Contra
 
 def test_corpus_helper_sanity() -> None:
     assert len(corpus("catalog-sync")) == 5
+
+
+def _timed_cassette(tmp_path: Path, gaps: list[float]) -> Path:
+    """Three exchanges recorded ``gaps`` seconds apart (JSON Lines keeps recorded_at)."""
+    records = []
+    at = 0.0
+    for n, gap in enumerate([0.0, *gaps]):
+        at += gap
+        exchange = session_exchange(f"t{n}")
+        record = orjson.loads(orjson.dumps({"request": {"method": "GET", "uri": exchange.request.url,
+                                                        "headers": {"Authorization": ["ApiKey-v1 REDACTED"]}},
+                                            "response": {"status": 200, "headers": {"Content-Type": ["application/json"]},
+                                                         "body": (exchange.response.body or b"").decode()}}))  # type: ignore[union-attr]  # fmt: skip
+        record["recorded_at"] = f"2026-03-02T09:00:{at:06.3f}Z"
+        records.append(orjson.dumps(record))
+    path = tmp_path / "timed.jsonl"
+    path.write_bytes(b"\n".join(records) + b"\n")
+    return path
+
+
+def test_recorded_timing_can_be_kept_and_scaled(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path
+) -> None:
+    scripted.default.body = _answer()
+    path = _timed_cassette(tmp_path, [0.4, 0.4])
+    for speed, least in ((None, 0.0), (2.0, 0.4), (1.0, 0.8)):
+        started = time.monotonic()
+        Replayer(contract, ReplayOptions(target=scripted.url, api_key="k", speed=speed)).run([path])
+        took = time.monotonic() - started
+        assert took >= least, (speed, took)
+        if speed is None:
+            assert took < 0.4  # as fast as possible ignores the recorded gaps
+
+
+def test_a_rate_limit_spaces_the_requests(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path
+) -> None:
+    scripted.default.body = _answer()
+    started = time.monotonic()
+    Replayer(contract, ReplayOptions(target=scripted.url, api_key="k", rate=20)).run(
+        [_session_cassette(tmp_path, 6)]
+    )
+    assert time.monotonic() - started >= 0.2  # 6 requests at 20/s: at least 5 gaps of 50 ms
+    assert len(scripted.requests) == 6
+
+
+def test_a_tls_failure_is_an_error_outcome(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path
+) -> None:
+    https = scripted.url.replace("http://", "https://")  # a plain HTTP server where TLS is expected
+    outcomes: list[Outcome] = []
+    options = ReplayOptions(target=https, api_key="k", retry=RetryPolicy(retries=0))
+    Replayer(contract, options, outcomes.append).run([_session_cassette(tmp_path)])
+    assert outcomes[0].kind == "error" and "TLS" in (outcomes[0].reason or "")
