@@ -104,10 +104,10 @@ class Transport:
         content = answer.read()
         if answer.will_close:
             self.close()
-        headers: dict[str, list[str]] = {}
+        received: dict[str, list[str]] = {}
         for name, value in answer.getheaders():  # repeated headers (Set-Cookie ...) keep every value
-            headers.setdefault(name, []).append(value)
-        return HttpResponse(answer.status, headers, content)
+            received.setdefault(name, []).append(value)
+        return HttpResponse(answer.status, received, content)
 
     def send(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> Sent:
         """``target``: path and query, relative to the base URL's path."""
