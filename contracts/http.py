@@ -62,24 +62,33 @@ def _parse_strictly(data: bytes | str) -> Any:
 
 
 def _header_text(value: HeaderValue) -> str:
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
     if isinstance(value, str):
         return value
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+        return value[0]  # the usual shape in cassettes
     return ", ".join(_header_text(v) for v in value)
+
+
+class NormalizedHeaders(dict[str, str]):
+    """What :func:`normalize_headers` returns; passing it back costs nothing (hot paths call it often).
+    Treat it as read-only: it may be shared."""
 
 
 def normalize_headers(headers: HeadersLike | None) -> dict[str, str]:
     """Lower-cased names; repeated headers (lists in cassettes) joined with ', '."""
+    if type(headers) is NormalizedHeaders:
+        return headers
     if not headers:
-        return {}
+        return NormalizedHeaders()
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     result: dict[str, str] = {}
     for name, value in pairs:
         key = name.lower()
         text = _header_text(value)
         result[key] = f"{result[key]}, {text}" if key in result else text
-    return result
+    return NormalizedHeaders(result)
 
 
 def has_content(body: bytes | str | None) -> bool:

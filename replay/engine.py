@@ -47,7 +47,7 @@ from .diff import ExchangeDiff, diff_responses
 from .interactions import Interaction, ReadProblem, decoded_body
 from .noise import NoiseRule, NoiseRules
 from .redaction import AUTH_PLACEHOLDER, FOREIGN_AUTH_PLACEHOLDER
-from .rewrite import StoryRewriter
+from .rewrite import FLOW_OPERATIONS, StoryRewriter
 from .transport import RateLimiter, Sent, Transport
 
 __all__ = ["OUTCOMES", "WRITE_POLICIES", "Outcome", "ReplayOptions", "ReplaySummary", "Replayer"]
@@ -254,19 +254,28 @@ class Replayer:
         for path in files:
             stories.put(path)
         workers = min(self.options.concurrency, max(len(files), 1))
-        with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="replay") as pool:
-            futures = [pool.submit(self._worker, stories) for _ in range(workers)]
-            try:
-                while not all(f.done() for f in futures):
-                    concurrent.futures.wait(futures, timeout=0.2)
-            except KeyboardInterrupt:
-                self.summary.interrupted = True
-                self.stop()
-                concurrent.futures.wait(futures)
-            for future in futures:
-                future.result()  # a bug in a worker surfaces here, not silently
+        pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="replay")
+        futures = [pool.submit(self._worker, stories) for _ in range(workers)]
+        try:
+            while not all(f.done() for f in futures):
+                concurrent.futures.wait(futures, timeout=0.2)
+        except KeyboardInterrupt:  # Ctrl-C: the requests in flight finish, no more start
+            self._interrupted()
+        finally:
+            while True:
+                try:
+                    pool.shutdown(wait=True)
+                    break
+                except KeyboardInterrupt:  # Ctrl-C while the workers wind down: still let them
+                    self._interrupted()
+        for future in futures:
+            future.result()  # a bug in a worker surfaces here, not silently
         self.summary.finished = time.monotonic()
         return self.summary
+
+    def _interrupted(self) -> None:
+        self.summary.interrupted = True
+        self.stop()
 
     # -- workers
 
@@ -381,8 +390,8 @@ class Replayer:
     def _send(self, item: Interaction, match: Match, url: str, side: _Side) -> tuple[HttpRequest, Sent]:
         """Send the recorded request, made to fit ``side``'s target: ids rewritten, its credential."""
         recorded_request = item.request
-        headers = normalize_headers(recorded_request.headers)
-        body = decoded_body(recorded_request.headers, recorded_request.body)
+        headers = normalize_headers(recorded_request.headers)  # once per interaction: see _replay
+        body = decoded_body(headers, recorded_request.body)
         body_bytes = body.encode() if isinstance(body, str) else body
         parsed_body: Any = None
         if body_bytes and is_json_media(media_type(headers.get("content-type"))):
@@ -423,13 +432,17 @@ class Replayer:
             return skipped or self._skip(item, None, "matches no operation of the contract")
         operation = match.operation
         op_id = operation.operation_id
+        # headers normalised once here; every later look at them is then free (NormalizedHeaders)
+        item.request.headers = normalize_headers(item.request.headers)
         recorded = item.response
-        recorded_plain = (
-            HttpResponse(recorded.status, recorded.headers, decoded_body(recorded.headers, recorded.body))
-            if recorded is not None
-            else None
-        )
-        recorded_json = _json_or_none(recorded_plain)
+        recorded_plain = None
+        if recorded is not None:
+            recorded_headers = normalize_headers(recorded.headers)
+            recorded_plain = HttpResponse(
+                recorded.status, recorded_headers, decoded_body(recorded_headers, recorded.body)
+            )
+        # parsed only when needed: to learn generated values, or (by the diff) when the bodies differ
+        recorded_json = _json_or_none(recorded_plain) if op_id in FLOW_OPERATIONS else None
         answers: list[tuple[HttpResponse, Any]] = []
         outcome: Outcome | None = None
         for side in sides:
@@ -441,7 +454,8 @@ class Replayer:
                 outcome.kind, outcome.reason = "error", f"{side.transport.base_url}: {sent.error}"
                 return outcome
             live_json = _json_or_none(sent.response)
-            side.rewriter.learn(op_id, recorded_json, live_json)
+            if recorded_json is not None:
+                side.rewriter.learn(op_id, recorded_json, live_json)
             answers.append((sent.response, live_json))
         assert outcome is not None
         live, live_json = answers[-1]

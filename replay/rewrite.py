@@ -29,7 +29,7 @@ import jsonpath
 
 from contracts.spec import Match
 
-__all__ = ["ID_FLOWS", "REFERENCES", "IdFlow", "Reference", "StoryRewriter"]
+__all__ = ["FLOW_OPERATIONS", "ID_FLOWS", "REFERENCES", "IdFlow", "Reference", "StoryRewriter"]
 
 _JSONPATH = jsonpath.JSONPathEnvironment(strict=True)
 _MISSING = object()
@@ -101,6 +101,7 @@ REFERENCES: tuple[Reference, ...] = (
 _FLOWS_BY_OPERATION: dict[str, list[tuple[IdFlow, Any]]] = {}
 for _flow in ID_FLOWS:
     _FLOWS_BY_OPERATION.setdefault(_flow.produced_by, []).append((_flow, _JSONPATH.compile(_flow.at)))
+FLOW_OPERATIONS = frozenset(_FLOWS_BY_OPERATION)  # operations whose answers carry generated values
 _REFERENCES_BY_OPERATION: dict[str, list[tuple[Reference, Any]]] = {}
 for _ref in REFERENCES:
     compiled = _JSONPATH.compile(_ref.body_path) if _ref.body_path else None
@@ -172,8 +173,8 @@ class StoryRewriter:
 
     def request(self, match: Match | None, url: str, body: Any) -> Rewritten:
         """The URL and parsed JSON body to send instead of the recorded ones."""
-        if match is None:
-            return Rewritten(url, body, False)
+        if match is None or (not self.namespace and not self.generated):
+            return Rewritten(url, body, False)  # nothing to rewrite: the common case, kept cheap
         operation = match.operation
         params = dict(match.path_params)
         new_body = body
@@ -205,7 +206,9 @@ class StoryRewriter:
             elif (
                 compiled is not None
                 and isinstance(body, (dict, list))
-                and any(isinstance(v, str) for v in _values(compiled, new_body))
+                and any(
+                    isinstance(v, str) and self._own(reference, v) != v for v in _values(compiled, new_body)
+                )
             ):
                 _assign(
                     compiled, writable(), lambda v, r=reference: self._own(r, v) if isinstance(v, str) else v

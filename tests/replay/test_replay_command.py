@@ -196,6 +196,7 @@ def test_ctrl_c_stops_and_still_writes_the_reports(
         emitted(self, outcome)
         if self.summary.done == 5:
             _thread.interrupt_main()  # what Ctrl-C does to the main thread
+            self._stop.wait(2)  # until the main thread has seen it (it polls the workers every 0.2 s)
 
     monkeypatch.setattr(engine.Replayer, "_emit", interrupt_after_five)
     report = tmp_path / "replay.json"

@@ -1,0 +1,148 @@
+"""replay.transport over a real socket: the HTTP/1.1 framings a server may use, and broken answers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from contracts.client import RetryPolicy
+from contracts.http import normalize_headers
+from replay.transport import RateLimiter, Transport
+
+
+class RawServer:
+    """Answers each request on a connection with the next scripted bytes (then closes if told to)."""
+
+    def __init__(self, answers: list[bytes], close_after: bool = False) -> None:
+        self.answers = list(answers)
+        self.close_after = close_after
+        self.requests: list[bytes] = []
+        self.connections = 0
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while self.answers:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                while self.answers:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    self.requests.append(data)
+                    conn.sendall(self.answers.pop(0))
+                    if self.close_after:
+                        break
+
+    def stop(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def serve() -> Iterator[list[RawServer]]:
+    servers: list[RawServer] = []
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def _transport(server: RawServer, **kwargs: object) -> Transport:
+    return Transport(server.url, timeout=2, retry=RetryPolicy(retries=1, backoff=0.001), **kwargs)  # type: ignore[arg-type]
+
+
+def test_content_length_keep_alive_and_repeated_headers(serve: list[RawServer]) -> None:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n{}"
+    server = RawServer([answer, answer])
+    serve.append(server)
+    transport = _transport(server)
+    first = transport.send("PUT", "/v2/x?dry=true", {"content-type": "application/json"}, b'{"a":1}')
+    second = transport.send("GET", "/v2/y", {}, None)
+    assert first.response is not None and first.response.status == 200 and first.response.body == b"{}"
+    assert normalize_headers(first.response.headers)["set-cookie"] == "a=1, b=2"
+    assert second.response is not None and server.connections == 1  # kept alive
+    head = server.requests[0].split(b"\r\n\r\n")[0].decode()
+    assert head.startswith("PUT /v2/x?dry=true HTTP/1.1\r\nHost: 127.0.0.1:")
+    assert "Content-Length: 7" in head and server.requests[0].endswith(b'{"a":1}')
+
+
+def test_chunked_answers(serve: list[RawServer]) -> None:
+    answer = b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n3;ext=1\r\n:1}\r\n0\r\nX-Trailer: t\r\n\r\n'
+    server = RawServer([answer])
+    serve.append(server)
+    sent = _transport(server).send("GET", "/", {}, None)
+    assert sent.response is not None and sent.response.body == b'{"a":1}'
+
+
+def test_an_answer_delimited_by_closing_the_connection(serve: list[RawServer]) -> None:
+    server = RawServer([b"HTTP/1.0 200 OK\r\n\r\nall of it"], close_after=True)
+    serve.append(server)
+    transport = _transport(server)
+    sent = transport.send("GET", "/", {}, None)
+    assert sent.response is not None and sent.response.body == b"all of it"
+    assert transport._connection is None  # not reused
+
+
+def test_204_has_no_body(serve: list[RawServer]) -> None:
+    server = RawServer([b"HTTP/1.1 204 No Content\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"])
+    serve.append(server)
+    transport = _transport(server)
+    assert transport.send("DELETE", "/a", {}, None).response.status == 204  # type: ignore[union-attr]
+    assert transport.send("GET", "/b", {}, None).response.status == 200  # type: ignore[union-attr]
+
+
+def test_a_keep_alive_connection_closed_by_the_server_is_reopened(serve: list[RawServer]) -> None:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    server = RawServer([answer, answer], close_after=True)  # closes after each answer, without saying so
+    serve.append(server)
+    transport = _transport(server)
+    assert transport.send("GET", "/", {}, None).response is not None
+    again = transport.send("POST", "/", {}, b"{}")  # even a POST: it was never received
+    assert again.response is not None and again.attempts == 2 and server.connections == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (b"SSH-2.0-OpenSSH\r\n\r\n", "not an HTTP/1.x answer"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "ended after 5 of 10 bytes"),
+        (b"HTTP/1.1 200 OK\r\nContent-Le", "in the middle of the answer's headers"),
+    ],
+)
+def test_broken_answers_are_errors(serve: list[RawServer], answer: bytes, message: str) -> None:
+    server = RawServer([answer], close_after=True)
+    serve.append(server)
+    sent = Transport(server.url, timeout=2, retry=RetryPolicy(retries=0)).send("GET", "/", {}, None)
+    assert sent.response is None and message in (sent.error or "")
+
+
+def test_targets_must_be_http_urls() -> None:
+    with pytest.raises(ValueError, match="not an http"):
+        Transport("ftp://example.com")
+
+
+def test_rate_limiter_waits_for_tokens() -> None:
+    now = [0.0]
+    slept: list[float] = []
+    limiter = RateLimiter(10, clock=lambda: now[0])
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    for _ in range(3):
+        limiter.wait(sleep)
+    assert slept == pytest.approx([0.1, 0.1])  # the first is free, then one every 100 ms
