@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-tests
 DEV_STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo lint type bench bench-sandbox bench-cassettes sandbox cassettes clean
+.PHONY: setup test demo lint type bench bench-sandbox bench-cassettes bench-replay sandbox cassettes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,12 +39,16 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_validation.py
 	$(BIN)/python bench/bench_sandbox.py
 	$(BIN)/python bench/bench_cassettes.py
+	$(BIN)/python bench/bench_replay.py
 
 bench-sandbox: $(STAMP)
 	$(BIN)/python bench/bench_sandbox.py
 
 bench-cassettes: $(STAMP)
 	$(BIN)/python bench/bench_cassettes.py
+
+bench-replay: $(STAMP)
+	$(BIN)/python bench/bench_replay.py
 
 # Re-record the committed corpus against the embedded sandbox (review the diff before committing).
 cassettes: $(STAMP)
