@@ -24,6 +24,8 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import datetime as dt
+import ipaddress
+import itertools
 import queue
 import secrets
 import threading
@@ -64,7 +66,8 @@ CONCURRENCY_CONFLICTS = frozenset({"updateCustomerSessionV2", "updateCustomerPro
 #: Request headers not replayed: the connection's own, and credentials (the caller's key is used).
 _NOT_REPLAYED = frozenset(
     {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "upgrade",
-     "accept-encoding", "content-encoding", "authorization", "cookie", "proxy-authorization"}
+     "accept-encoding", "content-encoding", "authorization", "cookie", "proxy-authorization",
+     "expect"}  # no 100-continue dance: the whole request goes in one write
 )  # fmt: skip
 
 
@@ -155,14 +158,20 @@ class ReplaySummary:
             self.findings.append(outcome)
 
 
-def _is_loopback(url: str) -> bool:
+def is_loopback(url: str) -> bool:
+    """Only this machine: ``localhost``, ``*.localhost`` and loopback IP literals (not "127.example.com")."""
     host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.") or host.endswith(".localhost")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def default_writes(target: str) -> str:
     """``allow`` on a loopback target (a sandbox), ``dry`` anywhere else."""
-    return "allow" if _is_loopback(target) else "dry"
+    return "allow" if is_loopback(target) else "dry"
 
 
 def new_namespace() -> str:
@@ -230,6 +239,7 @@ class Replayer:
         self._limiter = RateLimiter(options.rate) if options.rate else None
         self._invalid_key = f"invalid-{secrets.token_hex(12)}"
         self._answered = False
+        self._story_numbers = itertools.count(1)
         self._refused = 0
 
     # -- control
@@ -303,8 +313,9 @@ class Replayer:
                 for target, _, _, _ in targets:
                     if target is not None:
                         target.reset()
-                sides = [
-                    _Side(transport, StoryRewriter(namespace), key)
+                number = next(self._story_numbers)
+                sides = [  # a namespace per story: two files creating the same id do not collide
+                    _Side(transport, StoryRewriter(f"{namespace}{number}-" if namespace else ""), key)
                     for transport, (_, _, key, namespace) in zip(transports, targets, strict=True)
                 ]
                 self._story(path, sides)
@@ -334,7 +345,14 @@ class Replayer:
                         delay = started + (at - first) / self.options.speed - time.monotonic()
                         if delay > 0:
                             self._stop.wait(delay)
-                self._emit(self._replay(item, sides))
+                try:
+                    outcome = self._replay(item, sides)
+                except Exception as exc:  # one interaction nothing anticipated: reported, the run goes on
+                    outcome = Outcome(item.source, item.index, item.line, None, item.request.method, item.request.url,
+                                      "error", f"could not be replayed ({type(exc).__name__}: {exc})")  # fmt: skip
+                    for side in sides:
+                        side.transport.close()  # its connection may be in an unknown state
+                self._emit(outcome)
         except CassetteError as exc:
             with self._lock:
                 self.summary.problems.append(ReadProblem(str(path), str(exc), fatal=True))
@@ -511,15 +529,15 @@ GENERATED = NoiseRule(
 
 
 def _explain_generated(diff: ExchangeDiff, sides: list[_Side]) -> ExchangeDiff:
-    def explained(before: Any, after: Any) -> bool:
+    def explained(before: Any, after: Any, location: tuple[str | int, ...]) -> bool:
         if len(sides) == 1:
-            return sides[0].rewriter.explains(before, after)
+            return sides[0].rewriter.explains(before, after, location)
         baseline, candidate = sides[0].rewriter, sides[1].rewriter
-        return baseline.explains_pair(candidate, before, after)
+        return baseline.explains_pair(candidate, before, after, location)
 
     body = tuple(
         dataclasses.replace(c, noise=GENERATED)
-        if c.noise is None and c.kind == "changed" and explained(c.before, c.after)
+        if c.noise is None and c.kind == "changed" and explained(c.before, c.after, c.location)
         else c
         for c in diff.body
     )

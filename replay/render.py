@@ -274,7 +274,7 @@ def render_coverage(report: CoverageReport, fmt: str = "text") -> str:
 def render_replay(summary: ReplaySummary, findings: int = 10) -> str:
     """The terminal summary: outcomes per operation, then the first findings with what differed."""
     from .engine import OUTCOMES
-    from .reports import describe
+    from .reports import describe, printable
 
     lines = []
     ops = sorted(summary.by_operation.items())
@@ -289,7 +289,7 @@ def render_replay(summary: ReplaySummary, findings: int = 10) -> str:
         lines.append(
             f"{number}. {outcome.kind.upper()} {outcome.where}: {outcome.operation_id or '?'} {outcome.method} {outcome.url}"
         )
-        lines += [f"     {line}" for line in describe(outcome, limit=10).splitlines()]
+        lines += [f"     {printable(line)}" for line in describe(outcome, limit=10).splitlines()]
     more = sum(summary.counts.get(k, 0) for k in ("changed", "violation", "error")) - len(shown)
     if more > 0:
         lines.append(f"... and {more} more finding(s) (see --report json:PATH or html:PATH)")

@@ -27,6 +27,7 @@ from .engine import (
     ReplayOptions,
     ReplaySummary,
     default_writes,
+    is_loopback,
     new_namespace,
 )
 from .noise import NoiseRule, NoiseRules
@@ -91,8 +92,7 @@ def check_target(target: str, hosts: set[str]) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise click.BadParameter(f"{target!r} is not an http(s) URL", param_hint="--target")
     host = parts.hostname.lower()
-    loopback = host in ("localhost", "::1") or host.startswith("127.") or host.endswith(".localhost")
-    if not loopback and host not in hosts:
+    if not is_loopback(target) and host not in hosts:
         raise click.UsageError(
             f"refusing to replay against {host}: it is not a loopback address and not allowed; "
             f"allow it with --allow-host {host} (or {ALLOW_HOSTS_ENV}={host})"
@@ -378,11 +378,17 @@ def compare(baseline: str | None, candidate: str, api_key: str | None, candidate
         api_key = _key("--baseline", api_key)
     job = _job(shared)
     opened = _open_reports(reports)
-    key = api_key or load_seed_key()
+    # an embedded baseline takes the seed's key, whatever TALON_API_KEY says (that one is the candidate's)
+    key = _key("--baseline", api_key) if baseline is not None else load_seed_key()
+    # writes: the stricter policy of the two targets (a non-loopback candidate gets dry writes)
+    writes = job.writes or ("allow" if all(is_loopback(u) for u in (baseline, candidate) if u) else "dry")
+    candidate_namespace = _namespace(job, False)
     options = ReplayOptions(
-        target=baseline or "embedded sandbox", api_key=key, writes=_writes(job, baseline if baseline else candidate),
+        target=baseline or "embedded sandbox", api_key=key, writes=writes,
         namespace=_namespace(job, baseline is None), noise=job.noise, candidate=candidate,
-        candidate_api_key=candidate_api_key or key, candidate_namespace=_namespace(job, False), **job.options,
+        candidate_api_key=candidate_api_key or api_key or key,
+        # two targets may share a database: the candidate's ids are kept apart from the baseline's
+        candidate_namespace=candidate_namespace + "c-" if candidate_namespace else "", **job.options,
     )  # fmt: skip
     what = f"comparing {candidate} with {baseline or 'embedded sandboxes'}"
     summary = _execute(job, options, embedded=baseline is None, sink=_to_reports(opened), what=what)

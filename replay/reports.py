@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape as _xml_escape
+from xml.sax.saxutils import quoteattr as _xml_quoteattr
 
 from contracts.http import normalize_headers
 
@@ -33,6 +35,22 @@ __all__ = [
 ]
 
 REPORT_FORMATS = ("json", "junit", "html")
+
+# Characters XML 1.0 cannot carry at all (even escaped) and terminals would execute: shown as \xNN.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (escape sequences from a capture ...) made visible, not active."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def escape(text: str) -> str:
+    return _xml_escape(printable(text))
+
+
+def quoteattr(text: str) -> str:
+    return _xml_quoteattr(printable(text))
 
 
 def curl_command(outcome: Outcome) -> str | None:
@@ -224,18 +242,18 @@ def describe(outcome: Outcome, limit: int = 40) -> str:
     return "\n".join(lines) or outcome.kind
 
 
-class HtmlReport:
-    """A single self-contained page: the summary, then each finding with recorded and live side by side."""
+class HtmlReport(_Streamed):
+    """A single self-contained page: the summary, then each finding with recorded and live side by side.
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    The file is opened (as a temporary file beside it) at once, so an unwritable path is found
+    before replaying, not after."""
 
     def add(self, outcome: Outcome) -> None:  # the findings are taken from the summary at the end
         return None
 
     def close(self, summary: ReplaySummary) -> None:
-        with atomic_write(self.path) as out:
-            out.write(render_html(summary).encode("utf-8"))
+        self.stream.write(render_html(summary).encode("utf-8", "replace"))
+        self.finish()
 
 
 _STYLE = """
@@ -253,9 +271,9 @@ ul.changes li.noise{color:#888} code{background:#f6f8fa;padding:0 3px}
 def _pretty(body: bytes | str | None) -> str:
     text = _text(body)
     try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
-        return text
+        return printable(json.dumps(json.loads(text), indent=2, ensure_ascii=False))
+    except (ValueError, RecursionError):
+        return printable(text)
 
 
 def render_html(summary: ReplaySummary) -> str:
@@ -327,5 +345,7 @@ def open_report(spec: str) -> tuple[Any, Callable[[], str | None]]:
         raise ValueError(
             f"--report {spec!r}: expected FORMAT:PATH with FORMAT one of {', '.join(REPORT_FORMATS)}"
         )
+    if Path(path).is_dir():
+        raise ValueError(f"--report {spec!r}: {path} is a directory; give a file name")
     report = {"json": JsonReport, "junit": JUnitReport, "html": HtmlReport}[kind](path)
     return report, lambda: f"{kind} report: {path}"

@@ -101,7 +101,28 @@ REFERENCES: tuple[Reference, ...] = (
 _FLOWS_BY_OPERATION: dict[str, list[tuple[IdFlow, Any]]] = {}
 for _flow in ID_FLOWS:
     _FLOWS_BY_OPERATION.setdefault(_flow.produced_by, []).append((_flow, _JSONPATH.compile(_flow.at)))
-FLOW_OPERATIONS = frozenset(_FLOWS_BY_OPERATION)  # operations whose answers carry generated values
+FLOW_OPERATIONS = frozenset(_FLOWS_BY_OPERATION)
+#: Per flow kind, the keys under which its generated values appear (where a difference is "generated").
+_FLOW_KEYS: dict[str, frozenset[str]] = {}
+for _flow in ID_FLOWS:
+    _at_key = _flow.at.rsplit(".", 1)[-1].split("[", 1)[0]
+    _FLOW_KEYS[_flow.kind] = _FLOW_KEYS.get(_flow.kind, frozenset()) | {
+        _at_key,
+        *_flow.body_keys,
+        *_flow.path_params,
+    }
+
+
+def _last_key(location: tuple[str | int, ...]) -> str | None:
+    return next((token for token in reversed(location) if isinstance(token, str)), None)
+
+
+def _hashable(value: Any) -> bool:
+    return (
+        isinstance(value, (str, int, float)) or value is None
+    )  # operations whose answers carry generated values
+
+
 _REFERENCES_BY_OPERATION: dict[str, list[tuple[Reference, Any]]] = {}
 for _ref in REFERENCES:
     compiled = _JSONPATH.compile(_ref.body_path) if _ref.body_path else None
@@ -258,38 +279,55 @@ class StoryRewriter:
                 live = live.replace(namespaced, plain)
         return live
 
-    def explains(self, before: Any, after: Any) -> bool:
-        """Whether a recorded/live difference is only a generated value the target chose differently
-        (an audience id, a referral code), also inside a text ("already exists (id 2)")."""
-        if isinstance(before, bool) or isinstance(after, bool):
+    def explains(self, before: Any, after: Any, location: tuple[str | int, ...] = ()) -> bool:
+        """Whether a recorded/live difference is only a generated value the target chose differently.
+
+        Kept narrow, so that it cannot hide a real change: a number counts only where its flow puts it
+        (an ``audienceId``, an ``id``, the audience lists of ``audiencesChanges``) and of the same type;
+        a code (text) anywhere as a whole value; inside a text, codes, and numbers only right after
+        the word "id" ("already exists (id 2)").
+        """
+        if isinstance(before, bool) or isinstance(after, bool) or not self.generated:
             return False
-        for mapping in self.generated.values():
-            if mapping.get(before, _MISSING) == after:
+        key = _last_key(location)
+        for kind, mapping in self.generated.items():
+            if not _hashable(before) or before not in mapping:
+                continue
+            live = mapping[before]
+            if type(live) is not type(after) or live != after:
+                continue
+            if isinstance(before, str) and not before.isdigit():
+                return True  # a generated code, wherever it is quoted (an effect's props.value ...)
+            if key in _FLOW_KEYS[kind]:
                 return True
-        if isinstance(before, str) and isinstance(after, str) and self.generated:
+        if isinstance(before, str) and isinstance(after, str):
             text = after
             for mapping in self.generated.values():
                 for old, new in mapping.items():
-                    if isinstance(old, int) or (isinstance(old, str) and old.isdigit()):
-                        text = re.sub(rf"(?<![\w.]){re.escape(str(new))}(?![\w.])", str(old), text)
-                    elif isinstance(old, str) and isinstance(new, str):
+                    if isinstance(old, int):
+                        text = re.sub(rf"(?i)(\bid\W{{0,3}}){re.escape(str(new))}\b", rf"\g<1>{old}", text)
+                    elif (
+                        isinstance(old, str) and isinstance(new, str) and not old.isdigit() and len(new) >= 4
+                    ):
                         text = text.replace(new, old)
-            return text == before
+            return text == before and text != after
         return False
 
-    def explains_pair(self, other: StoryRewriter, mine: Any, theirs: Any) -> bool:
+    def explains_pair(
+        self, other: StoryRewriter, mine: Any, theirs: Any, location: tuple[str | int, ...] = ()
+    ) -> bool:
         """Whether ``mine`` (this target's value) and ``theirs`` (another target's) are the two targets'
-        generated stand-ins for the same recorded value."""
-        for kind, their_map in other.generated.items():
-            my_map = self.generated.get(kind, {})
-            for recorded, value in their_map.items():
-                if value == theirs and my_map.get(recorded, recorded) == mine:
-                    return True
-        for kind, my_map in self.generated.items():
-            their_map = other.generated.get(kind, {})
-            for recorded, value in my_map.items():
-                if value == mine and their_map.get(recorded, recorded) == theirs:
-                    return True
+        generated stand-ins for the same recorded value (with the same narrowness as :meth:`explains`)."""
+        key = _last_key(location)
+        for kind in set(self.generated) | set(other.generated):
+            mine_map, their_map = self.generated.get(kind, {}), other.generated.get(kind, {})
+            for recorded in set(mine_map) | set(their_map):
+                a, b = mine_map.get(recorded, recorded), their_map.get(recorded, recorded)
+                if a == mine and b == theirs and type(a) is type(mine) and type(b) is type(theirs):
+                    if isinstance(recorded, str) and not recorded.isdigit():
+                        return True
+                    if key in _FLOW_KEYS[kind]:
+                        return True
         return False
 
     def unmap_text(self, text: str) -> str:
@@ -306,8 +344,11 @@ def _with_params(url: str, template: str, params: dict[str, str]) -> str:
     path = template
     for name, value in params.items():
         path = path.replace("{" + name + "}", quote(value, safe=""))
-    # the recorded URL may carry a prefix before the template (a proxy, a base path): keep it
-    recorded_tail = template.count("/")
-    segments = parts.path.split("/")
-    prefix = "/".join(segments[: len(segments) - recorded_tail]) if len(segments) > recorded_tail else ""
-    return urlunsplit(parts._replace(path=prefix + path))
+    # the recorded URL may carry a prefix before the template (a proxy, a base path), and a trailing
+    # slash: both are kept
+    recorded = parts.path
+    trailing = "/" if len(recorded) > 1 and recorded.endswith("/") else ""
+    segments = recorded[: len(recorded) - len(trailing)].split("/")
+    tail = template.count("/")
+    prefix = "/".join(segments[: len(segments) - tail]) if len(segments) > tail else ""
+    return urlunsplit(parts._replace(path=prefix + path + trailing))

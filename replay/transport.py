@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from contracts.client import RetryPolicy
 from contracts.http import HttpResponse, normalize_headers
@@ -59,6 +59,19 @@ class RateLimiter:
             sleep(missing)
 
 
+_URL_SAFE = "".join(chr(code) for code in range(33, 127))  # printable ASCII stays as it is; % included
+
+
+def _header_value(value: str) -> str:
+    """Header values on the wire are bytes: text beyond Latin-1 goes as its UTF-8 bytes; no line breaks."""
+    value = value.replace("\r", " ").replace("\n", " ")
+    try:
+        value.encode("latin-1")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8").decode("latin-1")
+
+
 class _Disconnected(ConnectionError):
     """The server closed a kept-alive connection before answering (safe to send again once)."""
 
@@ -80,6 +93,7 @@ class _Connection:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock: socket.socket = tls.wrap_socket(sock, server_hostname=host) if tls is not None else sock
         self.buffer = bytearray()
+        self.exchanges = 0  # answered exchanges: a reused connection may have been closed meanwhile
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -97,6 +111,13 @@ class _Connection:
     ) -> tuple[int, dict[str, list[str]], bytes, bool]:
         """(status, headers, body, keep the connection)."""
         self.sock.sendall(head + body if body else head)
+        self.exchanges += 1
+        while True:
+            status, headers, content, keep = self._answer(method)
+            if not (100 <= status < 200) or status == 101:  # interim answers (100 Continue ...) are skipped
+                return status, headers, content, keep
+
+    def _answer(self, method: str) -> tuple[int, dict[str, list[str]], bytes, bool]:
         buffer = self.buffer
         while (end := buffer.find(b"\r\n\r\n")) < 0:
             if not self._fill():
@@ -120,7 +141,10 @@ class _Connection:
             headers.setdefault(name, []).append(value)
             lowered = name.lower()
             if lowered == "content-length":
-                length = int(value)
+                try:
+                    length = int(value)
+                except ValueError:
+                    raise _ProtocolError(f"Content-Length {value!r} is not a number") from None
             elif lowered == "transfer-encoding":
                 chunked = "chunked" in value.lower()
             elif lowered == "connection":
@@ -148,7 +172,11 @@ class _Connection:
             while (end := buffer.find(b"\r\n")) < 0:
                 if not self._fill():
                     raise _ProtocolError("the connection closed in a chunked answer")
-            size = int(bytes(buffer[:end]).split(b";", 1)[0].strip() or b"0", 16)
+            text = bytes(buffer[:end]).split(b";", 1)[0].strip() or b"0"
+            try:
+                size = int(text, 16)
+            except ValueError:
+                raise _ProtocolError(f"a chunk size {text[:20]!r} is not hexadecimal") from None
             del buffer[: end + 2]
             if size == 0:
                 while (end := buffer.find(b"\r\n")) != 0:  # trailers, then the empty line
@@ -205,8 +233,10 @@ class Transport:
     def _once(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> HttpResponse:
         if self._connection is None:
             self._connection = _Connection(self._host, self._port, self.timeout, self._tls)
-        lines = [f"{method} {self._prefix}{target} HTTP/1.1", f"Host: {self._host_header}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
+        # a recorded URL may hold raw non-ASCII characters: sent percent-encoded (UTF-8), as browsers do
+        path = quote(self._prefix + target, safe=_URL_SAFE)
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self._host_header}"]
+        lines += [f"{name}: {_header_value(value)}" for name, value in headers.items()]
         if body or method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body) if body else 0}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -222,6 +252,9 @@ class Transport:
             attempt += 1
             started = time.perf_counter()
             sent_fully = False
+            # a connection that answered before may have been closed by the server in the meantime;
+            # a request lost that way was never processed and is sent again, whatever its method
+            reused = self._connection is not None and self._connection.exchanges > 0
             try:
                 response = self._once(method, target, headers, body)
                 sent_fully = True
@@ -241,12 +274,12 @@ class Transport:
                 return Sent(
                     None, f"no answer within {self.timeout:g} s", time.perf_counter() - started, attempt
                 )
-            except (http.client.HTTPException, OSError) as exc:
-                # a kept-alive connection the server closed in the meantime: sent again once, on a new one
+            except (http.client.HTTPException, OSError, ValueError, UnicodeError) as exc:
                 self.close()
                 response, error = None, f"connection failed: {type(exc).__name__}: {exc}"
-                if attempt == 1 and isinstance(exc, (_Disconnected, BrokenPipeError, ConnectionResetError)):
-                    continue
+                lost = isinstance(exc, (_Disconnected, BrokenPipeError, ConnectionResetError))
+                if attempt == 1 and lost and (reused or method.upper() in self.retry.idempotent_methods):
+                    continue  # once, on a new connection
             elapsed = time.perf_counter() - started
             if response is not None:
                 retry_after = normalize_headers(response.headers).get("retry-after")

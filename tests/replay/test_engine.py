@@ -374,3 +374,27 @@ def test_a_tls_failure_is_an_error_outcome(
     options = ReplayOptions(target=https, api_key="k", retry=RetryPolicy(retries=0))
     Replayer(contract, options, outcomes.append).run([_session_cassette(tmp_path)])
     assert outcomes[0].kind == "error" and "TLS" in (outcomes[0].reason or "")
+
+
+def test_a_recorded_expect_header_does_not_desynchronise_the_story(
+    shared: Sandbox, contract: Contract, tmp_path: Path
+) -> None:
+    exchanges = list(read_interactions(CORPUS / "profiles-and-events.yaml"))
+    for item in exchanges:
+        assert isinstance(item, Interaction)
+        if item.request.body:
+            item.request.headers["Expect"] = ["100-continue"]  # what curl adds to bodies over 1 KB
+    path = tmp_path / "expect.yaml"
+    write_cassette(path, exchanges)  # type: ignore[arg-type]
+    outcomes = _replay_on(shared, contract, [path], namespace="x-")
+    assert _findings(outcomes) == {}
+
+
+def test_two_stories_creating_the_same_ids_do_not_collide(
+    shared: Sandbox, contract: Contract, tmp_path: Path
+) -> None:
+    story = (CORPUS / "audience-lifecycle.yaml").read_bytes()
+    (tmp_path / "a.yaml").write_bytes(story)
+    (tmp_path / "b.yaml").write_bytes(story)
+    outcomes = _replay_on(shared, contract, [tmp_path], namespace="run-", concurrency=1)
+    assert _findings(outcomes) == {}

@@ -297,3 +297,51 @@ def test_export_test_selection_errors(runner: CliRunner, tmp_path: Path) -> None
         cli, ["replay", "export-test", STORIES[0], "--select", "2", "--no-setup", "--out", out]
     )
     assert result.exit_code == 0 and Path(out).read_text().count('\'{"request"') == 1
+
+
+def test_only_real_loopback_addresses_count_as_loopback(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TALON_CONTRACTS_ALLOW_HOSTS", raising=False)
+    result = runner.invoke(
+        cli, ["replay", *STORIES, "--target", "http://127.attacker.example.com", "--api-key", "k"]
+    )
+    assert result.exit_code == 2 and "refusing to replay against 127.attacker.example.com" in result.stderr
+    assert engine.is_loopback("http://127.0.0.5:9000") and engine.is_loopback("http://[::1]:9000")
+    assert engine.is_loopback("http://shop.localhost") and not engine.is_loopback(
+        "http://localhost.example.com"
+    )
+
+
+def test_compare_is_as_careful_as_its_least_safe_target(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["replay", "compare", *STORIES, "--candidate", "http://staging.invalid:1",
+                                 "--allow-host", "staging.invalid", "--api-key", "k", "--quiet"])  # fmt: skip
+    assert "writes: dry" in result.stderr and result.exit_code == 2  # dry writes, then: nobody answers
+
+
+def test_a_report_path_that_cannot_be_written_is_refused_before_replaying(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    for spec in (f"html:{tmp_path}", f"json:{tmp_path / 'missing-dir-is-fine' / 'r.json'}"):
+        result = runner.invoke(cli, ["replay", STORIES[0], "--quiet", "--report", spec])
+        if spec.startswith("html"):
+            assert result.exit_code == 2 and "is a directory" in result.stderr
+            assert "interaction(s)" not in result.stdout  # nothing was replayed
+        else:
+            assert result.exit_code == 0 and (tmp_path / "missing-dir-is-fine" / "r.json").exists()
+
+
+def test_control_characters_cannot_break_the_junit_report_or_the_terminal(
+    runner: CliRunner, planted: Sandbox, tmp_path: Path
+) -> None:
+    capture = tmp_path / "weird.jsonl"
+    record = {"request": {"method": "GET", "uri": "http://localhost:9000/v2/customer_sessions/\x1b[31mred",
+                          "headers": {"Authorization": ["ApiKey-v1 REDACTED"], "X-Note": ["a\x00b"]}},
+              "response": {"status": 200, "headers": {"Content-Type": ["text/plain"]}, "body": "bell\x07 nul\x00"}}  # fmt: skip
+    capture.write_text(json.dumps(record) + "\n")
+    report = tmp_path / "r.xml"
+    result = runner.invoke(cli, ["replay", str(capture), "--target", planted.base_url, "--api-key", planted.api_key,
+                                 "--quiet", "--report", f"junit:{report}", "--report", f"html:{tmp_path / 'r.html'}"])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    xmlschema.XMLSchema(str(FIXTURES / "junit-10.xsd")).validate(str(report))
+    assert "\x1b" not in result.stdout and "\\x1b" in result.stdout

@@ -94,3 +94,26 @@ def test_ids_with_reserved_characters_are_quoted(contract: Contract) -> None:
     rewriter = StoryRewriter(namespace="rp1-")
     url, _ = _send(rewriter, contract, "PUT", "http://h/v2/customer_profiles/a%2Fb", {})
     assert url == "http://h/v2/customer_profiles/rp1-a%2Fb"
+
+
+def test_generated_values_explain_differences_only_where_they_flow() -> None:
+    rewriter = StoryRewriter()
+    rewriter.learn("createAudienceV2", {"id": 7}, {"id": 1})
+    rewriter.learn("createReferral", {"code": "REF-AAAA-BBBB"}, {"code": "REF-CCCC-DDDD"})
+    assert rewriter.explains(7, 1, ("customerProfile", "audienceMemberships", 0, "id"))
+    assert rewriter.explains(7, 1, ("data", 0, "audienceId"))
+    assert not rewriter.explains(7, 1.0, ("effects", 0, "props", "value"))  # 7 points became 1: a real change
+    assert not rewriter.explains(7, 1, ("effects", 0, "props", "value"))
+    assert rewriter.explains(
+        "REF-AAAA-BBBB", "REF-CCCC-DDDD", ("effects", 2, "props", "value")
+    )  # a code, anywhere
+    assert rewriter.explains(
+        "audience 'x' already exists (id 7)", "audience 'x' already exists (id 1)", ("message",)
+    )
+    assert not rewriter.explains("7 points awarded", "1 points awarded", ("message",))
+
+
+def test_a_trailing_slash_survives_rewriting(contract: Contract) -> None:
+    rewriter = StoryRewriter(namespace="n/s?-")
+    url, _ = _send(rewriter, contract, "PUT", "http://h/v2/customer_sessions/s1/?a=1", {})
+    assert url == "http://h/v2/customer_sessions/n%2Fs%3F-s1/?a=1"

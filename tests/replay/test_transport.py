@@ -146,3 +146,47 @@ def test_rate_limiter_waits_for_tokens() -> None:
     for _ in range(3):
         limiter.wait(sleep)
     assert slept == pytest.approx([0.1, 0.1])  # the first is free, then one every 100 ms
+
+
+def test_interim_100_continue_answers_are_skipped(serve: list[RawServer]) -> None:
+    final = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+    server = RawServer([b"HTTP/1.1 100 Continue\r\n\r\n" + final, final])
+    serve.append(server)
+    transport = _transport(server)
+    first = transport.send("PUT", "/a", {}, b"{}")
+    second = transport.send("GET", "/b", {}, None)
+    assert first.response is not None and first.response.status == 200
+    assert second.response is not None and second.response.body == b"{}"  # still in step
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 12, 12\r\n\r\n", "Content-Length '12, 12' is not a number"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "is not hexadecimal"),
+    ],
+)
+def test_malformed_framing_is_an_error_not_a_crash(
+    serve: list[RawServer], answer: bytes, message: str
+) -> None:
+    server = RawServer([answer], close_after=True)
+    serve.append(server)
+    sent = Transport(server.url, timeout=2, retry=RetryPolicy(retries=0)).send("GET", "/", {}, None)
+    assert sent.response is None and message in (sent.error or "")
+
+
+def test_a_post_lost_on_a_fresh_connection_is_not_sent_twice(serve: list[RawServer]) -> None:
+    server = RawServer([b""], close_after=True)  # accepts, reads, closes without a word
+    serve.append(server)
+    sent = _transport(server).send("POST", "/v2/customer_sessions/s/returns", {}, b"{}")
+    assert sent.response is None and sent.attempts == 1 and len(server.requests) == 1
+
+
+def test_non_ascii_urls_and_header_values_are_encoded(serve: list[RawServer]) -> None:
+    server = RawServer([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"])
+    serve.append(server)
+    sent = _transport(server).send("GET", "/v2/customer_sessions/café€", {"x-note": "naïve€"}, None)
+    assert sent.response is not None
+    head = server.requests[0].decode("latin-1")
+    assert head.startswith("GET /v2/customer_sessions/caf%C3%A9%E2%82%AC HTTP/1.1")
+    assert "x-note: " + "naïve€".encode().decode("latin-1") in head
