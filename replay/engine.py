@@ -329,6 +329,18 @@ class Replayer:
     def _story(self, path: Path, sides: list[_Side]) -> None:
         first: float | None = None
         started = time.monotonic()
+        pending: list[tuple[Interaction, Callable[[], Outcome]]] = []  # an answer waiting to be judged
+
+        def flush() -> None:
+            """Judge and emit the waiting answer, if any (never raises: it runs inside the transport)."""
+            while pending:
+                item, judge = pending.pop()
+                try:
+                    outcome = judge()
+                except Exception as exc:
+                    outcome = self._failed(item, exc)
+                self._emit(outcome)
+
         try:
             items: Iterator[Interaction | ReadProblem] = read_interactions(path)
             for item in items:
@@ -346,16 +358,25 @@ class Replayer:
                         if delay > 0:
                             self._stop.wait(delay)
                 try:
-                    outcome = self._replay(item, sides)
+                    result = self._replay(item, sides, flush)
                 except Exception as exc:  # one interaction nothing anticipated: reported, the run goes on
-                    outcome = Outcome(item.source, item.index, item.line, None, item.request.method, item.request.url,
-                                      "error", f"could not be replayed ({type(exc).__name__}: {exc})")  # fmt: skip
+                    result = self._failed(item, exc)
                     for side in sides:
                         side.transport.close()  # its connection may be in an unknown state
-                self._emit(outcome)
+                flush()  # the previous answer is judged (if the transport could not do it meanwhile)
+                if isinstance(result, Outcome):
+                    self._emit(result)
+                else:
+                    pending.append((item, result))
         except CassetteError as exc:
             with self._lock:
                 self.summary.problems.append(ReadProblem(str(path), str(exc), fatal=True))
+        finally:
+            flush()  # the story's last answer (also when it ended early)
+
+    def _failed(self, item: Interaction, exc: Exception) -> Outcome:
+        return Outcome(item.source, item.index, item.line, None, item.request.method, item.request.url,
+                       "error", f"could not be replayed ({type(exc).__name__}: {exc})")  # fmt: skip
 
     def _emit(self, outcome: Outcome) -> None:
         if not outcome.finding:  # bodies are kept for findings only: memory stays bounded
@@ -405,7 +426,14 @@ class Replayer:
                 url = _with_query(url, "dry", "true")
         return match, url, None
 
-    def _send(self, item: Interaction, match: Match, url: str, side: _Side) -> tuple[HttpRequest, Sent]:
+    def _send(
+        self,
+        item: Interaction,
+        match: Match,
+        url: str,
+        side: _Side,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> tuple[HttpRequest, Sent]:
         """Send the recorded request, made to fit ``side``'s target: ids rewritten, its credential."""
         recorded_request = item.request
         headers = normalize_headers(recorded_request.headers)  # once per interaction: see _replay
@@ -431,7 +459,9 @@ class Replayer:
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if self._limiter is not None:
             self._limiter.wait()
-        sent = side.transport.send(recorded_request.method.upper(), target, send_headers, body_bytes or None)
+        sent = side.transport.send(
+            recorded_request.method.upper(), target, send_headers, body_bytes or None, meanwhile
+        )
         shown_headers = {k: v for k, v in send_headers.items() if k != "authorization"}
         if shown_auth:
             shown_headers["authorization"] = shown_auth
@@ -441,10 +471,18 @@ class Replayer:
 
     def replay_one(self, item: Interaction, transport: Transport, rewriter: StoryRewriter) -> Outcome:
         """Replay one interaction against one target and compare the answer with the recording."""
-        return self._replay(item, [_Side(transport, rewriter, self.options.api_key)])
+        result = self._replay(item, [_Side(transport, rewriter, self.options.api_key)])
+        return result if isinstance(result, Outcome) else result()
 
-    def _replay(self, item: Interaction, sides: list[_Side]) -> Outcome:
-        """With one side: live vs recorded. With two: the candidate (second) vs the baseline (first)."""
+    def _replay(
+        self, item: Interaction, sides: list[_Side], meanwhile: Callable[[], None] | None = None
+    ) -> Outcome | Callable[[], Outcome]:
+        """With one side: live vs recorded. With two: the candidate (second) vs the baseline (first).
+
+        With one side, the answer is judged later (a closure is returned): the story runner judges
+        it while the next request is with the server (``meanwhile``). Everything the next request
+        depends on (generated values learned from this answer) is done before returning.
+        """
         match, url, skipped = self._plan(item)
         if skipped is not None or match is None:
             return skipped or self._skip(item, None, "matches no operation of the contract")
@@ -464,7 +502,7 @@ class Replayer:
         answers: list[tuple[HttpResponse, Any]] = []
         outcome: Outcome | None = None
         for side in sides:
-            request, sent = self._send(item, match, url, side)
+            request, sent = self._send(item, match, url, side, meanwhile if side is sides[0] else None)
             if outcome is None or side is sides[-1]:  # the candidate's request is the one shown
                 outcome = Outcome(item.source, item.index, item.line, op_id, request.method, request.url, "same",
                                   request=request, recorded=recorded, elapsed=sent.elapsed, attempts=sent.attempts)  # fmt: skip
@@ -476,6 +514,24 @@ class Replayer:
                 side.rewriter.learn(op_id, recorded_json, live_json)
             answers.append((sent.response, live_json))
         assert outcome is not None
+        judged = outcome
+
+        def judge() -> Outcome:
+            return self._judge(judged, answers, sides, operation, recorded_plain, recorded_json)
+
+        return judge if len(sides) == 1 else judge()
+
+    def _judge(
+        self,
+        outcome: Outcome,
+        answers: list[tuple[HttpResponse, Any]],
+        sides: list[_Side],
+        operation: Any,
+        recorded_plain: HttpResponse | None,
+        recorded_json: Any,
+    ) -> Outcome:
+        """Validation and comparison of the answer(s) of one interaction."""
+        op_id = operation.operation_id
         live, live_json = answers[-1]
         outcome.live = live
         violations = self.validator.validate_response(

@@ -106,12 +106,13 @@ class _Connection:
         self.buffer += chunk
         return True
 
-    def exchange(
-        self, head: bytes, body: bytes | None, method: str
-    ) -> tuple[int, dict[str, list[str]], bytes, bool]:
-        """(status, headers, body, keep the connection)."""
+    def exchange(self, head: bytes, body: bytes | None, method: str, meanwhile: Callable[[], None] | None = None
+                 ) -> tuple[int, dict[str, list[str]], bytes, bool]:  # fmt: skip
+        """(status, headers, body, keep the connection). ``meanwhile`` runs while the server works."""
         self.sock.sendall(head + body if body else head)
         self.exchanges += 1
+        if meanwhile is not None:
+            meanwhile()
         while True:
             status, headers, content, keep = self._answer(method)
             if not (100 <= status < 200) or status == 101:  # interim answers (100 Continue ...) are skipped
@@ -230,7 +231,14 @@ class Transport:
             self._connection.close()
             self._connection = None
 
-    def _once(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> HttpResponse:
+    def _once(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> HttpResponse:
         if self._connection is None:
             self._connection = _Connection(self._host, self._port, self.timeout, self._tls)
         # a recorded URL may hold raw non-ASCII characters: sent percent-encoded (UTF-8), as browsers do
@@ -240,13 +248,25 @@ class Transport:
         if body or method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body) if body else 0}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        status, received, content, keep = self._connection.exchange(head, body, method)
+        status, received, content, keep = self._connection.exchange(head, body, method, meanwhile)
         if not keep:
             self.close()
         return HttpResponse(status, normalize_headers(received), content)  # normalised once, here
 
-    def send(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> Sent:
-        """``target``: path and query, relative to the base URL's path."""
+    def send(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Sent:
+        """``target``: path and query, relative to the base URL's path.
+
+        ``meanwhile`` (which must not raise) runs once the request is written, while the server is
+        working on it: the engine judges the previous answer then instead of idling. If the request
+        cannot be written, it does not run here: the caller runs it (it is idempotent there).
+        """
         attempt = 0
         while True:
             attempt += 1
@@ -256,7 +276,7 @@ class Transport:
             # a request lost that way was never processed and is sent again, whatever its method
             reused = self._connection is not None and self._connection.exchanges > 0
             try:
-                response = self._once(method, target, headers, body)
+                response = self._once(method, target, headers, body, meanwhile if attempt == 1 else None)
                 sent_fully = True
             except (ConnectionRefusedError, socket.gaierror) as exc:
                 self.close()  # http.client keeps a half-used connection otherwise ("Request-sent")

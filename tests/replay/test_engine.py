@@ -297,7 +297,8 @@ def test_stop_finishes_the_request_in_flight_and_sends_no_more(
 
     replayer.sink = sink
     replayer.run([_session_cassette(tmp_path, 50)])
-    assert len(outcomes) == 3 and len(scripted.requests) == 3
+    # the request in flight when stop() came (the next answer is judged while it is) still gets its outcome
+    assert len(scripted.requests) in (3, 4) and len(outcomes) == len(scripted.requests)
 
 
 def test_operations_can_be_selected(contract: Contract) -> None:
