@@ -34,11 +34,10 @@ import json
 import platform
 import re
 import resource
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -46,10 +45,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 import yaml
+from _children import run_child  # bench/ is on the path when run as a script
 
 from contracts.http import HeadersLike, normalize_headers
 from contracts.spec import load_contract
-from replay.cassettes import cassette_files, read_interactions, write_cassette
+from replay.cassettes import cassette_files, header_lists, read_interactions, write_cassette
 from replay.interactions import Interaction, ReadProblem
 from replay.verify import verify
 
@@ -105,15 +105,6 @@ def generate(pool: list[Interaction], count: int) -> Iterator[Interaction]:
             elapsed=0.004 + (i % 37) / 1000,
             line=None,
         )
-
-
-def header_lists(headers: HeadersLike) -> dict[str, list[str]]:
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
-    result: dict[str, list[str]] = {}
-    for name, value in pairs:
-        values = [value] if isinstance(value, (str, bytes)) else list(value)
-        result.setdefault(name, []).extend(v.decode("latin-1") if isinstance(v, bytes) else v for v in values)
-    return result
 
 
 def text(body: bytes | str | None) -> str | None:
@@ -323,13 +314,7 @@ def measure_once(mode: str, path: Path) -> dict[str, Any]:
         mode,
         str(path),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"the {mode} measurement of {path.name} failed:\n{done.stderr}")
-    if done.stderr:
-        print(done.stderr, end="", file=sys.stderr)
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-    return result
+    return run_child(command, f"{mode} measurement of {path.name}", ROOT)
 
 
 def measure(mode: str, path: Path, repeat: int) -> dict[str, Any]:

@@ -71,10 +71,11 @@ from urllib.parse import urlsplit
 import jsonschema
 import orjson
 import requests
+from _children import run_child  # bench/ is on the path when run as a script
 
 from contracts.http import normalize_headers
 from contracts.spec import Contract, load_contract
-from replay.cassettes import cassette_files, read_interactions, write_cassette
+from replay.cassettes import cassette_files, header_lists, read_interactions, write_cassette
 from replay.engine import CONCURRENCY_CONFLICTS, Replayer, ReplayOptions
 from replay.interactions import Interaction, ReadProblem, decoded_body
 from replay.transport import Transport
@@ -118,15 +119,6 @@ def replayable(contract: Contract) -> list[Interaction]:
     if not found:
         raise SystemExit(f"no replayable interactions in {CORPUS}")
     return found
-
-
-def header_lists(headers: Any) -> dict[str, list[str]]:
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
-    result: dict[str, list[str]] = {}
-    for name, value in pairs:
-        values = [value] if isinstance(value, (str, bytes)) else list(value)
-        result.setdefault(name, []).extend(v.decode("latin-1") if isinstance(v, bytes) else v for v in values)
-    return result
 
 
 def generate(pool: list[Interaction], start: int, stop: int, story: str) -> Iterator[Interaction]:
@@ -478,12 +470,7 @@ def measure_memory(path: Path, target: str) -> dict[str, Any]:
     control(target, "reset")
     command = [sys.executable, "-c", LAUNCHER, sys.executable, str(Path(__file__).resolve()),
                "--child", str(path), target]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"the memory measurement of {path.name} failed:\n{done.stderr}")
-    if done.stderr:
-        print(done.stderr, end="", file=sys.stderr)
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    result = run_child(command, f"memory measurement of {path.name}", ROOT)
     stats = control(target, "stats")
     result["served"], result["unknown"] = stats["served"], stats["unknown"]
     return result

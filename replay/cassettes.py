@@ -54,6 +54,7 @@ __all__ = [
     "atomic_write",
     "cassette_files",
     "detect_format",
+    "header_lists",
     "read_interactions",
     "to_jsonl",
     "to_vcr",
@@ -607,7 +608,8 @@ def _text_or_bytes(body: bytes | str | None) -> str | bytes | None:
         return body  # YAML writes it as !!binary, as vcrpy does
 
 
-def _header_lists(headers: Any) -> dict[str, list[str]]:
+def header_lists(headers: Any) -> dict[str, list[str]]:
+    """Any header shape -> {name: [values]}, names as written (an unreadable shape -> {})."""
     try:
         return _headers(headers)
     except _Bad:
@@ -620,7 +622,7 @@ def to_vcr(interaction: Interaction) -> dict[str, Any]:
     record: dict[str, Any] = {
         "request": {
             "body": _text_or_bytes(request.body),
-            "headers": _header_lists(request.headers),
+            "headers": header_lists(request.headers),
             "method": request.method,
             "uri": request.url,
         }
@@ -635,7 +637,7 @@ def to_vcr(interaction: Interaction) -> dict[str, Any]:
             message = ""
         record["response"] = {
             "body": {"string": _text_or_bytes(response.body) or ""},
-            "headers": _header_lists(response.headers),
+            "headers": header_lists(response.headers),
             "status": {"code": response.status, "message": message},
         }
     return record
@@ -652,14 +654,14 @@ def to_jsonl(interaction: Interaction) -> dict[str, Any]:
 
     request = interaction.request
     record: dict[str, Any] = {
-        "request": {"method": request.method, "uri": request.url, "headers": _header_lists(request.headers),
+        "request": {"method": request.method, "uri": request.url, "headers": header_lists(request.headers),
                     **body(request.body)},
     }  # fmt: skip
     if interaction.response is not None:
         response = interaction.response
         record["response"] = {
             "status": response.status,
-            "headers": _header_lists(response.headers),
+            "headers": header_lists(response.headers),
             **body(response.body),
         }
     if interaction.recorded_at:

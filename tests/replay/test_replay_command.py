@@ -42,6 +42,20 @@ def _planted_seed() -> dict[str, Any]:
     return seed
 
 
+def _against(target: Sandbox) -> list[str]:
+    """``replay STORIES`` against ``target``, as recorded (no namespace), quietly."""
+    return [
+        "replay",
+        *STORIES,
+        "--target",
+        target.base_url,
+        "--api-key",
+        target.api_key,
+        "--quiet",
+        "--no-namespace",
+    ]
+
+
 @pytest.fixture
 def planted() -> Iterator[Sandbox]:
     """A target whose campaign 1 was renamed since the recording."""
@@ -172,16 +186,7 @@ def test_a_bad_noise_file_names_the_rule(runner: CliRunner, tmp_path: Path) -> N
 
 
 def test_ignore_and_fail_on_decide_what_counts(runner: CliRunner, planted: Sandbox) -> None:
-    base = [
-        "replay",
-        *STORIES,
-        "--target",
-        planted.base_url,
-        "--api-key",
-        planted.api_key,
-        "--quiet",
-        "--no-namespace",
-    ]
+    base = _against(planted)
     ignored = runner.invoke(cli, [*base, "--ignore", "$.triggeredCampaigns[*].name"])
     assert ignored.exit_code == 0, ignored.output
     assert runner.invoke(cli, [*base, "--fail-on", "violation,error"]).exit_code == 0
@@ -256,16 +261,7 @@ def test_export_test_turns_findings_into_a_standalone_test(
     runner: CliRunner, planted: Sandbox, tmp_path: Path
 ) -> None:
     report = tmp_path / "replay.json"
-    base = [
-        "replay",
-        *STORIES,
-        "--target",
-        planted.base_url,
-        "--api-key",
-        planted.api_key,
-        "--quiet",
-        "--no-namespace",
-    ]
+    base = _against(planted)
     assert runner.invoke(cli, [*base, "--report", f"json:{report}"]).exit_code == 1
     exported = tmp_path / "exported" / "test_findings.py"
     result = runner.invoke(
