@@ -1,0 +1,265 @@
+"""The pytest plugin (``pytest11`` entry point ``talon_contracts``): fixtures, markers, options.
+
+Settings, and where each comes from (first found wins; written here because it is the contract
+with users):
+
+    marker on the test (talon_record_mode)  >  command line (--talon-*)  >  ini ([tool.pytest.ini_options] talon_*)
+    >  environment (TALON_API_KEY, TALON_BASE_URL)  >  default
+
+* ``--talon-base-url`` / ``talon_base_url``: the API to test. Default: an embedded sandbox, started
+  once per session (``talon_sandbox``).
+* ``--talon-api-key`` / ``TALON_API_KEY`` (deliberately no ini setting: keys do not belong in files).
+* ``--talon-contract`` / ``talon_contract``: the OpenAPI document. Default: the shipped contract.
+* ``--talon-record-mode`` / ``talon_record_mode``: vcrpy's ``none|once|new_episodes|all``.
+  Default ``none``: CI never records by accident.
+* ``--talon-cassette-dir`` / ``talon_cassette_dir``: where ``talon_cassette`` keeps cassettes.
+  Default ``cassettes/`` next to the test file.
+
+Every fixture can be overridden in a ``conftest.py`` like any pytest fixture. Markers:
+``talon_contract("operationId", ...)`` states what a test covers (an unknown id is a usage error
+that lists the valid ones); ``talon_staging`` marks tests that need a real staging system (skipped,
+with the reason, unless a base URL and a key are given); ``talon_record_mode("once")`` overrides
+the record mode for one test. At the end of the session the plugin says which of the contract's
+operations the run exercised and which it did not.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contracts.client import ApiResponse, IntegrationClient
+from contracts.spec import Contract, load_contract
+
+__all__ = ["RECORD_MODES"]
+
+RECORD_MODES = ("none", "once", "new_episodes", "all")
+_EXERCISED = pytest.StashKey[set[str]]()
+_ACTIVE = pytest.StashKey[bool]()
+
+_SETTINGS: dict[str, tuple[str, str | None, str]] = {
+    # name: (ini help, environment variable, default)
+    "base_url": ("Base URL of the API under test (default: an embedded sandbox)", "TALON_BASE_URL", ""),
+    "contract": ("OpenAPI document to test against (default: the shipped contract)", None, ""),
+    "record_mode": ("vcrpy record mode for talon_cassette: none, once, new_episodes, all", None, "none"),
+    "cassette_dir": (
+        "Directory of talon_cassette's cassettes (default: cassettes/ beside the test)",
+        None,
+        "",
+    ),
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("talon-contracts", "Talon.One Integration API contract testing")
+    group.addoption(
+        "--talon-base-url",
+        dest="talon_base_url",
+        default=None,
+        help="Base URL of the API under test. Default: start an embedded sandbox for the session.",
+    )
+    group.addoption(
+        "--talon-api-key",
+        dest="talon_api_key",
+        default=None,
+        help="API key for --talon-base-url (or TALON_API_KEY).",
+    )
+    group.addoption(
+        "--talon-contract",
+        dest="talon_contract",
+        default=None,
+        help="OpenAPI document to test against. Default: the shipped contract.",
+    )
+    group.addoption(
+        "--talon-record-mode",
+        dest="talon_record_mode",
+        default=None,
+        choices=RECORD_MODES,
+        help="vcrpy record mode for talon_cassette (default: none, so CI never records).",
+    )
+    group.addoption("--talon-cassette-dir", dest="talon_cassette_dir", default=None,
+                    help="Where talon_cassette keeps its cassettes.")  # fmt: skip
+    for name, (text, _, default) in _SETTINGS.items():
+        parser.addini(f"talon_{name}", text, default=default)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "talon_contract(*operation_ids): the Integration API operations a test covers"
+    )
+    config.addinivalue_line(
+        "markers", "talon_staging: needs a real staging system (--talon-base-url and a key)"
+    )
+    config.addinivalue_line(
+        "markers", "talon_record_mode(mode): vcrpy record mode of this test's talon_cassette"
+    )
+    config.stash[_EXERCISED] = set()
+    config.stash[_ACTIVE] = False
+
+
+def setting(config: pytest.Config, name: str) -> str:
+    """A setting by the precedence above (without the marker level, which is per test)."""
+    value = config.getoption(f"talon_{name}")
+    if value:
+        return str(value)
+    ini = config.getini(f"talon_{name}")
+    if ini:
+        return str(ini)
+    environment = _SETTINGS[name][1]
+    if environment and os.environ.get(environment):
+        return os.environ[environment]
+    return _SETTINGS[name][2]
+
+
+def _api_key(config: pytest.Config) -> str:
+    return str(config.getoption("talon_api_key") or os.environ.get("TALON_API_KEY") or "")
+
+
+def _contract_of(config: pytest.Config) -> Contract:
+    path = setting(config, "contract")
+    return load_contract(path) if path else load_contract()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    contract: Contract | None = None
+    for item in items:
+        for marker in item.iter_markers("talon_contract"):
+            contract = contract or _contract_of(config)
+            known = {op.operation_id for op in contract}
+            unknown = [str(a) for a in marker.args if a not in known]
+            if unknown or not marker.args:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: talon_contract names unknown operation(s) {', '.join(unknown) or '(none given)'}; "
+                    f"valid: {', '.join(sorted(known))}"
+                )
+            config.stash[_EXERCISED].update(str(a) for a in marker.args)
+            config.stash[_ACTIVE] = True
+        mode = item.get_closest_marker("talon_record_mode")
+        if mode is not None and (len(mode.args) != 1 or mode.args[0] not in RECORD_MODES):
+            raise pytest.UsageError(
+                f"{item.nodeid}: talon_record_mode takes one of {', '.join(RECORD_MODES)}"
+            )
+        if item.get_closest_marker("talon_staging") and not (
+            setting(config, "base_url") and _api_key(config)
+        ):
+            item.add_marker(pytest.mark.skip(
+                reason="needs a staging system: give --talon-base-url and --talon-api-key (or TALON_API_KEY)"
+            ))  # fmt: skip
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def talon_contract(pytestconfig: pytest.Config) -> Contract:
+    """The contract under test (--talon-contract, or the shipped one)."""
+    pytestconfig.stash[_ACTIVE] = True
+    return _contract_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def talon_sandbox(pytestconfig: pytest.Config, talon_contract: Contract) -> Iterator[Any]:
+    """An embedded sandbox for the session, unless --talon-base-url points elsewhere (then None)."""
+    if setting(pytestconfig, "base_url"):
+        yield None
+        return
+    from contracts.sandbox import Sandbox
+
+    with Sandbox(contract=talon_contract) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="session")
+def talon_base_url(pytestconfig: pytest.Config, talon_sandbox: Any) -> str:
+    """The base URL tests talk to."""
+    return setting(pytestconfig, "base_url") or str(talon_sandbox.base_url)
+
+
+@pytest.fixture(scope="session")
+def talon_api_key(pytestconfig: pytest.Config, talon_sandbox: Any) -> str:
+    """The key for talon_base_url (the sandbox's own when it is the sandbox)."""
+    if talon_sandbox is not None:
+        return str(talon_sandbox.api_key)
+    key = _api_key(pytestconfig)
+    if not key:
+        pytest.fail("--talon-base-url needs --talon-api-key (or TALON_API_KEY)", pytrace=False)
+    return key
+
+
+@pytest.fixture
+def talon_client(
+    pytestconfig: pytest.Config, talon_base_url: str, talon_api_key: str, talon_contract: Contract
+) -> Iterator[IntegrationClient]:
+    """The foundation's client in strict mode: any contract violation fails the test, with its structure."""
+    exercised = pytestconfig.stash[_EXERCISED]
+
+    def note(response: ApiResponse) -> None:
+        exercised.add(response.operation_id)
+
+    client = IntegrationClient(talon_base_url, talon_api_key, contract=talon_contract, validate="strict",
+                               observers=[note])  # fmt: skip
+    try:
+        yield client
+    finally:
+        client.session.close()
+
+
+@pytest.fixture
+def talon_record_mode(request: pytest.FixtureRequest) -> str:
+    """vcrpy record mode for this test: marker > --talon-record-mode > ini > none."""
+    marker = request.node.get_closest_marker("talon_record_mode")
+    if marker is not None:
+        return str(marker.args[0])
+    return setting(request.config, "record_mode")
+
+
+@pytest.fixture
+def talon_cassette_dir(request: pytest.FixtureRequest) -> Path:
+    configured = setting(request.config, "cassette_dir")
+    if configured:
+        return (
+            Path(configured) if Path(configured).is_absolute() else Path(request.config.rootpath) / configured
+        )
+    return Path(request.node.path).parent / "cassettes"
+
+
+@pytest.fixture
+def talon_cassette(
+    request: pytest.FixtureRequest,
+    talon_record_mode: str,
+    talon_cassette_dir: Path,
+    pytestconfig: pytest.Config,
+) -> Iterator[Any]:
+    """A vcrpy cassette named after the test, recorded with the project's redaction rules."""
+    import vcr
+
+    from .redaction import vcr_config
+
+    name = request.node.name.replace("/", "_") + ".yaml"
+    # matched without scheme, host and port: the sandbox's port changes every session, and a cassette
+    # recorded against staging must play back wherever the tests run
+    recorder = vcr.VCR(**vcr_config(api_key=_api_key(pytestconfig) or None), record_mode=talon_record_mode,
+                       match_on=["method", "path", "query"])  # fmt: skip
+    with recorder.use_cassette(str(talon_cassette_dir / name)) as cassette:
+        yield cassette
+
+
+# --------------------------------------------------------------------------- the session's coverage
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if not config.stash.get(_ACTIVE, False) and not config.stash.get(_EXERCISED, set()):
+        return
+    contract = _contract_of(config)
+    documented = [op.operation_id for op in contract]
+    exercised = config.stash[_EXERCISED]
+    covered = [op for op in documented if op in exercised]
+    missing = [op for op in documented if op not in exercised]
+    terminalreporter.section("talon-contracts coverage")
+    terminalreporter.write_line(f"{len(covered)} of {len(documented)} operations exercised")
+    if missing:
+        terminalreporter.write_line("not exercised: " + ", ".join(missing))

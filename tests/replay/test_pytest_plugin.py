@@ -1,0 +1,196 @@
+"""The pytest plugin, through pytester: options, ini settings and their precedence, fixtures (and
+overriding them), markers, cassettes, and the session's coverage line."""
+
+from __future__ import annotations
+
+import pytest
+
+SETTINGS_TEST = """
+import pytest
+
+def test_mode(talon_record_mode):
+    print("MODE", talon_record_mode)
+
+@pytest.mark.talon_record_mode("new_episodes")
+def test_marked(talon_record_mode):
+    print("MODE", talon_record_mode)
+"""
+
+
+def test_options_are_in_their_own_group(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(
+        ["*Talon.One Integration API contract testing*", "*--talon-base-url=*", "*--talon-api-key=*",
+         "*--talon-contract=*", "*--talon-record-mode=*", "*--talon-cassette-dir=*", "*talon_record_mode (string)*"]
+    )  # fmt: skip
+
+
+def test_markers_are_declared(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(
+        ["*talon_contract(*operation_ids)*", "*talon_staging*", "*talon_record_mode(mode)*"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("ini", "args", "expected"),
+    [
+        ("", [], ["MODE none", "MODE new_episodes"]),  # default; the marker wins anyway
+        ("talon_record_mode = once", [], ["MODE once", "MODE new_episodes"]),  # ini over default
+        (
+            "talon_record_mode = once",
+            ["--talon-record-mode", "all"],
+            ["MODE all", "MODE new_episodes"],
+        ),  # option over ini
+    ],
+)
+def test_settings_precedence(
+    pytester: pytest.Pytester, ini: str, args: list[str], expected: list[str]
+) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile(SETTINGS_TEST)
+    result = pytester.runpytest("-s", *args)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines([f"*{line}*" for line in expected])
+
+
+def test_the_client_talks_to_the_sandbox_and_the_session_reports_coverage(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from contracts.client import ApiError
+
+        def test_profile(talon_client):
+            answer = talon_client.update_customer_profile_v2("plugin-ana", {"attributes": {"Language": "en"}})
+            assert answer.data["customerProfile"]["integrationId"] == "plugin-ana"
+
+        @pytest.mark.talon_contract("getCustomerSession")
+        def test_unknown_session(talon_client):
+            with pytest.raises(ApiError) as caught:
+                talon_client.get_customer_session("no-such-session")
+            assert caught.value.status == 404
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["*talon-contracts coverage*", "2 of 28 operations exercised", "not exercised: *"]
+    )
+    assert "updateCustomerProfileV2" not in result.stdout.str().split("not exercised:")[1]
+
+
+def test_strict_validation_fails_the_test_with_the_violation(pytester: pytest.Pytester) -> None:
+    """Overriding talon_base_url (a fixture like any other) to a server that answers out of contract."""
+    pytester.makeconftest(
+        """
+        import json, threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import pytest
+
+        class Broken(BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = json.dumps({"customerSession": {"id": "not-a-number"}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            def log_message(self, *args):
+                pass
+
+        @pytest.fixture(scope="session")
+        def talon_base_url():
+            server = ThreadingHTTPServer(("127.0.0.1", 0), Broken)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+            server.shutdown()
+
+        @pytest.fixture(scope="session")
+        def talon_api_key():
+            return "k"
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_session(talon_client):
+            talon_client.get_customer_session("s1")
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*ContractViolationError*", "*getCustomerSession*/customerSession/id*"])
+
+
+def test_unknown_operations_in_the_marker_are_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.talon_contract("getCustomerSesion")
+        def test_typo():
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown operation(s) getCustomerSesion; valid: *getCustomerSession*"])
+
+
+def test_staging_tests_are_skipped_without_a_staging_system(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TALON_API_KEY", raising=False)
+    monkeypatch.delenv("TALON_BASE_URL", raising=False)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.talon_staging
+        def test_on_staging():
+            raise AssertionError("must not run")
+        """
+    )
+    result = pytester.runpytest("-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*needs a staging system: give --talon-base-url and --talon-api-key*"])
+
+
+def test_cassettes_record_once_with_redaction_then_replay(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_recorded(talon_cassette, talon_client):
+            answer = talon_client.update_customer_profile_v2("rec-1", {"attributes": {"Name": "Ana Lima"}})
+            assert answer.status == 200
+        """
+    )
+    first = pytester.runpytest("--talon-record-mode", "once")
+    first.assert_outcomes(passed=1)
+    cassette = pytester.path / "cassettes" / "test_recorded.yaml"
+    text = cassette.read_text()
+    assert "Ana Lima" not in text and "sandbox-api-key" not in text and "ApiKey-v1 REDACTED" in text
+    again = pytester.runpytest()  # record mode none: the cassette answers
+    again.assert_outcomes(passed=1)
+
+
+def test_a_bad_record_mode_marker_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.talon_record_mode("sometimes")
+        def test_x():
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*talon_record_mode takes one of none, once, new_episodes, all*"])
+
+
+def test_a_base_url_without_a_key_fails_clearly(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TALON_API_KEY", raising=False)
+    pytester.makepyfile("def test_x(talon_client):\n    pass\n")
+    result = pytester.runpytest("--talon-base-url", "http://127.0.0.1:9")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*--talon-base-url needs --talon-api-key (or TALON_API_KEY)*"])
+    assert "Traceback" not in result.stdout.str()
