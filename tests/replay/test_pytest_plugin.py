@@ -187,7 +187,9 @@ def test_a_bad_record_mode_marker_is_a_usage_error(pytester: pytest.Pytester) ->
     result.stderr.fnmatch_lines(["*talon_record_mode takes one of none, once, new_episodes, all*"])
 
 
-def test_a_base_url_without_a_key_fails_clearly(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_base_url_without_a_key_fails_clearly(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("TALON_API_KEY", raising=False)
     pytester.makepyfile("def test_x(talon_client):\n    pass\n")
     result = pytester.runpytest("--talon-base-url", "http://127.0.0.1:9")
