@@ -83,6 +83,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--talon-cassette-dir", dest="talon_cassette_dir", default=None,
                     help="Where talon_cassette keeps its cassettes.")  # fmt: skip
+    group.addoption("--talon-verify-cassettes", dest="talon_verify_cassettes", action="append", default=[],
+                    metavar="DIR", help="Collect the cassettes in DIR as tests: one item per recorded interaction, "
+                    "checked against the contract. (`pytest cassettes/` does the same for a directory named cassettes.)")  # fmt: skip
     for name, (text, _, default) in _SETTINGS.items():
         parser.addini(f"talon_{name}", text, default=default)
 
@@ -263,3 +266,96 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_line(f"{len(covered)} of {len(documented)} operations exercised")
     if missing:
         terminalreporter.write_line("not exercised: " + ", ".join(missing))
+
+
+# --------------------------------------------------------------------------- cassettes as tests
+
+
+def _collects_cassettes(config: pytest.Config, path: Path) -> bool:
+    """Cassettes are collected under --talon-verify-cassettes directories, and under a directory
+    named ``cassettes`` that was named on the command line (a project's other YAML files never are)."""
+    from .cassettes import CASSETTE_SUFFIXES
+
+    if path.suffix.lower() not in CASSETTE_SUFFIXES:
+        return False
+    resolved = path.resolve()
+    roots = [Path(d).resolve() for d in config.getoption("talon_verify_cassettes")]
+    for arg in config.args:
+        given = Path(str(arg).split("::", 1)[0]).resolve()
+        if given == resolved or (given.is_dir() and "cassettes" in given.parts[-1:]):
+            roots.append(given)
+    return any(resolved == root or root in resolved.parents for root in roots)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if _collects_cassettes(parent.config, file_path):
+        return CassetteFile.from_parent(parent, path=file_path)
+    return None
+
+
+class CassetteFile(pytest.File):
+    """A recorded capture: each interaction is a test item."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        from .cassettes import read_interactions
+        from .interactions import ReadProblem
+
+        contract = _contract_of(self.config)
+        self.config.stash[_ACTIVE] = True
+        for item in read_interactions(self.path):
+            if isinstance(item, ReadProblem):
+                yield UnreadableInteraction.from_parent(self, name=f"unreadable-{item.index if item.index is not None else 'file'}",
+                                                        problem=str(item))  # fmt: skip
+                continue
+            match = contract.find(item.request.method, item.request.url)
+            name = f"{item.index}-{match.operation.operation_id if match else 'no-operation'}"
+            yield InteractionItem.from_parent(self, name=name, interaction=item, contract=contract)
+
+
+class InteractionItem(pytest.Item):
+    """One recorded exchange, checked against the contract (negative exchanges as ``talon-contracts verify`` does)."""
+
+    def __init__(self, *, interaction: Any, contract: Contract, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.interaction = interaction
+        self.contract = contract
+
+    def runtest(self) -> None:
+        from contracts.errors import ContractViolationError
+
+        from .verify import check
+
+        violations, _ = check(self.contract, self.interaction)
+        match = self.contract.find(self.interaction.request.method, self.interaction.request.url)
+        if match is not None:
+            self.config.stash[_EXERCISED].add(match.operation.operation_id)
+        if violations:
+            raise ContractViolationError(violations)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        request = self.interaction.request
+        lines = [f"{self.interaction.where}: {request.method} {request.url}"]
+        violations = getattr(excinfo.value, "violations", None)
+        if violations:
+            lines += [f"  {v}" for v in violations]
+        else:
+            lines.append(f"  {excinfo.value}")
+        return "\n".join(lines)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, (self.interaction.line or 1) - 1, self.name
+
+
+class UnreadableInteraction(pytest.Item):
+    def __init__(self, *, problem: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.problem = problem
+
+    def runtest(self) -> None:
+        raise AssertionError(self.problem)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        return f"unreadable: {self.problem}"
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, self.name

@@ -196,3 +196,54 @@ def test_a_base_url_without_a_key_fails_clearly(
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*--talon-base-url needs --talon-api-key (or TALON_API_KEY)*"])
     assert "Traceback" not in result.stdout.str()
+
+
+# --------------------------------------------------------------------------- cassettes as tests
+
+
+def _corpus_copy(pytester: pytest.Pytester, *names: str) -> None:
+    from .helpers import CORPUS
+
+    folder = pytester.mkdir("cassettes")
+    for name in names:
+        (folder / name).write_bytes((CORPUS / name).read_bytes())
+
+
+def test_cassettes_are_collected_as_tests_with_readable_ids(pytester: pytest.Pytester) -> None:
+    _corpus_copy(pytester, "catalog-sync.yaml", "checkout-coupon-referral.yaml")
+    pytester.makefile(".yaml", settings="version: 1\nnot: a cassette\n")  # an unrelated YAML file
+    result = pytester.runpytest("cassettes", "-v")
+    result.assert_outcomes(passed=16)
+    result.stdout.fnmatch_lines(["cassettes/catalog-sync.yaml::0-syncCatalog PASSED*",
+                                 "cassettes/checkout-coupon-referral.yaml::2-updateCustomerSessionV2 PASSED*"])  # fmt: skip
+    assert "settings.yaml" not in result.stdout.str()
+    selected = pytester.runpytest("cassettes", "-k", "updateCustomerSessionV2")
+    selected.assert_outcomes(passed=5)  # one in catalog-sync, four in the checkout
+
+
+def test_a_violating_interaction_fails_with_its_violations(pytester: pytest.Pytester) -> None:
+    import json
+
+    from replay.cassettes import to_jsonl
+
+    from .helpers import corpus
+
+    folder = pytester.mkdir("captures")
+    good = json.dumps(to_jsonl(corpus("checkout-coupon-referral")[4]))  # a recorded getCustomerSession
+    bad = '{"request": {"method": "GET", "uri": "http://h/v2/customer_sessions/b"}, "response": {"status": 200, "headers": {"Content-Type": ["application/json"]}, "body": "{\\"customerSession\\": {\\"id\\": \\"x\\"}}"}}'
+    (folder / "capture.jsonl").write_text(f"{good}\n{bad}\n{{broken\n{bad}\n")
+    result = pytester.runpytest("--talon-verify-cassettes", "captures", "captures", "--junitxml=report.xml")
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(["*capture.jsonl#1 (line 2): GET http://h/v2/customer_sessions/b*",
+                                 "*getCustomerSession response 200: body/customerSession/id: expected integer*",
+                                 "*unreadable: *capture.jsonl:3*"])  # fmt: skip
+    junit = (pytester.path / "report.xml").read_text()
+    assert 'name="1-getCustomerSession"' in junit and "<failure" in junit
+    first_failure = pytester.runpytest("--talon-verify-cassettes", "captures", "captures", "-x")
+    first_failure.assert_outcomes(passed=1, failed=1)
+
+
+def test_cassette_items_run_under_xdist(pytester: pytest.Pytester) -> None:
+    _corpus_copy(pytester, "loyalty-card.yaml", "cancelled-order.yaml")
+    result = pytester.runpytest("cassettes", "-n", "2", "-p", "xdist")
+    result.assert_outcomes(passed=23)
