@@ -35,6 +35,7 @@ from .times import parse_instant
 
 __all__ = ["Reply", "SandboxApp"]
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 log = logging.getLogger("contracts.sandbox")
 
 Reply = tuple[int, list[tuple[str, str]], bytes]
@@ -167,10 +168,14 @@ class SandboxApp:
         reply_headers = [("Content-Length", str(len(data)))]
         if data:
             reply_headers.append(("Content-Type", "application/json"))
+        if status == 405:  # RFC 9110: a 405 says which methods the resource has
+            allowed = [m for m in _METHODS if self.contract.find(m, target) is not None]
+            reply_headers.append(("Allow", ", ".join(allowed)))
         log.info("%s %s %d %.1fms %s", method, target, status, (time.perf_counter() - started) * 1000, op_id)
         return status, reply_headers, data
 
     def _no_route(self, method: str, target: str) -> tuple[int, Any]:
+        """404 for an unknown path; 405 for a method the path does not have (with Allow, see handle)."""
         try:
             self.contract.match(method, target)
         except LookupError as exc:

@@ -154,6 +154,8 @@ def test_unknown_routes_and_methods(sandbox: Sandbox) -> None:
     assert response.status_code == 404 and "no operation" in response.json()["message"]
     response = send(sandbox, "PATCH", "/v2/audiences/5")
     assert response.status_code == 405
+    assert response.headers["Allow"] == "PUT, DELETE"  # RFC 9110: a 405 names the methods there are
+    assert send(sandbox, "TRACE", "/v1/referrals").headers["Allow"] == "POST"
 
 
 def test_lenient_like_the_real_server(sandbox: Sandbox) -> None:
