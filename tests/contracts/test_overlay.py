@@ -121,3 +121,31 @@ def test_vendor_document_without_overlay_lacks_the_corrections() -> None:
     contract = load_spec(VENDOR_V7)
     assert "204" not in contract.operation("trackEventV2").responses
     assert "404" not in contract.operation("getCustomerSession").responses
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "pointer"),
+    [
+        ("GET", "/v1/loyalty_programs/1/profile/ana/points?skip=-1", None, "/skip"),
+        ("GET", "/v1/loyalty_programs/99999999999999999999/cards/C/points", None, "/loyaltyProgramId"),
+        ("PUT", "/v2/customer_profiles", {"customerProfiles": [{"integrationId": ""}]},
+         "/customerProfiles/0/integrationId"),
+        ("POST", "/v2/customer_audiences", {"data": [{"action": "add", "audienceId": 1, "profileIntegrationId": ""}]},
+         "/data/0/profileIntegrationId"),
+    ],
+)  # fmt: skip
+def test_bounds_the_api_enforces_are_in_the_contract(
+    method: str, url: str, body: dict[str, Any] | None, pointer: str
+) -> None:
+    """Found by schemathesis' positive_data_acceptance: valid by the vendor's schema, refused by the API."""
+    import json
+
+    from contracts import HttpRequest, load_contract
+
+    contract = load_contract()
+    match = contract.find(method, url)
+    assert match is not None
+    headers = {"Authorization": "ApiKey-v1 k", "Content-Type": "application/json"}
+    request = HttpRequest(method, url, headers, json.dumps(body).encode() if body is not None else None)
+    violations = contract.validator().validate_request(request, match.operation)
+    assert any(v.pointer.endswith(pointer) for v in violations), [str(v) for v in violations]
