@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 from contracts.client import RetryPolicy
@@ -195,6 +196,13 @@ class _Connection:
             del buffer[: size + 2]
 
 
+class _Outgoing(NamedTuple):
+    method: str
+    target: str  # path and query
+    headers: dict[str, str]
+    body: bytes | None
+
+
 @dataclass(slots=True)
 class Transport:
     """Sends requests to one origin over one kept-alive connection (not thread-safe: one per worker)."""
@@ -231,14 +239,8 @@ class Transport:
             self._connection.close()
             self._connection = None
 
-    def _once(
-        self,
-        method: str,
-        target: str,
-        headers: dict[str, str],
-        body: bytes | None,
-        meanwhile: Callable[[], None] | None = None,
-    ) -> HttpResponse:
+    def _once(self, outgoing: _Outgoing, meanwhile: Callable[[], None] | None) -> HttpResponse:
+        method, target, headers, body = outgoing
         if self._connection is None:
             self._connection = _Connection(self._host, self._port, self.timeout, self._tls)
         # a recorded URL may hold raw non-ASCII characters: sent percent-encoded (UTF-8), as browsers do
@@ -267,6 +269,7 @@ class Transport:
         working on it: the engine judges the previous answer then instead of idling. If the request
         cannot be written, it does not run here: the caller runs it (it is idempotent there).
         """
+        outgoing = _Outgoing(method, target, headers, body)
         attempt = 0
         while True:
             attempt += 1
@@ -276,7 +279,7 @@ class Transport:
             # a request lost that way was never processed and is sent again, whatever its method
             reused = self._connection is not None and self._connection.exchanges > 0
             try:
-                response = self._once(method, target, headers, body, meanwhile if attempt == 1 else None)
+                response = self._once(outgoing, meanwhile if attempt == 1 else None)
                 sent_fully = True
             except (ConnectionRefusedError, socket.gaierror) as exc:
                 self.close()  # http.client keeps a half-used connection otherwise ("Request-sent")

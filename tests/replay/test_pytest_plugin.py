@@ -121,21 +121,6 @@ def test_strict_validation_fails_the_test_with_the_violation(pytester: pytest.Py
     result.stdout.fnmatch_lines(["*ContractViolationError*", "*getCustomerSession*/customerSession/id*"])
 
 
-def test_unknown_operations_in_the_marker_are_a_usage_error(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        """
-        import pytest
-
-        @pytest.mark.talon_contract("getCustomerSesion")
-        def test_typo():
-            pass
-        """
-    )
-    result = pytester.runpytest()
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*unknown operation(s) getCustomerSesion; valid: *getCustomerSession*"])
-
-
 def test_staging_tests_are_skipped_without_a_staging_system(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -172,19 +157,21 @@ def test_cassettes_record_once_with_redaction_then_replay(pytester: pytest.Pytes
     again.assert_outcomes(passed=1)
 
 
-def test_a_bad_record_mode_marker_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        """
-        import pytest
-
-        @pytest.mark.talon_record_mode("sometimes")
-        def test_x():
-            pass
-        """
-    )
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        (
+            'talon_contract("getCustomerSesion")',
+            "*unknown operation(s) getCustomerSesion; valid: *getCustomerSession*",
+        ),
+        ('talon_record_mode("sometimes")', "*talon_record_mode takes one of none, once, new_episodes, all*"),
+    ],
+)
+def test_bad_markers_are_usage_errors(pytester: pytest.Pytester, marker: str, message: str) -> None:
+    pytester.makepyfile(f"import pytest\n\n@pytest.mark.{marker}\ndef test_x():\n    pass\n")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*talon_record_mode takes one of none, once, new_episodes, all*"])
+    result.stderr.fnmatch_lines([message])
 
 
 def test_a_base_url_without_a_key_fails_clearly(
