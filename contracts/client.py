@@ -41,7 +41,7 @@ from .errors import (
     ContractViolationWarning,
     UnknownOperation,
     Violation,
-    _short,
+    short_json,
 )
 from .http import HttpRequest, HttpResponse, has_content, is_json_media, media_type, parse_json
 from .schema import json_kind
@@ -108,7 +108,7 @@ class ApiResponse:
     def __repr__(self) -> str:  # no headers: the request's carry the API key
         return (
             f"ApiResponse({self.operation_id} -> {self.status}, attempts={self.attempts}, "
-            f"elapsed={self.elapsed * 1000:.1f}ms, data={_short(self.data, 200)})"
+            f"elapsed={self.elapsed * 1000:.1f}ms, data={short_json(self.data, 200)})"
         )
 
     @property

@@ -117,7 +117,7 @@ class ArgumentError(TalonContractsError, TypeError):
 # --------------------------------------------------------------------------- findings
 
 
-def _short(value: Any, limit: int = 80) -> str:
+def short_json(value: Any, limit: int = 80) -> str:
     """A compact JSON-ish rendering of a value for one-line messages."""
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
@@ -196,8 +196,8 @@ class Violation(AssertionError):
             self.location,
             self.pointer,
             self.keyword,
-            _short(self.expected, 10_000),
-            _short(self.actual, 10_000),
+            short_json(self.expected, 10_000),
+            short_json(self.actual, 10_000),
             self.message,
         )
 

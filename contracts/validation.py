@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .documents import join_pointer
-from .errors import ContractViolationError, ContractWarning, LoadIssue, UnknownOperation, Violation, _short
+from .errors import (
+    ContractViolationError,
+    ContractWarning,
+    LoadIssue,
+    UnknownOperation,
+    Violation,
+    short_json,
+)
 from .http import (
     HttpRequest,
     HttpResponse,
@@ -206,31 +213,31 @@ def _bound(word: str) -> Callable[[Any, Any], str]:
 # One-line messages per keyword, (expected, actual) -> text; the engine's own message otherwise.
 _MESSAGES: dict[str, Callable[[Any, Any], str]] = {
     "type": lambda e, a: (
-        f"expected {' or '.join(e) if isinstance(e, list) else e}, got {_json_type(a)} {_short(a, 60)}"
+        f"expected {' or '.join(e) if isinstance(e, list) else e}, got {_json_type(a)} {short_json(a, 60)}"
     ),
     "required": lambda e, a: f"required property {e!r} is missing",
-    "enum": lambda e, a: f"{_short(a, 60)} is not one of {_short(e, 120)}",
-    "const": lambda e, a: f"expected {_short(e)}, got {_short(a, 60)}",
-    "format": lambda e, a: f"{_short(a, 60)} is not a valid {e}",
+    "enum": lambda e, a: f"{short_json(a, 60)} is not one of {short_json(e, 120)}",
+    "const": lambda e, a: f"expected {short_json(e)}, got {short_json(a, 60)}",
+    "format": lambda e, a: f"{short_json(a, 60)} is not a valid {e}",
     "minimum": _bound("below the minimum"),
     "exclusiveMinimum": _bound("below the exclusive minimum"),
     "maximum": _bound("above the maximum"),
     "exclusiveMaximum": _bound("above the exclusive maximum"),
-    "minLength": lambda e, a: f"{_short(a, 60)} is shorter than {e} character(s)",
+    "minLength": lambda e, a: f"{short_json(a, 60)} is shorter than {e} character(s)",
     "maxLength": lambda e, a: f"string of {_count(a)} characters is longer than {e}",
     "minItems": lambda e, a: f"{_count(a)} item(s), fewer than the minimum {e}",
     "maxItems": lambda e, a: f"{_count(a)} item(s), more than the maximum {e}",
-    "pattern": lambda e, a: f"{_short(a, 60)} does not match {e!r}",
+    "pattern": lambda e, a: f"{short_json(a, 60)} does not match {e!r}",
     "additionalProperties": lambda e, a: (
         f"undocumented properties {', '.join(map(repr, e))} are not allowed here"
     ),
     "readOnly": lambda e, a: "readOnly property must not be sent in a request",
     "writeOnly": lambda e, a: "writeOnly property must not appear in a response",
     "anyOf": lambda e, a: (
-        f"{_short(a, 60)} matches none of {' | '.join(map(str, e or ['its alternatives']))}"
+        f"{short_json(a, 60)} matches none of {' | '.join(map(str, e or ['its alternatives']))}"
     ),
     "oneOf": lambda e, a: (
-        f"{_short(a, 60)} matches not exactly one of {' | '.join(map(str, e or ['its alternatives']))}"
+        f"{short_json(a, 60)} matches not exactly one of {' | '.join(map(str, e or ['its alternatives']))}"
     ),
     "falseSchema": lambda e, a: "no value is allowed here",
 }
@@ -720,7 +727,7 @@ class Validator:
             if present:
                 return None, [
                     violation(
-                        "requestBody", "body", None, _short(body), "the operation takes no request body"
+                        "requestBody", "body", None, short_json(body), "the operation takes no request body"
                     )
                 ]
             return None, []
@@ -755,7 +762,7 @@ class Validator:
         except ValueError as exc:
             return None, [
                 *found,
-                violation("json", "body", "JSON", _short(body), f"the body is not valid JSON ({exc})"),
+                violation("json", "body", "JSON", short_json(body), f"the body is not valid JSON ({exc})"),
             ]
         compiled = self.compiled(
             chosen.schema,
@@ -816,7 +823,7 @@ class Validator:
         present = parsed is not _UNPARSED or has_content(body)
         if not spec.content:
             if present:
-                found.append(violation("content", "body", None, _short(body if parsed is _UNPARSED else parsed),
+                found.append(violation("content", "body", None, short_json(body if parsed is _UNPARSED else parsed),
                                        f"status {status} documents no body, but one was sent"))  # fmt: skip
             return found
         declared = headers.get("content-type")
@@ -840,7 +847,7 @@ class Validator:
                 parsed = parse_json(body)  # type: ignore[arg-type]
             except ValueError as exc:
                 found.append(
-                    violation("json", "body", "JSON", _short(body), f"the body is not valid JSON ({exc})")
+                    violation("json", "body", "JSON", short_json(body), f"the body is not valid JSON ({exc})")
                 )
                 return found
         compiled = self.compiled(

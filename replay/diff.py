@@ -29,13 +29,14 @@ noise and array rules are compiled automata stepped one token per level (see ``r
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import orjson
 
+from contracts.documents import join_pointer
+from contracts.errors import short_json
 from contracts.http import HttpResponse, has_content, media_type, normalize_headers, parse_json
 
 from .interactions import decoded_body
@@ -90,22 +91,6 @@ def json_kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _show(value: Any, limit: int = 80) -> str:
-    """A one-line, JSON-looking rendering, shortened for reports."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _escape(token: Token) -> str:
-    text = str(token)
-    if "~" in text or "/" in text:
-        text = text.replace("~", "~0").replace("/", "~1")
-    return text
-
-
 # --------------------------------------------------------------------------- results
 
 
@@ -122,17 +107,17 @@ class Change:
     @property
     def pointer(self) -> str:
         """RFC 6901 JSON pointer of the location ("" for the whole body)."""
-        return "".join("/" + _escape(token) for token in self.location)
+        return join_pointer("", *self.location)
 
     def __str__(self) -> str:
         where = self.pointer or "/"
         limit = 200 if not self.location else 80  # a whole body (often a text) gets more room
         if self.kind == "added":
-            detail = _show(self.after, limit)
+            detail = short_json(self.after, limit)
         elif self.kind == "removed":
-            detail = _show(self.before, limit)
+            detail = short_json(self.before, limit)
         else:
-            detail = f"{_show(self.before, limit)} -> {_show(self.after, limit)}"
+            detail = f"{short_json(self.before, limit)} -> {short_json(self.after, limit)}"
         return f"{self.kind} {where}: {detail}"  # the noise reason is the report's to show
 
 
