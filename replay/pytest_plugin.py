@@ -28,12 +28,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from contracts.client import ApiResponse, IntegrationClient
-from contracts.spec import Contract, load_contract
+if TYPE_CHECKING:  # imported when used: the plugin loads in every pytest run of a project that installs us
+    from contracts.client import ApiResponse, IntegrationClient
+    from contracts.spec import Contract
 
 __all__ = ["RECORD_MODES"]
 
@@ -123,6 +124,8 @@ def _api_key(config: pytest.Config) -> str:
 
 
 def _contract_of(config: pytest.Config) -> Contract:
+    from contracts.spec import load_contract
+
     path = setting(config, "contract")
     return load_contract(path) if path else load_contract()
 
@@ -198,6 +201,8 @@ def talon_client(
     pytestconfig: pytest.Config, talon_base_url: str, talon_api_key: str, talon_contract: Contract
 ) -> Iterator[IntegrationClient]:
     """The foundation's client in strict mode: any contract violation fails the test, with its structure."""
+    from contracts.client import IntegrationClient
+
     exercised = pytestconfig.stash[_EXERCISED]
 
     def note(response: ApiResponse) -> None:

@@ -21,7 +21,7 @@ from replay.engine import Outcome, Replayer, ReplayOptions
 from replay.interactions import Interaction
 from tests.httpserver import ScriptedServer
 
-from .helpers import CORPUS, corpus, session_exchange
+from .helpers import CORPUS, session_exchange
 
 SEED = Path(__file__).resolve().parents[2] / "contracts" / "sandbox" / "seed.yaml"
 API_KEY = "sandbox-api-key"
@@ -317,10 +317,6 @@ def test_interactions_of_no_operation_are_skipped_with_a_reason(contract: Contra
     )
     outcomes, _ = _replay(contract, [path])
     assert [(o.kind, o.reason) for o in outcomes] == [("skipped", "matches no operation of the contract")]
-
-
-def test_corpus_helper_sanity() -> None:
-    assert len(corpus("catalog-sync")) == 5
 
 
 def _timed_cassette(tmp_path: Path, gaps: list[float]) -> Path:
