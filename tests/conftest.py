@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,3 +24,20 @@ def contract() -> Contract:
 def integration_state() -> dict[str, Any]:
     """A realistic, valid IntegrationStateV2 (a fresh copy per test)."""
     return samples.integration_state()
+
+
+# Hypothesis profiles for the property tests: `ci` (the default, a few minutes at most on 2 cores)
+# and `thorough` (nightly: `--hypothesis-profile thorough` or TALON_HYPOTHESIS_PROFILE=thorough).
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "ci",
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+settings.register_profile(
+    "thorough", max_examples=300, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)  # fmt: skip
+settings.load_profile(os.environ.get("TALON_HYPOTHESIS_PROFILE", "ci"))
