@@ -20,6 +20,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
@@ -136,7 +137,10 @@ class SandboxApp:
         }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
-        target = environ.get("PATH_INFO", "/") or "/"
+        # PEP 3333 hands the path over decoded (as latin-1 text): quoted again, so that an id holding
+        # "?", "#", "/" or a line break stays one path segment (routing unquotes parameters itself)
+        raw_path = (environ.get("PATH_INFO", "/") or "/").encode("latin-1").decode("utf-8", "replace")
+        target = quote(raw_path, safe="/:@!$&'()*+,;=~")
         if environ.get("QUERY_STRING"):
             target += "?" + environ["QUERY_STRING"]
         method = environ.get("REQUEST_METHOD", "GET")

@@ -250,3 +250,28 @@ def test_timestamps_are_read_leniently(sandbox: Sandbox) -> None:
     assert send(sandbox, "PUT", "/v2/customer_sessions/r", friend).status_code == 200
     assert send(sandbox, "GET", "/v1/loyalty_programs/1/profile/seed-alice/transactions?startDate=2020-01-01t00:00:00z"
                 ).status_code == 200  # fmt: skip
+
+
+def test_the_wsgi_entry_keeps_odd_ids_in_one_path_segment() -> None:
+    """PEP 3333 hands PATH_INFO over decoded: "#", "?" or a line break in an id must not cut the path
+    (found by the property tests, which call the WSGI app)."""
+    import io
+
+    from contracts.sandbox import make_app
+
+    app = make_app()
+
+    def call(method: str, path_info: str, query: str = "") -> tuple[str, bytes]:
+        seen: dict[str, str] = {}
+        environ = {"REQUEST_METHOD": method, "PATH_INFO": path_info, "QUERY_STRING": query,
+                   "wsgi.input": io.BytesIO(b"{}"), "CONTENT_LENGTH": "2", "CONTENT_TYPE": "application/json",
+                   "HTTP_AUTHORIZATION": "ApiKey-v1 sandbox-api-key"}  # fmt: skip
+        body = b"".join(app(environ, lambda status, headers: seen.update(status=status)))  # type: ignore[arg-type, func-returns-value]
+        return seen["status"], body
+
+    status, body = call("PUT", "/v2/customer_profiles/a#b?c", "runRuleEngine=false")
+    assert status == "200 OK" and b'"integrationId":"a#b?c"' in body
+    status, body = call("GET", "/v1/coupon_reservations/customerprofiles/\n")
+    assert status == "404 Not Found" and b"coupon not found" in body  # routed, then not found
+    status, _ = call("GET", "/v2/customer_profiles/" + "é".encode().decode("latin-1") + "/x")  # UTF-8 bytes
+    assert status.startswith("404")

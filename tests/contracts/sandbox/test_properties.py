@@ -33,16 +33,11 @@ BUSINESS_RULES: dict[str, str] = {
     "updateAudienceCustomersAttributes": "only attributes the Application defines can be written",
     "updateCustomerSessionV2": "attributes must be defined; `now` needs dry=true; closed sessions keep their profile",
     "updateCustomerProfileV2": "attributes and audiences must exist; runRuleEngine=false refuses responseContent",
-    "updateCustomerProfilesV2": "attributes must be defined by the Application",
     "createReferral": "only referral campaigns issue codes",
     "createReferralsForMultipleAdvocates": "only referral campaigns issue codes",
     "syncCatalog": "the catalog version must be current and ADD needs a sku",
     "reopenCustomerSession": "only closed sessions can be reopened",
     "returnCartItems": "only closed sessions take returns, of items they hold",
-    "createCouponReservation": "a coupon bound to a recipient cannot be reserved for others",
-    "updateCustomerProfileAudiences": "audiences must exist",
-    "createAudienceV2": "an integration id can be used once",
-    "updateAudienceV2": "names must not be empty",
 }
 
 API_KEY = "sandbox-api-key"
