@@ -130,6 +130,8 @@ def test_vendor_document_without_overlay_lacks_the_corrections() -> None:
         ("GET", "/v1/loyalty_programs/99999999999999999999/cards/C/points", None, "/loyaltyProgramId"),
         ("PUT", "/v2/customer_profiles", {"customerProfiles": [{"integrationId": ""}]},
          "/customerProfiles/0/integrationId"),
+        ("PUT", "/v2/customer_profiles", {"customerProfiles": [{"integrationId": "  "}]},
+         "/customerProfiles/0/integrationId"),
         ("POST", "/v2/customer_audiences", {"data": [{"action": "add", "audienceId": 1, "profileIntegrationId": ""}]},
          "/data/0/profileIntegrationId"),
     ],

@@ -36,6 +36,7 @@ BUSINESS_RULES: dict[str, str] = {
     "createReferral": "only referral campaigns issue codes",
     "createReferralsForMultipleAdvocates": "only referral campaigns issue codes",
     "syncCatalog": "the catalog version must be current and ADD needs a sku",
+    "updateCustomerProfilesV2": "profile attributes must be defined by the Application",
     "reopenCustomerSession": "only closed sessions can be reopened",
     "returnCartItems": "only closed sessions take returns, of items they hold",
 }
