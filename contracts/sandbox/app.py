@@ -69,6 +69,7 @@ class SandboxApp:
         self._in_flight_lock = threading.Lock()
         self.contract = contract or load_contract()
         self.validator = self.contract.validator()
+        self._body_schemas: dict[str, Any] = {}
         self.api_key = api_key or store.seed.api_key
         self._expected_auth = f"ApiKey-v1 {self.api_key}"
         missing = [op.operation_id for op in self.contract if op.operation_id not in HANDLERS]
@@ -207,7 +208,8 @@ class SandboxApp:
             problems = [
                 v for v in problems if v.keyword != "mediaType"
             ]  # JSON arrived, whatever the label said
-        errors = [_violation_error(v) for v in problems] + _out_of_range(parsed, body)
+        errors = [_violation_error(v) for v in problems]
+        errors += _out_of_range(parsed, body, lambda: self._body_schema(op))
         if errors:
             return self._error(op, ApiProblem(400, "Invalid request", errors))
         handler = HANDLERS[op.operation_id]
@@ -226,6 +228,17 @@ class SandboxApp:
         except ApiProblem as problem:
             return self._error(op, problem)
         return status, payload
+
+    def _body_schema(self, op: Operation) -> Any:
+        """The operation's JSON request body schema, bundled ($defs), or None."""
+        if op.operation_id not in self._body_schemas:
+            media = op.request_body.content.get("application/json") if op.request_body else None
+            self._body_schemas[op.operation_id] = (
+                self.contract.compiler.bundle(media.schema, media.schema_pointer, "request").schema
+                if media is not None and media.schema is not None
+                else None
+            )
+        return self._body_schemas[op.operation_id]
 
     def _error(self, op: Operation, problem: ApiProblem) -> tuple[int, Any]:
         """The error body in the shape the contract documents for this operation and status."""
@@ -252,8 +265,13 @@ def _too_big(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]
 
 
-def _out_of_range(parsed: ParsedRequest, raw_body: bytes) -> list[dict[str, Any]]:
-    """Integers beyond 64 bits, in parameters or the body: the real server cannot read them either (a 400)."""
+def _out_of_range(
+    parsed: ParsedRequest, raw_body: bytes, body_schema: Callable[[], Any]
+) -> list[dict[str, Any]]:
+    """Integers beyond 64 bits where the API reads a number: a parameter, or a body field the
+    schema types as a number (the real server cannot read them either: a 400). Values in
+    undeclared or free-form fields are not read as numbers and pass, as they do on the real
+    server (the thorough property run found the sandbox refusing them)."""
     errors = [
         api_error(f"{name} is out of range for a 64-bit integer", parameter=name)
         for values in (parsed.path, parsed.query)
@@ -261,15 +279,45 @@ def _out_of_range(parsed: ParsedRequest, raw_body: bytes) -> list[dict[str, Any]
         if _too_big(value)
     ]
     # only a number of 19 digits or more can be out of range: most bodies are not walked at all
-    stack: list[tuple[str, Any]] = [("", parsed.body)] if _LONG_NUMBER.search(raw_body) else []
+    if parsed.body is None or not _LONG_NUMBER.search(raw_body):
+        return errors
+    root = body_schema()
+    if not isinstance(root, dict):
+        return errors
+    defs = root.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        for _ in range(32):  # a $ref chain, never a cycle in practice; bounded anyway
+            if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
+                break
+            node = defs.get(node["$ref"].rsplit("/", 1)[-1])
+        return node
+
+    stack: list[tuple[str, Any, Any]] = [("", parsed.body, root)]
     while stack and len(errors) < 20:
-        pointer, node = stack.pop()
-        if isinstance(node, dict):
-            stack.extend((f"{pointer}/{k.replace('~', '~0').replace('/', '~1')}", v) for k, v in node.items())
-        elif isinstance(node, list):
-            stack.extend((f"{pointer}/{i}", v) for i, v in enumerate(node))
-        elif _too_big(node):
-            errors.append(api_error("the number is out of range for a 64-bit integer", pointer=pointer))
+        pointer, value, schema = stack.pop()
+        schema = resolve(schema)
+        if not isinstance(schema, dict):
+            continue
+        for branch in ("allOf", "anyOf", "oneOf"):
+            stack.extend((pointer, value, sub) for sub in schema.get(branch, ()))
+        if isinstance(value, dict):
+            declared = schema.get("properties", {})
+            extra = schema.get("additionalProperties")
+            for key, item in value.items():
+                sub = declared.get(key, extra if isinstance(extra, dict) else None)
+                if sub is not None:
+                    where = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
+                    stack.append((where, item, sub))
+        elif isinstance(value, list):
+            items = schema.get("items")
+            if isinstance(items, dict):
+                stack.extend((f"{pointer}/{i}", item, items) for i, item in enumerate(value))
+        elif _too_big(value):
+            types = schema.get("type")
+            numeric = {"integer", "number"} & set(types if isinstance(types, list) else [types])
+            if numeric:
+                errors.append(api_error("the number is out of range for a 64-bit integer", pointer=pointer))
     return errors
 
 
