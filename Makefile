@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-tests
 DEV_STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo lint type bench bench-sandbox bench-cassettes bench-replay sandbox cassettes clean
+.PHONY: setup test demo fuzz lint type bench bench-sandbox bench-cassettes bench-replay sandbox cassettes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,15 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/talon-contracts replay cassettes
 
+# Nightly: the property tests under the `thorough` profile, then `st run` (every phase) against a
+# sandbox. FUZZ_ARGS="--url URL --api-key KEY" points both at another target.
+FUZZ_ARGS ?=
+fuzz: $(STAMP)
+	$(BIN)/python tools/fuzz.py $(FUZZ_ARGS)
+
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check contracts replay tests bench
-	$(BIN)/ruff format --check contracts replay tests bench
+	$(BIN)/ruff check contracts replay tests bench tools
+	$(BIN)/ruff format --check contracts replay tests bench tools
 
 type: $(DEV_STAMP)
 	$(BIN)/mypy

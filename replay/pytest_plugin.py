@@ -20,13 +20,16 @@ Every fixture can be overridden in a ``conftest.py`` like any pytest fixture. Ma
 that lists the valid ones); ``talon_staging`` marks tests that need a real staging system (skipped,
 with the reason, unless a base URL and a key are given); ``talon_record_mode("once")`` overrides
 the record mode for one test. At the end of the session the plugin says which of the contract's
-operations the run exercised and which it did not.
+operations the run exercised and which it did not: calls through ``talon_client``, verified
+cassette interactions, schemathesis tests of an operation (``@schema.parametrize()`` items, by
+their ``METHOD /path`` label) and whatever a test reports through ``talon_coverage`` (a stateful
+machine, a custom client). Under pytest-xdist, each worker's share is sent to the controller.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,11 +39,12 @@ if TYPE_CHECKING:  # imported when used: the plugin loads in every pytest run of
     from contracts.client import ApiResponse, IntegrationClient
     from contracts.spec import Contract
 
-__all__ = ["RECORD_MODES"]
+__all__ = ["RECORD_MODES", "OperationCoverage"]
 
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 _EXERCISED = pytest.StashKey[set[str]]()
 _ACTIVE = pytest.StashKey[bool]()
+_LABELS = pytest.StashKey[dict[tuple[str, str], str]]()  # (METHOD, path template) -> operationId
 
 _SETTINGS: dict[str, tuple[str, str | None, str]] = {
     # name: (ini help, environment variable, default)
@@ -257,6 +261,68 @@ def talon_cassette(
 
 
 # --------------------------------------------------------------------------- the session's coverage
+
+
+class OperationCoverage:
+    """The operations this session exercised; ``record`` is for tests that call the API in a way
+    the plugin cannot see (a schemathesis state machine, their own client)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._config = config
+
+    def record(self, operation_id: str) -> None:
+        self._config.stash[_EXERCISED].add(operation_id)
+        self._config.stash[_ACTIVE] = True
+
+    @property
+    def exercised(self) -> frozenset[str]:
+        exercised: set[str] = self._config.stash[_EXERCISED]
+        return frozenset(exercised)
+
+
+@pytest.fixture(scope="session")
+def talon_coverage(pytestconfig: pytest.Config) -> OperationCoverage:
+    """Report operations a test exercised outside ``talon_client`` (see the module docstring)."""
+    return OperationCoverage(pytestconfig)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    # schemathesis names each generated test item by its operation's label, "METHOD /path".
+    label = getattr(item, "operation_label", None)
+    if call.when == "call" and isinstance(label, str) and not report.skipped:
+        method, _, path = label.partition(" ")
+        labels = item.config.stash.setdefault(_LABELS, {})
+        if not labels:
+            labels.update({(op.method, op.path): op.operation_id for op in _contract_of(item.config)})
+        operation_id = labels.get((method.upper(), path))
+        if operation_id is not None:
+            item.config.stash[_EXERCISED].add(operation_id)
+            item.config.stash[_ACTIVE] = True
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # An xdist worker hands its share to the controller (see pytest_testnodedown).
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        exercised: set[str] = session.config.stash[_EXERCISED]
+        workeroutput["talon_exercised"] = sorted(exercised)
+        workeroutput["talon_active"] = session.config.stash[_ACTIVE]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: a worker finished; merge what it exercised."""
+    output = getattr(node, "workeroutput", {})
+    config: pytest.Config = node.config
+    exercised: set[str] = config.stash[_EXERCISED]
+    exercised.update(output.get("talon_exercised", ()))
+    if output.get("talon_active"):
+        config.stash[_ACTIVE] = True
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -234,3 +234,54 @@ def test_cassette_items_run_under_xdist(pytester: pytest.Pytester) -> None:
     _corpus_copy(pytester, "loyalty-card.yaml", "cancelled-order.yaml")
     result = pytester.runpytest("cassettes", "-n", "2", "-p", "xdist")
     result.assert_outcomes(passed=23)
+
+
+PROPERTY_TEST = """
+import copy
+import schemathesis
+from contracts import load_contract
+from contracts.sandbox import make_app
+
+schema = schemathesis.openapi.from_dict(copy.deepcopy(load_contract().document.data))
+schema = schema.include(operation_id=["getCustomerInventory", "getReservedCustomers"])
+schema.app = make_app()
+schema.config.update(headers={"Authorization": "ApiKey-v1 sandbox-api-key"})
+schema.config.generation.update(max_examples=3)
+
+@schema.parametrize()
+def test_api(case):
+    case.call_and_validate()
+"""
+
+
+def test_schemathesis_items_count_as_their_operations(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_props=PROPERTY_TEST)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*talon-contracts coverage*", "2 of 28 operations exercised"])
+    # a deselected operation is not counted
+    result = pytester.runpytest("-p", "no:cacheprovider", "-k", "inventory")
+    result.stdout.fnmatch_lines(["1 of 28 operations exercised"])
+
+
+RECORDING_TEST = """
+import pytest
+
+@pytest.mark.parametrize("operation", ["createAudienceV2", "syncCatalog", "deleteCustomerData"])
+def test_stateful_machine_says_what_it_called(talon_coverage, operation):
+    talon_coverage.record(operation)
+    assert operation in talon_coverage.exercised
+"""
+
+
+@pytest.mark.parametrize("args", [[], ["-n", "2", "-p", "xdist"]], ids=["one-process", "xdist"])
+def test_talon_coverage_records_and_xdist_workers_report_to_the_controller(
+    pytester: pytest.Pytester, args: list[str]
+) -> None:
+    pytester.makepyfile(test_recording=RECORDING_TEST)
+    result = pytester.runpytest("-p", "no:cacheprovider", *args)
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["3 of 28 operations exercised", "not exercised: *"])
+    missing = next(line for line in result.stdout.lines if line.startswith("not exercised: "))
+    assert "getCustomerSession" in missing
+    assert not {"createAudienceV2", "syncCatalog", "deleteCustomerData"} & set(missing[15:].split(", "))

@@ -18,6 +18,13 @@ from contracts.client import ApiError, IntegrationClient
 from contracts.sandbox import Sandbox
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The property tests build their schemathesis schema at import, from the plugin's settings.
+    from . import property_setup
+
+    property_setup.PYTEST_CONFIG = config
+
+
 @pytest.fixture(scope="session")
 def running_sandbox(contract: Contract) -> Iterator[Sandbox]:
     with Sandbox(contract=contract) as sandbox:

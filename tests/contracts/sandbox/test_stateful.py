@@ -1,0 +1,135 @@
+"""Stateful property tests: schemathesis chains operations along the contract's OpenAPI links
+(contracts/openapi/talon-overlay.yaml) and checks every answer on the way, against the sandbox.
+
+The operations are split into journeys, one state machine each. schemathesis starts a chain
+only from an operation it expects to succeed with random data (a POST, or a GET without path
+parameters) and falls back to the other link sources only when a machine has none. A session
+or a profile is created by PUT with an id the client chooses, so each gets a journey of its
+own in which that PUT is the start. Every operation is in a journey, so all 28 are exercised
+statefully (the last test checks this).
+
+Steps per chain and chains per journey follow the Hypothesis profile (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from contracts import load_contract
+from replay.pytest_plugin import OperationCoverage
+
+from .property_setup import build_schema, excluded_checks
+
+#: journey -> the operations its state machine may call (roots are found by schemathesis).
+JOURNEYS: dict[str, tuple[str, ...]] = {
+    "session": ("updateCustomerSessionV2", "getCustomerSession", "returnCartItems", "reopenCustomerSession"),
+    "referral": ("createReferral", "updateCustomerSessionV2", "getCustomerSession", "returnCartItems"),
+    # schemathesis does not count the batch as a reliable start next to createReferral, so it
+    # starts a journey of its own.
+    "referral-batch": (
+        "createReferralsForMultipleAdvocates",
+        "updateCustomerSessionV2",
+        "getCustomerSession",
+    ),
+    "audience": (
+        "createAudienceV2",
+        "updateAudienceV2",
+        "deleteAudienceV2",
+        "deleteAudienceMembershipsV2",
+        "updateAudienceCustomersAttributes",
+        "updateCustomerProfileAudiences",
+    ),
+    "loyalty-card": (
+        "linkLoyaltyCardToProfile",
+        "getLoyaltyCardBalances",
+        "getLoyaltyCardPoints",
+        "getLoyaltyCardTransactions",
+    ),
+    "profile": (
+        "updateCustomerProfilesV2",
+        "updateCustomerProfileV2",
+        "getCustomerInventory",
+        "getLoyaltyBalances",
+        "getLoyaltyProgramProfilePoints",
+        "getLoyaltyProgramProfileTransactions",
+        "trackEventV2",
+        "deleteCustomerData",
+    ),
+    "coupon-reservation": ("createCouponReservation", "getReservedCustomers", "deleteCouponReservation"),
+    "catalog": ("syncCatalog",),
+}
+
+
+ALL_OPERATIONS: tuple[str, ...] = tuple(dict.fromkeys(op for ops in JOURNEYS.values() for op in ops))
+
+
+def _machine(journey: str, exercised: Callable[[str], None]) -> Any:
+    schema = build_schema()
+    # `exclude` rather than `include`: a configuration with per-operation settings adds an
+    # include filter of its own that matches everything, and includes are or-ed.
+    others = [op for op in ALL_OPERATIONS if op not in JOURNEYS[journey]]
+    base = schema.exclude(operation_id=others).as_state_machine()
+
+    class Journey(base):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:
+            # Each scenario starts from the seed: Hypothesis replays scenarios while shrinking,
+            # and one that depended on an earlier scenario's leftovers would not replay alike.
+            app = getattr(self.schema, "app", None)
+            if app is not None:  # the embedded sandbox; a real target keeps its state
+                app.store.reset()
+
+        def after_call(self, response: Any, case: Any) -> None:
+            super().after_call(response, case)
+            exercised(case.operation.definition.raw["operationId"])
+
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            # The same relaxation as the stateless tests, for the same documented reasons.
+            case.validate_response(
+                response,
+                additional_checks=additional_checks,
+                excluded_checks=excluded_checks(case),
+                transport_kwargs=kwargs or None,
+                recorder=self.recorder,
+            )
+
+    Journey.__name__ = f"Journey_{journey.replace('-', '_')}"
+    return Journey
+
+
+@pytest.mark.parametrize("journey", list(JOURNEYS))
+def test_journey_keeps_the_contract(journey: str, talon_coverage: OperationCoverage) -> None:
+    profile = settings.default
+    _machine(journey, talon_coverage.record).run(
+        settings=settings(
+            max_examples=profile.max_examples,
+            stateful_step_count=10,
+            deadline=None,
+            derandomize=profile.derandomize,
+            database=None if profile.derandomize else profile.database,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+
+
+def test_every_operation_is_in_a_journey_and_linked() -> None:
+    data = load_contract().document.data
+    linked: set[str] = set()
+    by_id = {
+        op["operationId"]: op
+        for item in data["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    for operation_id, operation in by_id.items():
+        for response in operation["responses"].values():
+            for link in response.get("links", {}).values():
+                linked.update((operation_id, link["operationId"]))
+    in_journeys = {operation_id for operations in JOURNEYS.values() for operation_id in operations}
+    assert in_journeys == set(by_id), sorted(set(by_id) ^ in_journeys)
+    assert linked == set(by_id), sorted(set(by_id) - linked)

@@ -1,0 +1,113 @@
+"""`make fuzz`: the long property run, for nightly jobs (not part of `make test`).
+
+1. The property and stateful tests under the ``thorough`` Hypothesis profile.
+2. schemathesis' own runner (``st run``) against a running sandbox (or --url), with our contract,
+   every check, every phase (examples, coverage, fuzzing, stateful), positive and negative data.
+
+The contract (vendor document + overlay) and the schemathesis configuration (the generation hints
+the tests use) are written to build/fuzz/ first, since ``st`` reads files. Exit status: 0 when
+both parts pass, 1 when either found a failure, 2 when something could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "build" / "fuzz"
+sys.path.insert(0, str(ROOT))
+
+
+def _toml(config: dict[str, object]) -> str:
+    """The few TOML shapes the generated configuration needs (tables of scalars and lists)."""
+
+    def value(v: object) -> str:
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{json.dumps(k)} = {value(x)}" for k, x in v.items()) + " }"
+        return json.dumps(v)  # strings, numbers and lists of them are valid TOML as JSON
+
+    lines = ["# written by tools/fuzz.py from the contract's examples; do not edit", "[dictionaries]"]
+    dictionaries = config["dictionaries"]
+    assert isinstance(dictionaries, dict)
+    lines += [f"{json.dumps(name)} = {value(d)}" for name, d in dictionaries.items()]
+    operations = config["operations"]
+    assert isinstance(operations, list)
+    for operation in operations:
+        lines += ["", "[[operations]]"]
+        lines += [f"{json.dumps(k)} = {value(v)}" for k, v in operation.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_inputs() -> tuple[Path, Path]:
+    from contracts import load_contract
+    from tests.contracts.sandbox.property_setup import config_from_examples
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    document = load_contract().document.data
+    contract = OUT / "contract.json"
+    contract.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    config = OUT / "schemathesis.toml"
+    config.write_text(_toml(config_from_examples(document)), encoding="utf-8")
+    return contract, config
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> int:
+    print("$", " ".join(command), flush=True)
+    started = time.monotonic()
+    status = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+    print(f"-> exit {status} after {time.monotonic() - started:.0f} s", flush=True)
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="target base URL (default: an embedded sandbox)")
+    parser.add_argument("--api-key", default=os.environ.get("TALON_API_KEY"), help="key for --url")
+    parser.add_argument("--max-examples", type=int, default=100, help="st run: examples per operation")
+    parser.add_argument("--skip-pytest", action="store_true", help="only run st run")
+    args = parser.parse_args(argv)
+    if args.url and not args.api_key:
+        parser.error("--url needs --api-key (or TALON_API_KEY)")
+
+    contract, config = write_inputs()
+    bin_dir = Path(sys.executable).parent
+    failures = 0
+    if not args.skip_pytest:
+        env = dict(os.environ, TALON_HYPOTHESIS_PROFILE="thorough")
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                   "tests/contracts/sandbox/test_properties.py", "tests/contracts/sandbox/test_stateful.py"]  # fmt: skip
+        if args.url:
+            command += ["--talon-base-url", args.url, "--talon-api-key", args.api_key]
+        status = run(command, env)
+        if status not in (0, 1):
+            return 2
+        failures += status
+
+    from contracts.sandbox import Sandbox
+
+    sandbox = None if args.url else Sandbox(port=0).start()
+    try:
+        url = args.url or str(sandbox.base_url)  # type: ignore[union-attr]
+        key = args.api_key if args.url else sandbox.api_key  # type: ignore[union-attr]
+        status = run([
+            str(bin_dir / "st"), "--config-file", str(config), "run", str(contract), "--url", url,
+            "-H", f"Authorization: ApiKey-v1 {key}", "--mode", "all",
+            "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", str(args.max_examples),
+            "--continue-on-failure", "--report", "junit", "--report-dir", str(OUT / "report"),
+        ])  # fmt: skip
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+    if status not in (0, 1):
+        return 2
+    return 1 if failures or status else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
