@@ -82,7 +82,9 @@ def test_other_credentials_than_the_key_in_use_are_told_apart() -> None:
 
 
 def test_personal_attributes_get_pseudonyms_of_the_same_shape() -> None:
-    redacted = Redactor().interaction(_profile_update(PERSON))
+    # A fixed key: with a random one, a pseudonym sometimes contains a checked fragment by chance
+    # (a birth year of 1990, digits 912 in the phone number): 54 runs in 2,000 failed.
+    redacted = Redactor(salt=b"fixed-test-key").interaction(_profile_update(PERSON))
     sent = _attributes(redacted.request.body)
     assert redacted.response is not None
     answered = _attributes(redacted.response.body)
