@@ -134,6 +134,11 @@ def test_vendor_document_without_overlay_lacks_the_corrections() -> None:
          "/customerProfiles/0/integrationId"),
         ("POST", "/v2/customer_audiences", {"data": [{"action": "add", "audienceId": 1, "profileIntegrationId": ""}]},
          "/data/0/profileIntegrationId"),
+        ("POST", "/v2/customer_audiences", {"data": [{"action": "add", "audienceId": 2**63, "profileIntegrationId": "p"}]},
+         "/data/0/audienceId"),
+        ("POST", "/v1/coupon_reservations/C", {"integrationIDs": ["p", "\u3000"]}, "/integrationIDs/1"),
+        ("POST", "/v2/events", {"type": "t", "profileId": " "}, "/profileId"),
+        ("POST", "/v1/referrals", {"campaignId": 3, "advocateProfileIntegrationId": ""}, "/advocateProfileIntegrationId"),
     ],
 )  # fmt: skip
 def test_bounds_the_api_enforces_are_in_the_contract(

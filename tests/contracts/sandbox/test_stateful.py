@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -81,6 +82,15 @@ def _machine(journey: str, exercised: Callable[[str], None]) -> Any:
             app = getattr(self.schema, "app", None)
             if app is not None:  # the embedded sandbox; a real target keeps its state
                 app.store.reset()
+
+        def before_call(self, case: Any) -> None:
+            # schemathesis percent-encodes the path values it generates, but puts a value a link
+            # took from an earlier body into the path as it is: a profile id "/x1" sent
+            # PUT /v2/customer_profiles//x1 (found by the thorough run). A client encodes it.
+            # A generated value never holds a raw "/", so only link values are touched.
+            for name, value in (case.path_parameters or {}).items():
+                if isinstance(value, str) and "/" in value:
+                    case.path_parameters[name] = quote(value, safe="")
 
         def after_call(self, response: Any, case: Any) -> None:
             super().after_call(response, case)
