@@ -22,7 +22,7 @@ from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 from contracts.client import RetryPolicy
-from contracts.http import HttpResponse, normalize_headers
+from contracts.http import HttpResponse, NormalizedHeaders, normalize_headers
 
 __all__ = ["RateLimiter", "Sent", "Transport"]
 
@@ -108,7 +108,7 @@ class _Connection:
         return True
 
     def exchange(self, head: bytes, body: bytes | None, method: str, meanwhile: Callable[[], None] | None = None
-                 ) -> tuple[int, dict[str, list[str]], bytes, bool]:  # fmt: skip
+                 ) -> tuple[int, NormalizedHeaders, bytes, bool]:  # fmt: skip
         """(status, headers, body, keep the connection). ``meanwhile`` runs while the server works."""
         self.sock.sendall(head + body if body else head)
         self.exchanges += 1
@@ -119,7 +119,7 @@ class _Connection:
             if not (100 <= status < 200) or status == 101:  # interim answers (100 Continue ...) are skipped
                 return status, headers, content, keep
 
-    def _answer(self, method: str) -> tuple[int, dict[str, list[str]], bytes, bool]:
+    def _answer(self, method: str) -> tuple[int, NormalizedHeaders, bytes, bool]:
         buffer = self.buffer
         while (end := buffer.find(b"\r\n\r\n")) < 0:
             if not self._fill():
@@ -133,15 +133,16 @@ class _Connection:
         if not version.startswith("HTTP/1.") or not code.isdigit():
             raise _ProtocolError(f"not an HTTP/1.x answer: {lines[0][:80]!r}")
         status = int(code)
-        headers: dict[str, list[str]] = {}
+        # built normalised (lower-case names, repeated headers joined with ", "): no second pass
+        headers = NormalizedHeaders()
         length: int | None = None
         chunked = False
         keep = version != "HTTP/1.0"
         for line in lines[1:]:
             name, _, value = line.partition(":")
             value = value.strip()
-            headers.setdefault(name, []).append(value)
             lowered = name.lower()
+            headers[lowered] = f"{headers[lowered]}, {value}" if lowered in headers else value
             if lowered == "content-length":
                 try:
                     length = int(value)
@@ -253,7 +254,7 @@ class Transport:
         status, received, content, keep = self._connection.exchange(head, body, method, meanwhile)
         if not keep:
             self.close()
-        return HttpResponse(status, normalize_headers(received), content)  # normalised once, here
+        return HttpResponse(status, received, content)  # normalised as read (see _answer)
 
     def send(
         self,
