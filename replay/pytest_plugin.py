@@ -271,6 +271,13 @@ class OperationCoverage:
         self._config = config
 
     def record(self, operation_id: str) -> None:
+        """Count ``operation_id`` as exercised; an id the contract does not have is a ValueError
+        that lists the valid ones (a typo would otherwise go unnoticed)."""
+        known = _operations_by_route(self._config).values()
+        if operation_id not in known:
+            raise ValueError(
+                f"talon_coverage.record: unknown operation {operation_id!r}; valid: {', '.join(sorted(known))}"
+            )
         self._config.stash[_EXERCISED].add(operation_id)
         self._config.stash[_ACTIVE] = True
 
@@ -295,14 +302,20 @@ def pytest_runtest_makereport(
     label = getattr(item, "operation_label", None)
     if call.when == "call" and isinstance(label, str) and not report.skipped:
         method, _, path = label.partition(" ")
-        labels = item.config.stash.setdefault(_LABELS, {})
-        if not labels:
-            labels.update({(op.method, op.path): op.operation_id for op in _contract_of(item.config)})
-        operation_id = labels.get((method.upper(), path))
-        if operation_id is not None:
-            item.config.stash[_EXERCISED].add(operation_id)
-            item.config.stash[_ACTIVE] = True
+        operation_id = _operations_by_route(item.config).get((method.upper(), path))
+        if operation_id is not None:  # an operation of another schema than the contract: not ours
+            OperationCoverage(item.config).record(operation_id)
     return report
+
+
+def _operations_by_route(config: pytest.Config) -> dict[tuple[str, str], str]:
+    """(METHOD, path template) -> operationId of the contract, built once per session."""
+    routes = config.stash.get(_LABELS, None)
+    if routes is None:
+        routes = config.stash[_LABELS] = {
+            (op.method, op.path): op.operation_id for op in _contract_of(config)
+        }
+    return routes
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

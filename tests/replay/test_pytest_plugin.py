@@ -274,6 +274,15 @@ def test_stateful_machine_says_what_it_called(talon_coverage, operation):
 """
 
 
+def test_talon_coverage_refuses_an_unknown_operation(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_typo="def test_typo(talon_coverage):\n    talon_coverage.record('createAudience')\n"
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*unknown operation 'createAudience'; valid: *createAudienceV2*"])
+
+
 @pytest.mark.parametrize("args", [[], ["-n", "2", "-p", "xdist"]], ids=["one-process", "xdist"])
 def test_talon_coverage_records_and_xdist_workers_report_to_the_controller(
     pytester: pytest.Pytester, args: list[str]

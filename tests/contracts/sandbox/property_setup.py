@@ -1,9 +1,7 @@
 """What the property tests share: the schemathesis schema over the sandbox, the business rules
 that relax one check per operation, and generation hints derived from the contract's examples.
 
-Generation hints.
-
-The overlay gives examples for the ids that must exist (loyalty programs and cards, seeded
+Generation hints: the overlay gives examples for the ids that must exist (loyalty programs and cards, seeded
 profiles, coupons, the referral campaign, the catalog). schemathesis mixes examples into only
 one positive case in five, per parameter, so an operation that needs three of them right at
 once (linking a card: program, card and profile) rarely succeeds and a stateful chain rarely
