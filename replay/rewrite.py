@@ -187,14 +187,6 @@ for _ref in REFERENCES:
     _REFERENCES_BY_OPERATION.setdefault(_ref.operation, []).append((_ref, compiled))
 
 
-def _values(compiled: _Path, document: Any) -> list[Any]:
-    return compiled.values(document)
-
-
-def _assign(compiled: _Path, document: Any, change: Any) -> bool:
-    return compiled.assign(document, change)
-
-
 def _assign_general(compiled: Any, document: Any, change: Any) -> bool:
     changed = False
     try:
@@ -286,11 +278,11 @@ class StoryRewriter:
                 compiled is not None
                 and isinstance(body, (dict, list))
                 and any(
-                    isinstance(v, str) and self._own(reference, v) != v for v in _values(compiled, new_body)
+                    isinstance(v, str) and self._own(reference, v) != v for v in compiled.values(new_body)
                 )
             ):
-                _assign(
-                    compiled, writable(), lambda v, r=reference: self._own(r, v) if isinstance(v, str) else v
+                compiled.assign(
+                    writable(), lambda v, r=reference: self._own(r, v) if isinstance(v, str) else v
                 )
         new_url = _with_params(url, operation.path, params) if params != match.path_params else url
         return Rewritten(new_url, new_body, body_copied or new_url != url)
@@ -310,7 +302,7 @@ class StoryRewriter:
     def learn(self, operation_id: str | None, recorded: Any, live: Any) -> None:
         """Note the generated values of a live response, next to the recorded ones."""
         for flow, compiled in _FLOWS_BY_OPERATION.get(operation_id or "", ()):
-            before, after = _values(compiled, recorded), _values(compiled, live)
+            before, after = compiled.values(recorded), compiled.values(live)
             for old, new in zip(before, after, strict=False):  # a shorter live list: what pairs up
                 if old != new and isinstance(old, (str, int)) and not isinstance(old, bool):
                     self.generated.setdefault(flow.kind, {})[old] = new

@@ -26,6 +26,7 @@ import orjson
 
 from ..errors import Violation
 from ..http import HttpRequest
+from ..schema import follow_refs
 from ..spec import Contract, Match, Operation, load_contract
 from ..validation import ParsedRequest
 from . import audiences, catalogs, codes, customers, loyalty, sessions  # noqa: F401 - they register handlers
@@ -268,10 +269,14 @@ def _too_big(value: Any) -> bool:
 def _out_of_range(
     parsed: ParsedRequest, raw_body: bytes, body_schema: Callable[[], Any]
 ) -> list[dict[str, Any]]:
-    """Integers beyond 64 bits where the API reads a number: a parameter, or a body field the
-    schema types as a number (the real server cannot read them either: a 400). Values in
-    undeclared or free-form fields are not read as numbers and pass, as they do on the real
-    server (the thorough property run found the sandbox refusing them)."""
+    """Integers beyond 64 bits in parameters: the real server cannot read them (a 400).
+
+    In the body, integer fields are the contract's business (every integer is ``int64`` there,
+    so the validator has already answered). A field typed ``number`` takes any JSON number, as
+    a float: a whole number beyond 64 bits there is turned into the float the real server reads
+    (orjson already does so from 2**64 on), so the store never sees an integer it cannot hold.
+    Undeclared and free-form fields are left alone, as the real server ignores them.
+    """
     errors = [
         api_error(f"{name} is out of range for a 64-bit integer", parameter=name)
         for values in (parsed.path, parsed.query)
@@ -284,40 +289,36 @@ def _out_of_range(
     root = body_schema()
     if not isinstance(root, dict):
         return errors
-    defs = root.get("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        for _ in range(32):  # a $ref chain, never a cycle in practice; bounded anyway
-            if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
-                break
-            node = defs.get(node["$ref"].rsplit("/", 1)[-1])
-        return node
-
-    stack: list[tuple[str, Any, Any]] = [("", parsed.body, root)]
-    while stack and len(errors) < 20:
-        pointer, value, schema = stack.pop()
-        schema = resolve(schema)
+    stack: list[tuple[Any, Any, Any]] = [(None, None, root)]  # (container, key, schema) of a value
+    values: list[Any] = [parsed.body]
+    while stack:
+        container, key, schema = stack.pop()
+        value = values.pop()
+        schema = follow_refs(root, schema)[0]
         if not isinstance(schema, dict):
             continue
         for branch in ("allOf", "anyOf", "oneOf"):
-            stack.extend((pointer, value, sub) for sub in schema.get(branch, ()))
+            for sub in schema.get(branch, ()):
+                stack.append((container, key, sub))
+                values.append(value)
         if isinstance(value, dict):
             declared = schema.get("properties", {})
             extra = schema.get("additionalProperties")
-            for key, item in value.items():
-                sub = declared.get(key, extra if isinstance(extra, dict) else None)
+            for name, item in value.items():
+                sub = declared.get(name, extra if isinstance(extra, dict) else None)
                 if sub is not None:
-                    where = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
-                    stack.append((where, item, sub))
+                    stack.append((value, name, sub))
+                    values.append(item)
         elif isinstance(value, list):
             items = schema.get("items")
             if isinstance(items, dict):
-                stack.extend((f"{pointer}/{i}", item, items) for i, item in enumerate(value))
-        elif _too_big(value):
+                for i, item in enumerate(value):
+                    stack.append((value, i, items))
+                    values.append(item)
+        elif _too_big(value) and container is not None:
             types = schema.get("type")
-            numeric = {"integer", "number"} & set(types if isinstance(types, list) else [types])
-            if numeric:
-                errors.append(api_error("the number is out of range for a 64-bit integer", pointer=pointer))
+            if "number" in (types if isinstance(types, list) else [types]):
+                container[key] = float(value)
     return errors
 
 

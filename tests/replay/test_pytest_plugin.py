@@ -262,6 +262,29 @@ def test_schemathesis_items_count_as_their_operations(pytester: pytest.Pytester)
     # a deselected operation is not counted
     result = pytester.runpytest("-p", "no:cacheprovider", "-k", "inventory")
     result.stdout.fnmatch_lines(["1 of 28 operations exercised"])
+    # xdist workers send the items' labels to the controller
+    result = pytester.runpytest("-p", "no:cacheprovider", "-n", "2", "-p", "xdist")
+    result.stdout.fnmatch_lines(["2 of 28 operations exercised"])
+
+
+def test_schemathesis_tests_of_another_api_print_no_coverage(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_other="""
+import schemathesis
+
+schema = schemathesis.openapi.from_dict({
+    "openapi": "3.0.3", "info": {"title": "other", "version": "1"},
+    "paths": {"/pets": {"get": {"responses": {"200": {"description": "OK"}}}}},
+})
+
+@schema.parametrize()
+def test_api(case):
+    assert case.path == "/pets"
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "talon-contracts coverage" not in result.stdout.str()
 
 
 RECORDING_TEST = """

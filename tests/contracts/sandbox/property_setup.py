@@ -103,7 +103,7 @@ def build_schema(max_examples: int | None = None) -> Any:
 PROBABILITY = 0.7
 
 
-def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+def operation_objects(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         operation
         for item in document["paths"].values()
@@ -118,7 +118,7 @@ def config_from_examples(document: dict[str, Any], probability: float = PROBABIL
     and turning ``positive_data_acceptance`` off for the BUSINESS_RULES operations."""
     dictionaries: dict[str, dict[str, list[Any]]] = {}
     operations: list[dict[str, Any]] = []
-    for operation in _operations(document):
+    for operation in operation_objects(document):
         bindings: dict[str, Any] = {}
         for parameter in operation.get("parameters", []):
             values = [example["value"] for example in parameter.get("examples", {}).values()]

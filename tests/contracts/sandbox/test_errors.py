@@ -241,6 +241,9 @@ def test_bad_values_deep_in_bodies(
         ("PUT", "/v2/audiences/1", {"name": "VIPs", "": [0, 2**63 + 5]}),
         ("POST", "/v2/customer_audiences", {"data": [{"action": "add", "profileIntegrationId": "p",
                                                       "audienceId": 1, "note": 2**63}]}),
+        # a whole number beyond 64 bits in a `number` field is read as a float, as from 2**64 on
+        ("PUT", "/v2/customer_sessions/big", {"customerSession": {"profileId": "p", "cartItems": [
+            {"sku": "a", "quantity": 1, "price": 2**63}, {"sku": "b", "quantity": 1, "price": 2**64}]}}),
         # blank is ECMA-262's \s, as in the contract's pattern: U+0085 and U+001C are not blank
         ("POST", "/v2/customer_audiences", {"data": [{"action": "add", "profileIntegrationId": "\u0085",
                                                       "audienceId": 1}]}),
