@@ -200,6 +200,43 @@ def walk_schema(node: Any, pointer: str, visit: Callable[[dict[str, Any], str], 
             stack.extend(reversed(list(subschemas(current, ptr))))
 
 
+#: ECMA-262's \s, which JSON Schema patterns use: narrower than Python's (no U+0085, no
+#: U+001C..U+001F) and with U+FEFF. Written as the inside of a character class.
+ECMA_WHITESPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_ECMA_CLASSES = {"s": ECMA_WHITESPACE, "d": "0-9", "w": "A-Za-z0-9_"}
+
+
+def ecma_pattern(pattern: str) -> str:
+    r"""A JSON Schema (ECMA-262) pattern as a Python ``re`` pattern with the same meaning for the
+    class escapes Python reads differently: ``\s \d \w`` and their negations (Python's are
+    Unicode-wide). Other syntax is common to both and kept. A negated escape inside a bracket
+    class (``[\S-]``) has no plain equivalent and is kept as Python reads it."""
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            escaped = pattern[i + 1]
+            inside = _ECMA_CLASSES.get(escaped)
+            negated = _ECMA_CLASSES.get(escaped.lower()) if escaped.isupper() else None
+            if inside is not None:
+                out.append(inside if in_class else f"[{inside}]")
+            elif negated is not None and not in_class:
+                out.append(f"[^{negated}]")
+            else:
+                out.append(char + escaped)
+            i += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
 def follow_refs(document: Any, node: Any, limit: int = 32) -> tuple[Any, str | None]:
     """Follow a chain of local ``$ref``s: (target, None), or (None, why it cannot be followed)."""
     seen: list[str] = []

@@ -14,6 +14,7 @@ fallback where no ``jsonschema-rs`` wheel exists, and the reference in tests.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import threading
 import warnings
@@ -40,7 +41,7 @@ from .http import (
     parse_json,
     query_params,
 )
-from .schema import REQUEST, RESPONSE, BundledSchema, json_kind
+from .schema import REQUEST, RESPONSE, BundledSchema, ecma_pattern, json_kind
 from .spec import MISSING
 
 if TYPE_CHECKING:
@@ -112,13 +113,35 @@ class _RsCompiled:
             )
 
 
+_ECMA_VALIDATOR: Any = None
+
+
+@functools.lru_cache(maxsize=1024)
+def _python_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(ecma_pattern(pattern))
+
+
+def _ecma_validator_class() -> Any:
+    r"""jsonschema's Draft 2020-12 validator, with ``pattern`` read as ECMA-262 (as JSON Schema
+    says and jsonschema-rs does): Python's ``\s`` also matches U+0085, its ``\d`` any digit."""
+    global _ECMA_VALIDATOR
+    if _ECMA_VALIDATOR is None:
+        import jsonschema
+
+        def pattern(validator: Any, expected: str, instance: Any, schema: Any) -> Any:
+            if validator.is_type(instance, "string") and not _python_regex(expected).search(instance):
+                yield jsonschema.ValidationError(f"{instance!r} does not match {expected!r}")
+
+        base = jsonschema.Draft202012Validator
+        _ECMA_VALIDATOR = jsonschema.validators.extend(base, {"pattern": pattern})  # type: ignore[no-untyped-call]
+    return _ECMA_VALIDATOR
+
+
 class _PyCompiled:
     __slots__ = ("_paths", "_schema", "_validator")
 
     def __init__(self, schema: Any) -> None:
-        import jsonschema
-
-        cls = jsonschema.Draft202012Validator
+        cls = _ecma_validator_class()
         self._schema = schema
         self._validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
         self._paths: dict[int, list[str | int]] | None = None

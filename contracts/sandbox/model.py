@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..schema import ECMA_WHITESPACE
 from .ledger import Balance, Entry, entries_from_rows, replay
 from .seed import Campaign, Program, Seed
 from .store import Store, loads
@@ -50,11 +51,11 @@ def bad_request(title: str, *, pointer: str | None = None, parameter: str | None
     return ApiProblem(400, "Invalid request", [api_error(title, pointer=pointer, parameter=parameter)])
 
 
-#: Whitespace as the contract's ``pattern: "\\S"`` sees it: JSON Schema patterns are ECMA-262
-#: regular expressions, whose \s is narrower than Python's str.isspace() (which also counts
-#: U+0085 and U+001C..U+001F). A blank id must be blank by the same definition the contract
-#: states, or the sandbox would refuse ids the contract allows (found by the thorough run).
-_ECMA_BLANK = re.compile("[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*")
+#: Blank as the contract's ``pattern: "\\S"`` sees it: JSON Schema patterns are ECMA-262
+#: regular expressions, whose \s is not Python's str.isspace() (see ECMA_WHITESPACE). A blank id
+#: must be blank by the definition the contract states, or the sandbox would refuse ids the
+#: contract allows (found by the thorough run).
+_ECMA_BLANK = re.compile(f"[{ECMA_WHITESPACE}]*")
 
 
 def blank_ids(pairs: Iterable[tuple[Any, str]]) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import copy
 import json
 import pickle
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -487,3 +488,33 @@ def test_compiled_validators_are_cached(contract: Contract, monkeypatch: pytest.
     assert len(built) == 1
     total = fresh.compile_all()
     assert total == len(built) > 28  # every parameter, request and response schema, once each
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("x", True),
+        ("\u0085", True),
+        ("\u001c", True),
+        (" \u00a0\t", False),
+        ("\ufeff\u3000", False),
+        ("", False),
+    ],
+)
+def test_patterns_are_ecma_262_in_both_engines(validator: Validator, value: str, valid: bool) -> None:
+    """`\\S` as JSON Schema means it: U+0085 and U+001C are not white space there, U+FEFF is
+    (Python's `re` reads all three the other way; the python engine translates the pattern)."""
+    body = json.dumps({"integrationIDs": [value]}).encode()
+    request = _request("POST", "/v1/coupon_reservations/C", body)
+    found = [v for v in validator.validate_request(request) if v.keyword in ("pattern", "minLength")]
+    assert (found == []) is valid, found
+
+
+def test_ecma_pattern_translates_only_what_python_reads_differently() -> None:
+    from contracts.schema import ecma_pattern
+
+    assert ecma_pattern(r"^\d{3}-\w+$") == "^[0-9]{3}-[A-Za-z0-9_]+$"
+    assert ecma_pattern(r"[\d,]") == "[0-9,]"
+    assert ecma_pattern(r"a\\s\.b") == r"a\\s\.b"  # an escaped backslash, then a literal s
+    assert ecma_pattern(r"[^\S]") == r"[^\S]"  # a negated escape inside a class is kept
+    assert re.fullmatch(ecma_pattern(r"\S+"), "a\u0085b") and not re.fullmatch(ecma_pattern(r"\S"), "\ufeff")
