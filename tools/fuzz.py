@@ -5,7 +5,8 @@
    its default checks, every phase (examples, coverage, fuzzing, stateful), positive and negative
    data. It gets the tests' generation hints and business-rule relaxations, but not the stateful
    tests' harness: its scenarios do not start from the seed, and it sends a path value a link
-   took from a body unencoded (a profile id holding "/" then misses its route).
+   took from a body unencoded (a profile id holding "/" then misses its route), and it judges
+   negative data as generated, not as sent (see property_setup.negative_data_rejection_as_sent).
 
 The contract (vendor document + overlay) and the schemathesis configuration (the generation hints
 the tests use) are written to build/fuzz/ first, since ``st`` reads files. Exit status: 0 when

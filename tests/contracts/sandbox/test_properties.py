@@ -12,14 +12,14 @@ from typing import Any
 
 from hypothesis import settings
 
-from .property_setup import BUSINESS_RULES, build_schema, excluded_checks
+from .property_setup import ADDITIONAL_CHECKS, BUSINESS_RULES, build_schema, excluded_checks
 
 schema = build_schema(max_examples=settings.default.max_examples)
 
 
 @schema.parametrize()
 def test_every_operation_keeps_its_contract(case: Any) -> None:
-    case.call_and_validate(excluded_checks=excluded_checks(case))
+    case.call_and_validate(excluded_checks=excluded_checks(case), additional_checks=ADDITIONAL_CHECKS)
 
 
 def test_every_operation_is_generated() -> None:

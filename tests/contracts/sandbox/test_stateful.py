@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, settings
 from contracts import load_contract
 from replay.pytest_plugin import OperationCoverage
 
-from .property_setup import build_schema, excluded_checks, operation_objects
+from .property_setup import ADDITIONAL_CHECKS, build_schema, excluded_checks, operation_objects
 
 #: A path value as schemathesis generates it: unreserved characters and %XX escapes only. Any
 #: other value came from a link, unencoded. (A raw value that happens to look encoded, "a%41",
@@ -108,7 +108,7 @@ def _machine(journey: str, exercised: Callable[[str], None]) -> Any:
             # The same relaxation as the stateless tests, for the same documented reasons.
             case.validate_response(
                 response,
-                additional_checks=additional_checks,
+                additional_checks=[*(additional_checks or ()), *ADDITIONAL_CHECKS],
                 excluded_checks=excluded_checks(case),
                 transport_kwargs=kwargs or None,
                 recorder=self.recorder,
@@ -143,3 +143,33 @@ def test_every_operation_is_in_a_journey_and_linked() -> None:
     in_journeys = {operation_id for ops in JOURNEYS.values() for operation_id in ops}
     assert in_journeys == set(operations), sorted(set(operations) ^ in_journeys)
     assert linked == set(operations), sorted(set(operations) - linked)
+
+
+def test_negative_data_is_judged_on_the_request_as_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A negative case whose invalid value serialised into a valid request (the thorough run's
+    `subledgerId` object) is not judged at all; a request invalid on the wire goes to
+    schemathesis' negative_data_rejection."""
+    from . import property_setup
+
+    consulted: list[Any] = []
+
+    def delegate(ctx: Any, response: Any, case: Any) -> bool:
+        consulted.append(case)
+        return True
+
+    monkeypatch.setattr(property_setup, "negative_data_rejection", delegate)
+    operation = build_schema()["/v1/loyalty_programs/{loyaltyProgramId}/cards/{loyaltyCardId}/points"]["GET"]
+    path = {"loyaltyProgramId": 2, "loyaltyCardId": "CARD-0001"}
+    auth = {"Authorization": f"ApiKey-v1 {property_setup.API_KEY}"}
+
+    valid_on_the_wire = operation.Case(path_parameters=path, query={"subledgerId": "{'a': {}}"}, headers=auth)
+    response = valid_on_the_wire.call()
+    assert response.status_code == 200
+    assert property_setup.negative_data_rejection_as_sent(None, response, valid_on_the_wire) is None
+    assert consulted == []
+
+    invalid = operation.Case(path_parameters=path, query={"pageSize": "0"}, headers=auth)
+    response = invalid.call()
+    assert response.status_code == 400
+    assert property_setup.negative_data_rejection_as_sent(None, response, invalid) is True
+    assert consulted == [invalid]
