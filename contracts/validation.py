@@ -113,28 +113,23 @@ class _RsCompiled:
             )
 
 
-_ECMA_VALIDATOR: Any = None
-
-
 @functools.lru_cache(maxsize=1024)
 def _python_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(ecma_pattern(pattern))
 
 
+@functools.cache
 def _ecma_validator_class() -> Any:
     r"""jsonschema's Draft 2020-12 validator, with ``pattern`` read as ECMA-262 (as JSON Schema
     says and jsonschema-rs does): Python's ``\s`` also matches U+0085, its ``\d`` any digit."""
-    global _ECMA_VALIDATOR
-    if _ECMA_VALIDATOR is None:
-        import jsonschema
+    import jsonschema
 
-        def pattern(validator: Any, expected: str, instance: Any, schema: Any) -> Any:
-            if validator.is_type(instance, "string") and not _python_regex(expected).search(instance):
-                yield jsonschema.ValidationError(f"{instance!r} does not match {expected!r}")
+    def pattern(validator: Any, expected: str, instance: Any, schema: Any) -> Any:
+        if validator.is_type(instance, "string") and not _python_regex(expected).search(instance):
+            yield jsonschema.ValidationError(f"{instance!r} does not match {expected!r}")
 
-        base = jsonschema.Draft202012Validator
-        _ECMA_VALIDATOR = jsonschema.validators.extend(base, {"pattern": pattern})  # type: ignore[no-untyped-call]
-    return _ECMA_VALIDATOR
+    base = jsonschema.Draft202012Validator
+    return jsonschema.validators.extend(base, {"pattern": pattern})  # type: ignore[no-untyped-call]
 
 
 class _PyCompiled:
