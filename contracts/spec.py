@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from .documents import Document, join_pointer, read_document
 from .errors import ContractLoadError, ContractWarning, UnknownOperation
-from .http import media_type
+from .http import media_type, plain_url_parts
 from .overlay import Overlay, apply_overlay, load_overlay
 from .schema import HTTP_METHODS, SchemaCompiler, follow_refs, repair_schema_quirks, resolve_pointer
 
@@ -53,6 +53,10 @@ DEFAULT_OVERLAY = OPENAPI_DIR / "talon-overlay.yaml"
 
 _MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "<missing>", "__bool__": lambda self: False})()
 MISSING = _MISSING
+
+
+def _unquote(value: str) -> str:
+    return unquote(value) if "%" in value else value
 
 
 def python_name(name: str) -> str:
@@ -232,10 +236,13 @@ class Contract:
 
     def match(self, method: str, url: str) -> Match:
         """Like :meth:`find`, but raises :class:`UnknownOperation` explaining the near miss."""
-        try:
-            path = urlsplit(url).path or "/"
-        except ValueError as exc:  # "http://[::1/x": not a URL at all
-            raise UnknownOperation(f"{url!r} is not a valid URL: {exc}") from None
+        quick = plain_url_parts(url)
+        path = quick[0] if quick is not None else None
+        if path is None:
+            try:
+                path = urlsplit(url).path or "/"
+            except ValueError as exc:  # "http://[::1/x": not a URL at all
+                raise UnknownOperation(f"{url!r} is not a valid URL: {exc}") from None
         if self.base_path and (path == self.base_path or path.startswith(self.base_path + "/")):
             path = path[len(self.base_path) :] or "/"
         if len(path) > 1 and path.endswith("/"):
@@ -249,7 +256,9 @@ class Contract:
                 continue
             op = route.operations.get(method)
             if op is not None:
-                params = {name: unquote(found.group(f"p{i}")) for i, name in enumerate(route.names)}
+                params = {
+                    name: _unquote(value) for name, value in zip(route.names, found.groups(), strict=True)
+                }
                 return Match(op, params)
             same_path.append(route)
         if same_path:

@@ -90,6 +90,14 @@ def _headers(value: Any) -> dict[str, list[str]]:
     if value is None:
         return {}
     result: dict[str, list[str]] = {}
+    if type(value) is dict:  # the usual shape, {name: [text, ...]}, is taken as it is (it is ours)
+        for name, values in value.items():
+            if type(values) is not list or not values or type(name) is not str:
+                break
+            if (len(values) != 1 or type(values[0]) is not str) and not all(type(v) is str for v in values):
+                break
+        else:
+            return value
     if isinstance(value, Mapping):
         pairs: list[Any] = list(value.items())
     elif isinstance(value, list):
@@ -117,6 +125,8 @@ def _body(value: Any) -> bytes | None:
     """Body shapes: text, bytes (!!binary), {string: ...}, {base64_string: ...}, {encoding, string}."""
     if value is None:
         return None
+    if type(value) is str:
+        return value.encode("utf-8", "replace")
     if isinstance(value, bytes):
         return value
     if isinstance(value, str):
@@ -142,6 +152,8 @@ def _body(value: Any) -> bytes | None:
 
 
 def _status(value: Any) -> int:
+    if type(value) is int and 100 <= value <= 599:
+        return value
     if isinstance(value, Mapping):
         value = value.get("code")
     if isinstance(value, str) and value.strip().isdigit():
@@ -163,10 +175,10 @@ def _text(data: Mapping[str, Any], key: str, what: str) -> str:
 
 def _from_record(data: Any, source: str, index: int, line: int | None) -> Interaction:
     """A vcrpy, schemathesis or JSON Lines record -> Interaction (their shapes are close)."""
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise _Bad(f"an interaction must be a mapping, not {type(data).__name__}")
     request = data.get("request")
-    if not isinstance(request, Mapping):
+    if type(request) is not dict and not isinstance(request, Mapping):
         raise _Bad("the interaction has no request")
     http_request = HttpRequest(
         _text(request, "method", "the request").upper(),
@@ -177,12 +189,12 @@ def _from_record(data: Any, source: str, index: int, line: int | None) -> Intera
     response = data.get("response")
     http_response = None
     if response is not None:
-        if not isinstance(response, Mapping):
+        if type(response) is not dict and not isinstance(response, Mapping):
             raise _Bad("the response must be a mapping")
         http_response = HttpResponse(
             _status(response.get("status")), _headers(response.get("headers")), _body(response.get("body"))
         )
-    elapsed = data.get("elapsed", response.get("elapsed") if isinstance(response, Mapping) else None)
+    elapsed = data.get("elapsed", response.get("elapsed") if response is not None else None)
     recorded_at = data.get("recorded_at")
     meta = {k: data[k] for k in ("id", "status", "checks") if k in data}
     return Interaction(
@@ -422,7 +434,7 @@ def _read_jsonl(lines: Iterable[bytes], source: str) -> Iterator[Item]:
     for number, raw in enumerate(lines, start=1):
         if number == 1 and raw.startswith(_BOM):
             raw = raw[len(_BOM) :]
-        if not raw.strip():
+        if not raw or raw.isspace():
             continue
         try:
             data = orjson.loads(raw)

@@ -41,7 +41,15 @@ import orjson
 
 from contracts.client import RetryPolicy
 from contracts.errors import Violation
-from contracts.http import HttpRequest, HttpResponse, is_json_media, media_type, normalize_headers, parse_json
+from contracts.http import (
+    HttpRequest,
+    HttpResponse,
+    is_json_media,
+    media_type,
+    normalize_headers,
+    parse_json,
+    plain_url_parts,
+)
 from contracts.spec import Contract, Match
 
 from .cassettes import CassetteError, cassette_files, read_interactions
@@ -55,6 +63,7 @@ from .transport import RateLimiter, Sent, Transport
 __all__ = ["OUTCOMES", "WRITE_POLICIES", "Outcome", "ReplayOptions", "ReplaySummary", "Replayer"]
 
 OUTCOMES = ("same", "noise", "changed", "violation", "error", "skipped")
+FINDINGS = frozenset({"changed", "violation", "error"})  # the outcomes that are findings
 WRITE_POLICIES = ("allow", "dry", "skip")
 UNREACHABLE_AFTER = 3  # refused connections, before any answer, that end the run
 MAX_FINDINGS_KEPT = 1_000  # findings with their bodies kept for the summary and the HTML report
@@ -93,7 +102,7 @@ class Outcome:
 
     @property
     def finding(self) -> bool:
-        return self.kind in ("changed", "violation", "error")
+        return self.kind in FINDINGS
 
     @property
     def where(self) -> str:
@@ -152,9 +161,14 @@ class ReplaySummary:
         return (self.finished or time.monotonic()) - self.started
 
     def add(self, outcome: Outcome) -> None:
-        self.counts[outcome.kind] += 1
-        self.by_operation.setdefault(outcome.operation_id or "(no operation)", Counter())[outcome.kind] += 1
-        if outcome.finding and len(self.findings) < MAX_FINDINGS_KEPT:
+        kind = outcome.kind
+        self.counts[kind] += 1
+        operation = outcome.operation_id or "(no operation)"
+        counts = self.by_operation.get(operation)
+        if counts is None:
+            counts = self.by_operation[operation] = Counter()
+        counts[kind] += 1
+        if kind in FINDINGS and len(self.findings) < MAX_FINDINGS_KEPT:
             self.findings.append(outcome)
 
 
@@ -437,17 +451,24 @@ class Replayer:
         """Send the recorded request, made to fit ``side``'s target: ids rewritten, its credential."""
         recorded_request = item.request
         headers = normalize_headers(recorded_request.headers)  # once per interaction: see _replay
-        body = decoded_body(headers, recorded_request.body)
+        body = recorded_request.body
+        if body and "content-encoding" in headers:
+            body = decoded_body(headers, body)
         body_bytes = body.encode() if isinstance(body, str) else body
-        parsed_body: Any = None
-        if body_bytes and is_json_media(media_type(headers.get("content-type"))):
-            try:
-                parsed_body = parse_json(body_bytes)
-            except ValueError:
-                parsed_body = None  # sent as recorded: a negative exchange may send broken JSON on purpose
-        rewritten = side.rewriter.request(match, url, parsed_body)
-        if rewritten.changed and parsed_body is not None:
-            body_bytes = orjson.dumps(rewritten.body)
+        rewriter = side.rewriter
+        if rewriter.active:  # otherwise nothing is rewritten: the body is not even parsed
+            parsed_body: Any = None
+            if body_bytes and is_json_media(media_type(headers.get("content-type"))):
+                try:
+                    parsed_body = parse_json(body_bytes)
+                except ValueError:
+                    parsed_body = (
+                        None  # sent as recorded: a negative exchange may send broken JSON on purpose
+                    )
+            rewritten = rewriter.request(match, url, parsed_body)
+            if rewritten.changed and parsed_body is not None:
+                body_bytes = orjson.dumps(rewritten.body)
+            url = rewritten.url
         send_headers = {name: value for name, value in headers.items() if name not in _NOT_REPLAYED}
         recorded_auth = headers.get("authorization")
         shown_auth = None
@@ -455,8 +476,7 @@ class Replayer:
             foreign = recorded_auth.strip() == FOREIGN_AUTH_PLACEHOLDER
             send_headers["authorization"] = f"ApiKey-v1 {self._invalid_key if foreign else side.api_key}"
             shown_auth = FOREIGN_AUTH_PLACEHOLDER if foreign else AUTH_PLACEHOLDER
-        parts = urlsplit(rewritten.url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        target = _path_and_query(url)
         if self._limiter is not None:
             self._limiter.wait()
         sent = side.transport.send(
@@ -494,9 +514,10 @@ class Replayer:
         recorded_plain = None
         if recorded is not None:
             recorded_headers = normalize_headers(recorded.headers)
-            recorded_plain = HttpResponse(
-                recorded.status, recorded_headers, decoded_body(recorded_headers, recorded.body)
-            )
+            body = recorded.body
+            if body and "content-encoding" in recorded_headers:
+                body = decoded_body(recorded_headers, body)
+            recorded_plain = HttpResponse(recorded.status, recorded_headers, body)
         # parsed only when needed: to learn generated values, or (by the diff) when the bodies differ
         recorded_json = _json_or_none(recorded_plain) if op_id in FLOW_OPERATIONS else None
         answers: list[tuple[HttpResponse, Any]] = []
@@ -598,6 +619,13 @@ def _explain_generated(diff: ExchangeDiff, sides: list[_Side]) -> ExchangeDiff:
         for c in diff.body
     )
     return dataclasses.replace(diff, body=body)
+
+
+def _path_and_query(url: str) -> str:
+    """``/path?query`` of a recorded URL (absolute or not); the fragment dropped."""
+    quick = plain_url_parts(url)
+    path, query = quick if quick is not None else urlsplit(url)[2:4]
+    return (path or "/") + (f"?{query}" if query else "")
 
 
 def _with_query(url: str, name: str, value: str) -> str:

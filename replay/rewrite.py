@@ -242,6 +242,11 @@ class StoryRewriter:
 
     # -- requests
 
+    @property
+    def active(self) -> bool:
+        """Whether :meth:`request` can change anything (a namespace, or generated values learned)."""
+        return bool(self.namespace or self.generated)
+
     def request(self, match: Match | None, url: str, body: Any) -> Rewritten:
         """The URL and parsed JSON body to send instead of the recorded ones."""
         if match is None or (not self.namespace and not self.generated):

@@ -65,6 +65,8 @@ _URL_SAFE = "".join(chr(code) for code in range(33, 127))  # printable ASCII sta
 
 def _header_value(value: str) -> str:
     """Header values on the wire are bytes: text beyond Latin-1 goes as its UTF-8 bytes; no line breaks."""
+    if value.isascii() and value.isprintable():  # the usual case: nothing to change
+        return value
     value = value.replace("\r", " ").replace("\n", " ")
     try:
         value.encode("latin-1")
@@ -126,32 +128,38 @@ class _Connection:
                 if buffer:
                     raise _ProtocolError("the connection closed in the middle of the answer's headers")
                 raise _Disconnected("the server closed the connection without answering")
-        lines = bytes(buffer[:end]).decode("latin-1").split("\r\n")
+        status_line, _, block = buffer[:end].decode("latin-1").partition("\r\n")
         del buffer[: end + 4]
-        version, _, rest = lines[0].partition(" ")
+        version, _, rest = status_line.partition(" ")
         code = rest[:3]
         if not version.startswith("HTTP/1.") or not code.isdigit():
-            raise _ProtocolError(f"not an HTTP/1.x answer: {lines[0][:80]!r}")
+            raise _ProtocolError(f"not an HTTP/1.x answer: {status_line[:80]!r}")
         status = int(code)
         # built normalised (lower-case names, repeated headers joined with ", "): no second pass
         headers = NormalizedHeaders()
-        length: int | None = None
-        chunked = False
-        keep = version != "HTTP/1.0"
-        for line in lines[1:]:
+        for line in block.split("\r\n") if block else ():
             name, _, value = line.partition(":")
+            name = name.lower()
             value = value.strip()
-            lowered = name.lower()
-            headers[lowered] = f"{headers[lowered]}, {value}" if lowered in headers else value
-            if lowered == "content-length":
-                try:
-                    length = int(value)
-                except ValueError:
-                    raise _ProtocolError(f"Content-Length {value!r} is not a number") from None
-            elif lowered == "transfer-encoding":
-                chunked = "chunked" in value.lower()
-            elif lowered == "connection":
-                keep = "close" not in value.lower() if keep else "keep-alive" in value.lower()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        length: int | None = None
+        declared = headers.get("content-length")
+        if declared is not None:
+            try:
+                if "," in declared:  # repeated: it must say the same each time (RFC 9112, 6.3)
+                    (length,) = {int(v) for v in declared.split(",")}
+                else:
+                    length = int(declared)
+                if length < 0:
+                    raise ValueError(length)
+            except ValueError:
+                raise _ProtocolError(f"Content-Length {declared!r} is not a length") from None
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        keep = version != "HTTP/1.0"
+        connection = headers.get("connection")
+        if connection is not None:
+            connection = connection.lower()
+            keep = "close" not in connection if keep else "keep-alive" in connection
         if method == "HEAD" or status in _NO_BODY_STATUSES or 100 <= status < 200:
             return status, headers, b"", keep
         if chunked:
@@ -165,8 +173,12 @@ class _Connection:
         while len(buffer) < length:
             if not self._fill():
                 raise _ProtocolError(f"the answer ended after {len(buffer)} of {length} bytes")
-        content = bytes(buffer[:length])
-        del buffer[:length]
+        if len(buffer) == length:  # the usual case: nothing after this answer
+            content = bytes(buffer)
+            buffer.clear()
+        else:
+            content = bytes(buffer[:length])
+            del buffer[:length]
         return status, headers, content, keep
 
     def _chunked(self) -> bytes:
@@ -216,7 +228,7 @@ class Transport:
     _prefix: str = field(default="", init=False, repr=False)
     _host: str = field(default="", init=False, repr=False)
     _port: int = field(default=80, init=False, repr=False)
-    _host_header: str = field(default="", init=False, repr=False)
+    _host_line: str = field(default="", init=False, repr=False)
     _tls: ssl.SSLContext | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -228,7 +240,7 @@ class Transport:
         default = 443 if parts.scheme == "https" else 80
         self._port = parts.port or default
         host = f"[{self._host}]" if ":" in self._host else self._host
-        self._host_header = host if self._port == default else f"{host}:{self._port}"
+        self._host_line = f"Host: {host}" if self._port == default else f"Host: {host}:{self._port}"
         if parts.scheme == "https":
             self._tls = ssl.create_default_context()
             if not self.verify_tls:
@@ -245,12 +257,15 @@ class Transport:
         if self._connection is None:
             self._connection = _Connection(self._host, self._port, self.timeout, self._tls)
         # a recorded URL may hold raw non-ASCII characters: sent percent-encoded (UTF-8), as browsers do
-        path = quote(self._prefix + target, safe=_URL_SAFE)
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self._host_header}"]
+        path = self._prefix + target
+        if not (path.isascii() and path.isprintable() and " " not in path):  # else quote() changes nothing
+            path = quote(path, safe=_URL_SAFE)
+        lines = [f"{method} {path} HTTP/1.1", self._host_line]
         lines += [f"{name}: {_header_value(value)}" for name, value in headers.items()]
         if body or method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body) if body else 0}")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        lines.append("\r\n")
+        head = "\r\n".join(lines).encode("latin-1")
         status, received, content, keep = self._connection.exchange(head, body, method, meanwhile)
         if not keep:
             self.close()
@@ -306,13 +321,12 @@ class Transport:
                     continue  # once, on a new connection
             elapsed = time.perf_counter() - started
             if response is not None:
-                retry_after = normalize_headers(response.headers).get("retry-after")
                 retryable = response.status == 429 or (
                     response.status in self.retry.statuses and method.upper() in self.retry.idempotent_methods
                 )
                 if not retryable or attempt > self.retry.retries:
                     return Sent(response, None, elapsed, attempt)
-                delay = self.retry.delay(attempt, retry_after)
+                delay = self.retry.delay(attempt, normalize_headers(response.headers).get("retry-after"))
                 if delay is None:  # Retry-After beyond what we are willing to wait
                     return Sent(response, None, elapsed, attempt)
             else:

@@ -8,16 +8,19 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contracts.client import IntegrationClient, RetryPolicy
 from contracts.sandbox import Sandbox
 from contracts.spec import Contract
 from replay.cassettes import read_interactions, write_cassette
-from replay.engine import Outcome, Replayer, ReplayOptions
+from replay.engine import Outcome, Replayer, ReplayOptions, _path_and_query
 from replay.interactions import Interaction
 from tests.httpserver import ScriptedServer
 
@@ -395,3 +398,15 @@ def test_two_stories_creating_the_same_ids_do_not_collide(
     (tmp_path / "b.yaml").write_bytes(story)
     outcomes = _replay_on(shared, contract, [tmp_path], namespace="run-", concurrency=1)
     assert _findings(outcomes) == {}
+
+
+@given(
+    st.tuples(
+        st.sampled_from(["", "http://", "https://", "x1://", "é://", "//", " "]),
+        st.text(alphabet="ab:@[]?#.1/", max_size=8),
+        st.text(alphabet="/ab%?#=&\t é\n", max_size=24),
+    ).map("".join)
+)
+def test_the_path_sent_is_the_one_urlsplit_reads(url: str) -> None:
+    parts = urlsplit(url)
+    assert _path_and_query(url) == (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -162,7 +162,10 @@ def test_interim_100_continue_answers_are_skipped(serve: list[RawServer]) -> Non
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
-        (b"HTTP/1.1 200 OK\r\nContent-Length: 12, 12\r\n\r\n", "Content-Length '12, 12' is not a number"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 12, 13\r\n\r\n", "Content-Length '12, 13' is not a length"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n", "'2, 3' is not a length"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "Content-Length '-1' is not a length"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: twelve\r\n\r\n", "is not a length"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "is not hexadecimal"),
     ],
 )
@@ -173,6 +176,17 @@ def test_malformed_framing_is_an_error_not_a_crash(
     serve.append(server)
     sent = Transport(server.url, timeout=2, retry=RetryPolicy(retries=0)).send("GET", "/", {}, None)
     assert sent.response is None and message in (sent.error or "")
+
+
+def test_a_repeated_content_length_that_agrees_is_one_length(serve: list[RawServer]) -> None:
+    """RFC 9112, 6.3: a list of identical lengths may be read as that length (lines or a list)."""
+    answers = [b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\n{}",
+               b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\n[]"]  # fmt: skip
+    server = RawServer(answers)
+    serve.append(server)
+    transport = _transport(server)
+    bodies = [transport.send("GET", "/", {}, None).response for _ in answers]
+    assert [(r.status, r.body) for r in bodies if r is not None] == [(200, b"{}"), (200, b"[]")]
 
 
 def test_a_post_lost_on_a_fresh_connection_is_not_sent_twice(serve: list[RawServer]) -> None:
