@@ -11,6 +11,7 @@ exception: the engine turns them into ``error`` outcomes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import socket
 import ssl
@@ -24,7 +25,7 @@ from urllib.parse import quote, urlsplit
 from contracts.client import RetryPolicy
 from contracts.http import HttpResponse, NormalizedHeaders, normalize_headers
 
-__all__ = ["RateLimiter", "Sent", "Transport"]
+__all__ = ["Pending", "RateLimiter", "Sent", "Transport"]
 
 
 @dataclass(slots=True)
@@ -109,13 +110,12 @@ class _Connection:
         self.buffer += chunk
         return True
 
-    def exchange(self, head: bytes, body: bytes | None, method: str, meanwhile: Callable[[], None] | None = None
-                 ) -> tuple[int, NormalizedHeaders, bytes, bool]:  # fmt: skip
-        """(status, headers, body, keep the connection). ``meanwhile`` runs while the server works."""
+    def write(self, head: bytes, body: bytes | None) -> None:
         self.sock.sendall(head + body if body else head)
         self.exchanges += 1
-        if meanwhile is not None:
-            meanwhile()
+
+    def read(self, method: str) -> tuple[int, NormalizedHeaders, bytes, bool]:
+        """(status, headers, body, keep the connection)."""
         while True:
             status, headers, content, keep = self._answer(method)
             if not (100 <= status < 200) or status == 101:  # interim answers (100 Continue ...) are skipped
@@ -217,6 +217,16 @@ class _Outgoing(NamedTuple):
 
 
 @dataclass(slots=True)
+class Pending:
+    """A request written by :meth:`Transport.begin`, its answer not read yet."""
+
+    outgoing: _Outgoing
+    reused: bool  # sent on a connection that had answered before
+    started: float
+    failed: Exception | None  # the write failed: finish() at once
+
+
+@dataclass(slots=True)
 class Transport:
     """Sends requests to one origin over one kept-alive connection (not thread-safe: one per worker)."""
 
@@ -252,7 +262,7 @@ class Transport:
             self._connection.close()
             self._connection = None
 
-    def _once(self, outgoing: _Outgoing, meanwhile: Callable[[], None] | None) -> HttpResponse:
+    def _write(self, outgoing: _Outgoing) -> None:
         method, target, headers, body = outgoing
         if self._connection is None:
             self._connection = _Connection(self._host, self._port, self.timeout, self._tls)
@@ -266,10 +276,22 @@ class Transport:
             lines.append(f"Content-Length: {len(body) if body else 0}")
         lines.append("\r\n")
         head = "\r\n".join(lines).encode("latin-1")
-        status, received, content, keep = self._connection.exchange(head, body, method, meanwhile)
+        self._connection.write(head, body)
+
+    def _read(self, method: str) -> HttpResponse:
+        connection = self._connection
+        if connection is None:  # closed by a failed write: nothing to read
+            raise _Disconnected("the connection is closed")
+        status, received, content, keep = connection.read(method)
         if not keep:
             self.close()
         return HttpResponse(status, received, content)  # normalised as read (see _answer)
+
+    def _once(self, outgoing: _Outgoing, meanwhile: Callable[[], None] | None) -> HttpResponse:
+        self._write(outgoing)
+        if meanwhile is not None:
+            meanwhile()
+        return self._read(outgoing.method)
 
     def send(
         self,
@@ -285,55 +307,112 @@ class Transport:
         working on it: the engine judges the previous answer then instead of idling. If the request
         cannot be written, it does not run here: the caller runs it (it is idempotent there).
         """
+        return self._attempts(_Outgoing(method, target, headers, body), meanwhile, 1)
+
+    # -- in two steps, for a caller that waits for many connections at once (selectors)
+
+    def begin(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> Pending:
+        """Write a request; :meth:`finish` reads its answer once :attr:`socket` is readable (or at
+        once when :attr:`Pending.failed` or :meth:`buffered`). Never raises for network failures."""
         outgoing = _Outgoing(method, target, headers, body)
-        attempt = 0
+        reused = self._connection is not None and self._connection.exchanges > 0
+        started = time.perf_counter()
+        try:
+            self._write(outgoing)
+        except Exception as exc:  # judged by finish(), exactly as send() judges it
+            return Pending(outgoing, reused, started, exc)
+        return Pending(outgoing, reused, started, None)
+
+    @property
+    def socket(self) -> socket.socket | None:
+        return self._connection.sock if self._connection is not None else None
+
+    def buffered(self) -> bool:
+        """Whether answer bytes were already received (then the socket may never become readable)."""
+        connection = self._connection
+        if connection is None:
+            return False
+        sock = connection.sock
+        return bool(connection.buffer) or (isinstance(sock, ssl.SSLSocket) and sock.pending() > 0)
+
+    def finish(self, pending: Pending, *, timed_out: bool = False) -> Sent:
+        """The answer to :meth:`begin`'s request, with the retries :meth:`send` would make
+        (those, with their waits, are made here, blocking). ``timed_out``: the caller waited
+        ``timeout`` seconds for the socket in vain."""
+
+        def step() -> HttpResponse:
+            if pending.failed is not None:
+                raise pending.failed
+            if timed_out:
+                raise TimeoutError
+            return self._read(pending.outgoing.method)
+
+        result = self._attempt(pending.outgoing, 1, pending.reused, pending.started, step)
+        if isinstance(result, Sent):
+            return result
+        if result:
+            self.retry.sleep(result)
+        return self._attempts(pending.outgoing, None, 2)
+
+    # -- retries
+
+    def _attempts(self, outgoing: _Outgoing, meanwhile: Callable[[], None] | None, attempt: int) -> Sent:
         while True:
-            attempt += 1
-            started = time.perf_counter()
-            sent_fully = False
-            # a connection that answered before may have been closed by the server in the meantime;
-            # a request lost that way was never processed and is sent again, whatever its method
             reused = self._connection is not None and self._connection.exchanges > 0
-            try:
-                response = self._once(outgoing, meanwhile if attempt == 1 else None)
-                sent_fully = True
-            except (ConnectionRefusedError, socket.gaierror) as exc:
-                self.close()  # http.client keeps a half-used connection otherwise ("Request-sent")
-                response, error = None, f"cannot connect to {self.base_url}: {exc.strerror or exc}"
-            except ssl.SSLError as exc:
-                self.close()
-                return Sent(
-                    None,
-                    f"TLS error with {self.base_url}: {exc.reason or exc}",
-                    time.perf_counter() - started,
-                    attempt,
-                )
-            except TimeoutError:
-                self.close()
-                return Sent(
-                    None, f"no answer within {self.timeout:g} s", time.perf_counter() - started, attempt
-                )
-            except (http.client.HTTPException, OSError, ValueError, UnicodeError) as exc:
-                self.close()
-                response, error = None, f"connection failed: {type(exc).__name__}: {exc}"
-                lost = isinstance(exc, (_Disconnected, BrokenPipeError, ConnectionResetError))
-                if attempt == 1 and lost and (reused or method.upper() in self.retry.idempotent_methods):
-                    continue  # once, on a new connection
-            elapsed = time.perf_counter() - started
-            if response is not None:
-                retryable = response.status == 429 or (
-                    response.status in self.retry.statuses and method.upper() in self.retry.idempotent_methods
-                )
-                if not retryable or attempt > self.retry.retries:
-                    return Sent(response, None, elapsed, attempt)
-                delay = self.retry.delay(attempt, normalize_headers(response.headers).get("retry-after"))
-                if delay is None:  # Retry-After beyond what we are willing to wait
-                    return Sent(response, None, elapsed, attempt)
-            else:
-                unsent = not sent_fully and method.upper() in self.retry.idempotent_methods
-                if attempt > self.retry.retries or not unsent:
-                    return Sent(None, error, elapsed, attempt)
-                delay = self.retry.delay(attempt)
-                if delay is None:
-                    return Sent(None, error, elapsed, attempt)
-            self.retry.sleep(delay)
+            step = functools.partial(self._once, outgoing, meanwhile if attempt == 1 else None)
+            result = self._attempt(outgoing, attempt, reused, time.perf_counter(), step)
+            if isinstance(result, Sent):
+                return result
+            if result:
+                self.retry.sleep(result)
+            attempt += 1
+
+    def _attempt(
+        self,
+        outgoing: _Outgoing,
+        attempt: int,
+        reused: bool,
+        started: float,
+        step: Callable[[], HttpResponse],
+    ) -> Sent | float:
+        """Run one attempt's I/O (``step``): the final :class:`Sent`, or the seconds to wait before
+        the next attempt (0: at once, on a new connection)."""
+        method = outgoing.method
+        # a connection that answered before may have been closed by the server in the meantime;
+        # a request lost that way was never processed and is sent again, whatever its method
+        sent_fully = False
+        try:
+            response = step()
+            sent_fully = True
+        except (ConnectionRefusedError, socket.gaierror) as exc:
+            self.close()
+            response, error = None, f"cannot connect to {self.base_url}: {exc.strerror or exc}"
+        except ssl.SSLError as exc:
+            self.close()
+            return Sent(None, f"TLS error with {self.base_url}: {exc.reason or exc}", time.perf_counter() - started,
+                        attempt)  # fmt: skip
+        except TimeoutError:
+            self.close()
+            return Sent(None, f"no answer within {self.timeout:g} s", time.perf_counter() - started, attempt)
+        except (http.client.HTTPException, OSError, ValueError, UnicodeError) as exc:
+            self.close()
+            response, error = None, f"connection failed: {type(exc).__name__}: {exc}"
+            lost = isinstance(exc, (_Disconnected, BrokenPipeError, ConnectionResetError))
+            if attempt == 1 and lost and (reused or method.upper() in self.retry.idempotent_methods):
+                return 0.0  # once, on a new connection
+        elapsed = time.perf_counter() - started
+        if response is not None:
+            retryable = response.status == 429 or (
+                response.status in self.retry.statuses and method.upper() in self.retry.idempotent_methods
+            )
+            if not retryable or attempt > self.retry.retries:
+                return Sent(response, None, elapsed, attempt)
+            delay = self.retry.delay(attempt, normalize_headers(response.headers).get("retry-after"))
+            return (
+                Sent(response, None, elapsed, attempt) if delay is None else delay
+            )  # None: beyond our patience
+        unsent = not sent_fully and method.upper() in self.retry.idempotent_methods
+        if attempt > self.retry.retries or not unsent:
+            return Sent(None, error, elapsed, attempt)
+        delay = self.retry.delay(attempt)
+        return Sent(None, error, elapsed, attempt) if delay is None else delay

@@ -4,6 +4,7 @@ write safety, retries, failures."""
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from contracts.spec import Contract
 from replay.cassettes import read_interactions, write_cassette
 from replay.engine import Outcome, Replayer, ReplayOptions, _path_and_query
 from replay.interactions import Interaction
+from replay.transport import Transport
 from tests.httpserver import ScriptedServer
 
 from .helpers import CORPUS, session_exchange
@@ -410,3 +412,74 @@ def test_two_stories_creating_the_same_ids_do_not_collide(
 def test_the_path_sent_is_the_one_urlsplit_reads(url: str) -> None:
     parts = urlsplit(url)
     assert _path_and_query(url) == (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _stories(tmp_path: Path, names: list[str], count: int) -> list[Path]:
+    paths = []
+    for name in names:
+        path = tmp_path / f"{name}.jsonl"
+        exchanges = [session_exchange(f"{name}-{n}") for n in range(count)]
+        for n, exchange in enumerate(exchanges):
+            exchange.index = n
+        write_cassette(path, exchanges, fmt="jsonl")
+        paths.append(path)
+    return paths
+
+
+def test_concurrent_stories_share_one_thread_with_their_requests_in_flight_together(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scripted.default.body = _answer()
+    written: list[str] = []  # in the order the client wrote them (the server's order is its threads')
+    begin = Transport.begin
+
+    def recording_begin(self: Transport, method: str, target: str, *args: Any) -> Any:
+        written.append(target.rsplit("/", 1)[-1])
+        return begin(self, method, target, *args)
+
+    monkeypatch.setattr(Transport, "begin", recording_begin)
+    threads: set[str] = set()
+    outcomes: list[Outcome] = []
+
+    def sink(outcome: Outcome) -> None:
+        threads.add(threading.current_thread().name)
+        outcomes.append(outcome)
+
+    replayer = Replayer(contract, ReplayOptions(target=scripted.url, api_key="k", concurrency=2), sink)
+    assert replayer.multiplexed
+    replayer.run(_stories(tmp_path, ["a", "b"], 3))
+    assert len(outcomes) == 6 and not any(o.kind in ("error", "skipped") for o in outcomes)  # answered
+    assert len(threads) == 1
+    # both stories' first requests went out before either story's second one
+    assert set(written[:2]) == {"a-0", "b-0"} and len(written) == 6
+    for story in ("a", "b"):  # and each story kept its order, on the wire too
+        assert [w for w in written if w.startswith(story)] == [f"{story}-{n}" for n in range(3)]
+        sent = [r.path.rsplit("/", 1)[-1] for r in scripted.requests if f"/{story}-" in r.path]
+        assert sent == [f"{story}-{n}" for n in range(3)]
+
+
+def test_a_story_that_times_out_does_not_hold_up_the_others(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path
+) -> None:
+    scripted.push(200, _answer(), delay=2.0)  # whichever first request the server takes first
+    scripted.default.body = _answer()
+    outcomes: list[Outcome] = []
+    options = ReplayOptions(
+        target=scripted.url, api_key="k", concurrency=2, timeout=0.3, retry=RetryPolicy(retries=0)
+    )
+    started = time.monotonic()
+    Replayer(contract, options, outcomes.append).run(_stories(tmp_path, ["a", "b"], 3))
+    assert time.monotonic() - started < 1.5
+    errors = [o for o in outcomes if o.kind == "error"]
+    assert len(errors) == 1 and "no answer within 0.3 s" in (errors[0].reason or "")
+    assert len(outcomes) == 6 and sum(o.kind not in ("error", "skipped") for o in outcomes) == 5
+
+
+def test_paced_replays_and_own_targets_keep_a_thread_per_story(contract: Contract) -> None:
+    assert not Replayer(
+        contract, ReplayOptions(target="http://127.0.0.1:9", api_key="k", speed=1.0)
+    ).multiplexed
+    own = Replayer(
+        contract, ReplayOptions(target="embedded", api_key="k"), own_target=lambda: Sandbox().start()
+    )
+    assert not own.multiplexed

@@ -204,3 +204,16 @@ def test_non_ascii_urls_and_header_values_are_encoded(serve: list[RawServer]) ->
     head = server.requests[0].decode("latin-1")
     assert head.startswith("GET /v2/customer_sessions/caf%C3%A9%E2%82%AC HTTP/1.1")
     assert "x-note: " + "naïve€".encode().decode("latin-1") in head
+
+
+def test_begin_then_finish_is_send_in_two_steps(serve: list[RawServer]) -> None:
+    server = RawServer([b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"])
+    serve.append(server)
+    transport = _transport(server)
+    pending = transport.begin("GET", "/v2/x", {}, None)
+    assert pending.failed is None and transport.socket is not None and not transport.buffered()
+    sent = transport.finish(pending)
+    assert sent.response is not None and (sent.response.status, sent.response.body) == (200, b"{}")
+    refused = Transport("http://127.0.0.1:9", retry=RetryPolicy(retries=0))
+    pending = refused.begin("GET", "/", {}, None)  # a failure is kept for finish(), never raised
+    assert pending.failed is not None and "cannot connect" in (refused.finish(pending).error or "")
