@@ -1,6 +1,6 @@
 """Benchmark: replaying recorded traffic, interactions replayed + compared + validated per second.
 
-Run with ``python bench/bench_replay.py [--count N] [--files K] [--large N] [--concurrency 1,2,4]
+Run with ``python bench/bench_replay.py [--count N] [--files K] [--large N] [--concurrency 1,2,4,4x2]
 [--repeat R] [--naive M] [--profile] [--quick]``. The recorded interactions of every file in
 ``cassettes/`` that the engine would send (not the recorded 409s of concurrent writes, nothing the
 contract does not match; with the default ``--mix success`` only those answered 2xx, the shape of
@@ -20,7 +20,7 @@ send identical requests that were answered differently (``DELETE /v2/audiences/1
 Measured, in the same run:
 
 * the engine: ``Replayer(contract, ReplayOptions(...)).run(files)`` on the K files at each
-  concurrency (1, 2 and 4 by default), the fastest of R runs (5 by default): every response is
+  concurrency (1, 2 and 4, and 4 in 2 processes, by default), the fastest of R runs (5 by default): every response is
   validated against the contract and diffed against its recording. The server answers exactly what
   was recorded, so every outcome must be ``same`` and every request known;
 * a reference floor: the same requests through ``replay.transport.Transport`` only (read, send);
@@ -361,7 +361,7 @@ class Run:
     counts: Counter[str]
     served: int  # requests the server had an answer for
     unknown: int  # and had none for
-    client_cpu: float  # CPU seconds of this process (all its threads) per second
+    client_cpu: float  # CPU seconds of this process (all its threads, its worker processes) per second
     server_cpu: float  # CPU seconds of the server process per second
 
 
@@ -371,19 +371,26 @@ class Timed:
     def __init__(self, target: str) -> None:
         self.target = target
         self.server = control(target, "reset")["cpu"]
-        self.cpu = time.process_time()
+        self.cpu = self._cpu()
         self.started = time.perf_counter()
+
+    @staticmethod
+    def _cpu() -> float:
+        """This process, and its children once ended (the engine's worker processes)."""
+        times = os.times()
+        return time.process_time() + times.children_user + times.children_system
 
     def done(self, counts: Counter[str]) -> Run:
         seconds = time.perf_counter() - self.started
-        cpu = time.process_time() - self.cpu
+        cpu = self._cpu() - self.cpu
         stats = control(self.target, "stats")
         return Run(seconds, counts, int(stats["served"]), int(stats["unknown"]), cpu / seconds,
                    (stats["cpu"] - self.server) / seconds)  # fmt: skip
 
 
-def replay(contract: Contract, target: str, files: list[Path], concurrency: int) -> Run:
-    replayer = Replayer(contract, ReplayOptions(target=target, api_key=API_KEY, concurrency=concurrency))
+def replay(contract: Contract, target: str, files: list[Path], concurrency: int, processes: int = 1) -> Run:
+    options = ReplayOptions(target=target, api_key=API_KEY, concurrency=concurrency, processes=processes)
+    replayer = Replayer(contract, options)
     timed = Timed(target)
     summary = replayer.run(files)
     return timed.done(summary.counts)
@@ -545,13 +552,13 @@ def counts_text(counts: Mapping[str, int], expected: str) -> str:
     return ", ".join(f"{kind} {n:,}" for kind, n in sorted(others.items())) or "-"
 
 
-HEADER = (f"  {'':<30} {'count':>7} {'seconds':>8} {'interactions/s':>14} {'same':>7} {'other':>9} "
+HEADER = (f"  {'':<36} {'count':>7} {'seconds':>8} {'interactions/s':>14} {'same':>7} {'other':>9} "
           f"{'unknown req.':>12} {'client CPU':>10} {'server CPU':>10}")  # fmt: skip
 
 
 def row(label: str, run: Run, count: int, expected: str = "same") -> str:
     total = sum(run.counts.values())
-    return (f"  {label:<30} {total:>7,} {run.seconds:>8.2f} {total / run.seconds:>14,.0f} "
+    return (f"  {label:<36} {total:>7,} {run.seconds:>8.2f} {total / run.seconds:>14,.0f} "
             f"{run.counts[expected]:>7,} {counts_text(run.counts, expected):>9} {run.unknown:>12,} "
             f"{run.client_cpu:>10.0%} {run.server_cpu:>10.0%}")  # fmt: skip
 
@@ -561,7 +568,7 @@ def throughput(
     target: str,
     parts: list[Path],
     count: int,
-    levels: list[int],
+    levels: list[tuple[int, int]],
     repeat: int,
     naive_count: int,
     failures: list[str],
@@ -573,12 +580,12 @@ def throughput(
     print(HEADER)
     # Rounds: every engine row, then the naive loop, `repeat` times. The machine's speed drifts
     # (a shared VM varies by +-20% over seconds); interleaved, both sides meet the same drift.
-    engine_runs: dict[int, list[Run]] = {level: [] for level in levels}
+    engine_runs: dict[tuple[int, int], list[Run]] = {level: [] for level in levels}
     naive_runs: list[Run] = []
     round_ratios: list[float] = []
     for _ in range(repeat):
         for level in levels:
-            engine_runs[level].append(replay(contract, target, parts, level))
+            engine_runs[level].append(replay(contract, target, parts, *level))
         naive_runs.append(naive(contract, target, parts, naive_count))
         round_best = max(count / engine_runs[level][-1].seconds for level in levels)
         round_ratios.append(round_best / (naive_count / naive_runs[-1].seconds))
@@ -586,10 +593,11 @@ def throughput(
     for level, runs in engine_runs.items():
         fastest = min(runs, key=lambda run: run.seconds)
         best = max(best, count / fastest.seconds)
-        print(row(f"engine, concurrency {level}", fastest, count))
+        label = f"engine, concurrency {level[0]}" + (f", {level[1]} processes" if level[1] > 1 else "")
+        print(row(label, fastest, count))
         for run in runs:
             if run.counts["same"] != count or run.served != count or run.unknown:
-                failures.append(f"engine, concurrency {level}: {dict(run.counts)}, the server answered "
+                failures.append(f"{label}: {dict(run.counts)}, the server answered "
                                 f"{run.served:,} known and {run.unknown:,} unknown requests")  # fmt: skip
 
     floor = send_only(target, parts)
@@ -621,7 +629,8 @@ def main(argv: list[str] | None = None) -> int:
         "--large", type=int, help="the large capture of the memory check (default 100000; 10000 with --quick)"
     )
     parser.add_argument(
-        "--concurrency", help="comma-separated worker counts (default 1,2,4; 1,4 with --quick)"
+        "--concurrency",
+        help="comma-separated: N stories in flight, or NxP, N in P processes (default 1,2,4,4x2; 1,4x2 with --quick)",
     )
     parser.add_argument(
         "--repeat", type=int, help="rounds: runs per row, the fastest counts (default 5; 1 with --quick)"
@@ -650,10 +659,19 @@ def main(argv: list[str] | None = None) -> int:
     naive_count: int = min(args.naive or (500 if args.quick else 2_000), count)
     files_count: int = args.files
     try:
-        levels = [int(n) for n in (args.concurrency or ("1,4" if args.quick else "1,2,4")).split(",")]
+        levels = [
+            (int(c), int(p or 1))
+            for c, _, p in (
+                n.partition("x")
+                for n in (args.concurrency or ("1,4x2" if args.quick else "1,2,4,4x2")).split(",")
+            )
+        ]
     except ValueError:
-        parser.error("--concurrency takes comma-separated integers")
-    if min(count, large, repeat, naive_count, files_count, *levels) < 1 or files_count > count:
+        parser.error("--concurrency takes comma-separated worker counts, N or NxP (N stories in P processes)")
+    if (
+        min(count, large, repeat, naive_count, files_count, *(n for level in levels for n in level)) < 1
+        or files_count > count
+    ):
         parser.error("--count, --large, --repeat, --naive, --files and --concurrency must be positive "
                      "(and --files at most --count)")  # fmt: skip
 

@@ -22,21 +22,29 @@ operation supports it, skipped elsewhere; ``skip``); keeps recorded timing when 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import datetime as dt
 import ipaddress
 import itertools
+import mmap
+import multiprocessing
+import os
+import pickle
 import queue
 import secrets
 import selectors
+import signal
 import socket
 import threading
 import time
+import traceback
+import warnings
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, TypeVar, cast
+from typing import Any, NamedTuple, NoReturn, Protocol, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
@@ -116,6 +124,10 @@ class ReplayOptions:
     target: str
     api_key: str
     concurrency: int = 4
+    #: Processes sharing the stories (forked; POSIX only), ``concurrency`` split between them. More
+    #: than one only pays when the target answers faster than one process can judge (a local
+    #: server, a fast staging), and only where stories share one thread (see Replayer.multiplexed).
+    processes: int = 1
     rate: float | None = None  # requests per second, all workers together
     speed: float | None = None  # None: as fast as possible; 1.0: the recorded pace; 2.0: twice as fast
     writes: str = "allow"
@@ -136,6 +148,8 @@ class ReplayOptions:
             raise ValueError(f"writes must be one of {', '.join(WRITE_POLICIES)}, not {self.writes!r}")
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if self.processes < 1:
+            raise ValueError("processes must be at least 1")
 
 
 @dataclass(slots=True)
@@ -257,6 +271,7 @@ class Replayer:
         self._answered = False
         self._story_numbers = itertools.count(1)
         self._refused = 0
+        self._shared: _SharedState | None = None  # with processes: the stop flag and story claims
 
     # -- control
 
@@ -273,6 +288,8 @@ class Replayer:
     def stop(self) -> None:
         """Finish the requests in flight, start no more (Ctrl-C)."""
         self._stop.set()
+        if self._shared is not None:
+            self._shared.stop()
 
     def run(self, paths: Iterable[str | Path]) -> ReplaySummary:
         files: list[Path] = []
@@ -286,11 +303,17 @@ class Replayer:
                 self.summary.unreadable.append(f"{raw}: no cassettes found")
             files += found
         self.summary.stories = len(files)
-        stories: queue.Queue[Path] = queue.Queue()
-        for path in files:
-            stories.put(path)
+        numbered = [(next(self._story_numbers), path) for path in files]  # a number each: its namespace
+        stories: queue.Queue[tuple[int, Path]] = queue.Queue()
+        for story in numbered:
+            stories.put(story)
         workers = min(self.options.concurrency, max(len(files), 1))
-        if self.multiplexed and workers > 1:  # one thread keeps `workers` stories in flight
+        processes = min(self.options.processes, workers) if self.multiplexed and _CAN_FORK else 1
+        if processes > 1:  # each child keeps its share of the stories in flight; a thread here reads it
+            children = self._fork(numbered, processes, workers)
+            pool = concurrent.futures.ThreadPoolExecutor(processes, thread_name_prefix="replay")
+            futures = [pool.submit(child.collect, self._collect) for child in children]
+        elif self.multiplexed and workers > 1:  # one thread keeps `workers` stories in flight
             pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="replay")
             futures = [pool.submit(self._multiplexed_worker, stories, workers)]
         else:
@@ -317,9 +340,84 @@ class Replayer:
         self.summary.interrupted = True
         self.stop()
 
+    # -- worker processes
+
+    def _fork(self, numbered: list[tuple[int, Path]], processes: int, width: int) -> list[_Child]:
+        """Start ``processes`` children sharing the stories (each claims the next one when it has
+        room); ``width`` stories in flight in all. What the parent has loaded (the contract, the
+        compiled schemas, the noise rules) is the children's without a copy (fork)."""
+        self.validator.compile_all()  # once, here, not once per child
+        shared = self._shared = _SharedState(len(numbered))
+        if self._stop.is_set():
+            shared.stop()
+        children = []
+        for index in range(processes):
+            share = width // processes + (1 if index < width % processes else 0)
+            read, write = os.pipe()
+            with warnings.catch_warnings():  # 3.12+: fork with threads; the child uses none of theirs
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+            if pid == 0:  # the child: never returns
+                os.close(read)
+                self._child(_ClaimedStories(numbered, shared), share, write)
+            os.close(write)
+            children.append(_Child(pid, read))
+        return children
+
+    def _child(self, stories: _ClaimedStories, width: int, out_fd: int) -> NoReturn:
+        """A child process's life: replay stories, send the outcomes to the parent, exit."""
+        code = 0
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it sets the stop flag
+            out = os.fdopen(out_fd, "wb")
+            shared = stories.shared
+            self._stop = shared  # type: ignore[assignment]  # is_set/set, seen by every process
+            self._lock = threading.Lock()  # not one a parent thread may have held at the fork
+            self.summary = ReplaySummary(self.options.target)
+            batch: list[Any] = []
+            sent_at = time.monotonic()
+
+            def send(message: tuple[str, Any]) -> None:
+                out.write(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+                out.flush()
+
+            def sink(outcome: Outcome) -> None:
+                nonlocal sent_at
+                batch.append(_packed(outcome))
+                if len(batch) >= 64 or time.monotonic() - sent_at > 0.1:  # progress stays live
+                    send(("outcomes", batch[:]))
+                    batch.clear()
+                    sent_at = time.monotonic()
+
+            self.sink = sink
+            self._multiplexed_worker(stories, width)
+            send(("outcomes", batch))
+            send(("done", (self.summary.problems, self.summary.unreadable)))
+        except BaseException:  # a bug: the parent raises it (the child must exit in any case)
+            code = 1
+            with contextlib.suppress(BaseException):
+                send(("failed", traceback.format_exc()))
+        finally:
+            os._exit(code)
+
+    def _collect(self, message: str, payload: Any) -> None:
+        """A child's message, in the parent (from a reader thread)."""
+        if message == "outcomes":
+            with self._lock:
+                for packed in payload:
+                    outcome = _unpacked(packed)
+                    self.summary.add(outcome)
+                    if self.sink is not None:
+                        self.sink(outcome)
+        elif message == "done":
+            problems, unreadable = payload
+            with self._lock:
+                self.summary.problems += problems
+                self.summary.unreadable += [u for u in unreadable if u not in self.summary.unreadable]
+
     # -- workers
 
-    def _worker(self, stories: queue.Queue[Path]) -> None:
+    def _worker(self, stories: _Stories) -> None:
         options = self.options
         targets: list[tuple[StoryTarget | None, str, str, str]] = []  # (own target, url, key, namespace)
         own = self.own_target() if self.own_target is not None else None
@@ -337,13 +435,12 @@ class Replayer:
         try:
             while not self._stop.is_set():
                 try:
-                    path = stories.get_nowait()
+                    number, path = stories.get_nowait()
                 except queue.Empty:
                     return
                 for target, _, _, _ in targets:
                     if target is not None:
                         target.reset()
-                number = next(self._story_numbers)
                 sides = [  # a namespace per story: two files creating the same id do not collide
                     _Side(transport, StoryRewriter(f"{namespace}{number}-" if namespace else ""), key)
                     for transport, (_, _, key, namespace) in zip(transports, targets, strict=True)
@@ -356,7 +453,7 @@ class Replayer:
                 if target is not None:
                     target.stop()
 
-    def _multiplexed_worker(self, stories: queue.Queue[Path], width: int) -> None:
+    def _multiplexed_worker(self, stories: _Stories, width: int) -> None:
         """Up to ``width`` stories in flight on this one thread, each with its own connection(s).
 
         Each story is a generator (:meth:`_story_steps`) that yields the request it needs sent
@@ -387,13 +484,12 @@ class Replayer:
             nonlocal active
             while active < width and not self._stop.is_set():
                 try:
-                    path = stories.get_nowait()
+                    number, path = stories.get_nowait()
                 except queue.Empty:
                     return
                 transports = idle.pop() if idle else [
                     Transport(url or "", options.timeout, options.retry, options.verify_tls) for url in urls
                 ]  # fmt: skip
-                number = next(self._story_numbers)
                 sides = [
                     _Side(transport, StoryRewriter(f"{namespace}{number}-" if namespace else ""), key)
                     for transport, namespace, key in zip(transports, namespaces, keys, strict=False)
@@ -740,6 +836,102 @@ class Replayer:
         elif not diff.same:
             outcome.kind = "noise"
         return outcome
+
+
+_CAN_FORK = hasattr(os, "fork")
+
+
+def _packed(outcome: Outcome) -> Any:
+    """What a child sends for an outcome: the outcome itself when it carries a diff worth showing,
+    or, for the bulk (``same``, ``skipped``), its fields as a plain tuple, which pickles at a
+    fraction of the cost of three dataclasses."""
+    diff, request = outcome.diff, outcome.request
+    if outcome.violations or (diff is not None and (diff.status or diff.headers or diff.body)):
+        return outcome
+    return (outcome.source, outcome.index, outcome.line, outcome.operation_id, outcome.method, outcome.url,
+            outcome.kind, outcome.reason, diff is not None, request and (request.method, request.url,
+            request.headers, request.body), outcome.elapsed, outcome.attempts)  # fmt: skip
+
+
+def _unpacked(packed: Any) -> Outcome:
+    if isinstance(packed, Outcome):
+        return packed
+    source, index, line, operation, method, url, kind, reason, diffed, request, elapsed, attempts = packed
+    return Outcome(source, index, line, operation, method, url, kind, reason,
+                   ExchangeDiff(None, (), ()) if diffed else None, (),
+                   HttpRequest(*request) if request else None, None, None, elapsed, attempts)  # fmt: skip
+
+
+class _SharedState:
+    """What a replay's processes share, in an anonymous shared mapping: a stop flag and the
+    number of stories claimed so far (claims under a lock)."""
+
+    def __init__(self, stories: int) -> None:
+        self.memory = mmap.mmap(-1, 16)
+        self.lock = multiprocessing.get_context("fork").Lock()
+        self.stories = stories
+
+    def stop(self) -> None:
+        self.memory[0] = 1
+
+    set = stop  # stands in for the threading.Event of a single-process replay
+
+    def is_set(self) -> bool:
+        return self.memory[0] == 1
+
+    def claim(self) -> int | None:
+        """The index of the next story nobody took yet, or None."""
+        with self.lock:
+            taken = int.from_bytes(self.memory[8:16], "little")
+            if taken >= self.stories:
+                return None
+            self.memory[8:16] = (taken + 1).to_bytes(8, "little")
+            return taken
+
+
+@dataclass(slots=True)
+class _ClaimedStories:
+    """A child's view of the stories: the next unclaimed one of all processes."""
+
+    numbered: list[tuple[int, Path]]
+    shared: _SharedState
+
+    def get_nowait(self) -> tuple[int, Path]:
+        index = self.shared.claim()
+        if index is None:
+            raise queue.Empty
+        return self.numbered[index]
+
+
+@dataclass(slots=True)
+class _Child:
+    """A worker process, seen from the parent: its pid and the pipe its messages come through."""
+
+    pid: int
+    fd: int
+
+    def collect(self, handle: Callable[[str, Any], None]) -> None:
+        """Read the child's messages until it ends; its failure is raised here (a bug, never hidden)."""
+        failure = None
+        with os.fdopen(self.fd, "rb") as messages:
+            while True:
+                try:
+                    message, payload = pickle.load(messages)
+                except EOFError:
+                    break
+                if message == "failed":
+                    failure = payload
+                else:
+                    handle(message, payload)
+        _, status = os.waitpid(self.pid, 0)
+        if failure is not None or status != 0:
+            raise RuntimeError(f"replay process {self.pid} failed ({status=}):\n{failure or 'no report'}")
+
+
+class _Stories(Protocol):
+    """Where workers take their next story from: (its number, its file); ``queue.Empty`` when none."""
+
+    def get_nowait(self) -> tuple[int, Path]: ...
 
 
 class _Request(NamedTuple):

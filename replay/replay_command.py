@@ -149,6 +149,9 @@ def _shared_options(function: Callable[..., None]) -> Callable[..., None]:
         click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path)),
         click.option("--concurrency", type=click.IntRange(1, 256), default=4, show_default=True,
                      help="Files (stories) replayed at the same time; each story stays in order."),
+        click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
+                     help="Processes sharing those stories (POSIX): more than 1 pays only against a target "
+                          "that answers faster than one process judges (a local server)."),
         click.option("--rate", default=None, help="At most this many requests per second, e.g. 50/s."),
         click.option("--speed", default="max", show_default=True,
                      help="max, or a factor of the recorded pace: 1x, 2x ..."),
@@ -226,7 +229,8 @@ def _job(p: dict[str, Any], *, builtin_noise: bool = True) -> _Job:
     except (TalonContractsError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--noise/--ignore") from None
     options = {
-        "concurrency": p["concurrency"], "rate": _rate(p["rate"]), "speed": _speed(p["speed"]),
+        "concurrency": p["concurrency"], "processes": p["processes"], "rate": _rate(p["rate"]),
+        "speed": _speed(p["speed"]),
         "operations": frozenset(p["operations"]) or None, "timeout": p["timeout"],
     }  # fmt: skip
     return _Job(p["paths"], contract, noise, options, allowed_hosts(p["allow_host"]), p["namespace"],

@@ -4,6 +4,7 @@ write safety, retries, failures."""
 from __future__ import annotations
 
 import copy
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -483,3 +484,62 @@ def test_paced_replays_and_own_targets_keep_a_thread_per_story(contract: Contrac
         contract, ReplayOptions(target="embedded", api_key="k"), own_target=lambda: Sandbox().start()
     )
     assert not own.multiplexed
+
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="worker processes are forked (POSIX)")
+
+
+@needs_fork
+def test_worker_processes_share_the_stories_and_stop_when_told(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path
+) -> None:
+    scripted.default.body = _answer()
+    paths = _stories(tmp_path, ["a", "b", "c", "d"], 30)
+    broken = tmp_path / "e.jsonl"
+    broken.write_bytes(paths[0].read_bytes().splitlines(keepends=True)[0] + b"{not json\n")
+    outcomes: list[Outcome] = []
+    options = ReplayOptions(target=scripted.url, api_key="k", concurrency=4, processes=2)
+    summary = Replayer(contract, options, outcomes.append).run([*paths, broken])
+    assert sorted((Path(o.source).name, o.index) for o in outcomes) == sorted(
+        [(f"{story}.jsonl", n) for story in "abcd" for n in range(30)] + [("e.jsonl", 0)]
+    )  # every interaction once, whichever process replayed it
+    assert summary.done == 121 and summary.stories == 5
+    assert [(Path(p.source).name, p.line) for p in summary.problems] == [("e.jsonl", 2)]
+
+    scripted.default.delay = 0.01  # 120 answers take a while: a stop has something left to stop
+    stopped: list[Outcome] = []
+    replayer = Replayer(contract, options, None)
+
+    def sink(outcome: Outcome) -> None:
+        stopped.append(outcome)
+        if len(stopped) == 10:
+            replayer.stop()
+
+    replayer.sink = sink
+    replayer.run(paths)
+    assert 10 <= len(stopped) < 120  # the requests in flight finish, no more start
+
+
+@needs_fork
+def test_a_worker_process_that_fails_is_an_error_not_silence(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Replayer, stories: Any, width: int) -> None:
+        raise ZeroDivisionError("a bug in the worker")
+
+    monkeypatch.setattr(Replayer, "_multiplexed_worker", broken)  # the children are forked with it
+    options = ReplayOptions(target=scripted.url, api_key="k", concurrency=2, processes=2)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError: a bug in the worker"):
+        Replayer(contract, options).run(_stories(tmp_path, ["a", "b"], 1))
+
+
+@needs_fork
+def test_worker_processes_give_up_on_an_unreachable_target_once(contract: Contract, tmp_path: Path) -> None:
+    options = ReplayOptions(
+        target="http://127.0.0.1:9", api_key="k", concurrency=4, processes=2, retry=RetryPolicy(retries=0)
+    )
+    summary = Replayer(contract, options).run(_stories(tmp_path, ["a", "b", "c", "d"], 50))
+    assert [u for u in summary.unreadable if u.startswith("giving up")] == [
+        "giving up: http://127.0.0.1:9: cannot connect to http://127.0.0.1:9: Connection refused"
+    ]
+    assert summary.done < 200 and set(summary.counts) == {"error"}

@@ -341,3 +341,25 @@ def test_control_characters_cannot_break_the_junit_report_or_the_terminal(
     assert result.exit_code == 1, result.output
     xmlschema.XMLSchema(str(FIXTURES / "junit-10.xsd")).validate(str(report))
     assert "\x1b" not in result.stdout and "\\x1b" in result.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="worker processes are forked (POSIX)")
+def test_worker_processes_report_the_same_findings(
+    runner: CliRunner, planted: Sandbox, tmp_path: Path
+) -> None:
+    report = tmp_path / "replay.json"
+    result = runner.invoke(cli, [*_against(planted), "--processes", "2", "--report", f"json:{report}"])
+    assert result.exit_code == 1, result.output
+    payload = json.loads(report.read_text())
+    outcomes = payload["outcomes"]
+    assert len(outcomes) == payload["summary"]["interactions"] == 28  # 11 + 17, each once
+    assert sorted((Path(o["file"]).name, o["index"]) for o in outcomes) == sorted(
+        (Path(path).name, index)
+        for path, count in ((STORIES[0], 11), (STORIES[1], 17))
+        for index in range(count)
+    )
+    real = {
+        c["live"] for o in outcomes if o["outcome"] == "changed" for c in o["changes"] if c["noise"] is None
+    }
+    assert real == {"Welcome discount (2027 edition)"}
+    assert all(o["outcome"] in ("same", "noise", "changed") for o in outcomes)
