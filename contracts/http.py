@@ -101,10 +101,11 @@ _PLAIN_URL = re.compile(r"(?:[A-Za-z]+://[^/?#\[\]]*|(?!//))(/[^?#]*)(?:\?([^#]*
 
 
 def plain_url_parts(url: str) -> tuple[str, str] | None:
-    """(path, query) of a plain URL (``/p?q`` or ``scheme://host/p?q#f``, printable), as
+    """(path, query) of a plain URL (``/p?q`` or ``scheme://host/p?q#f``, printable ASCII), as
     ``urlsplit`` reads them, at a fraction of its cost (hot paths read a URL per request); None
     for anything else, where ``urlsplit`` must decide."""
-    if not url.isprintable():  # urlsplit drops tabs and line breaks, strips leading controls
+    # urlsplit drops tabs and line breaks, strips leading controls, and refuses some non-ASCII hosts
+    if not (url.isascii() and url.isprintable()):
         return None
     found = _PLAIN_URL.fullmatch(url)
     if found is None:

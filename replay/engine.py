@@ -350,18 +350,28 @@ class Replayer:
         shared = self._shared = _SharedState(len(numbered))
         if self._stop.is_set():
             shared.stop()
-        children = []
-        for index in range(processes):
-            share = width // processes + (1 if index < width % processes else 0)
-            read, write = os.pipe()
-            with warnings.catch_warnings():  # 3.12+: fork with threads; the child uses none of theirs
-                warnings.simplefilter("ignore", DeprecationWarning)
-                pid = os.fork()
-            if pid == 0:  # the child: never returns
-                os.close(read)
-                self._child(_ClaimedStories(numbered, shared), share, write)
-            os.close(write)
-            children.append(_Child(pid, read))
+        children: list[_Child] = []
+        try:
+            for index in range(processes):
+                share = width // processes + (1 if index < width % processes else 0)
+                read, write = os.pipe()
+                with warnings.catch_warnings():  # 3.12+: fork with threads; the child uses none of theirs
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    pid = os.fork()
+                if pid == 0:  # the child: never returns
+                    for fd in (read, *(child.fd for child in children)):  # the parent's ends, not ours
+                        os.close(fd)
+                    if self.options.rate:  # the children share the rate as they share the stories
+                        self._limiter = RateLimiter(self.options.rate * share / width)
+                    self._child(_ClaimedStories(numbered, shared), share, write)
+                os.close(write)
+                children.append(_Child(pid, read))
+        except BaseException:  # no fork left (EAGAIN), Ctrl-C: the children started end, then it is raised
+            shared.stop()
+            for child in children:
+                os.close(child.fd)  # a child writing gets EPIPE and exits
+                os.waitpid(child.pid, 0)
+            raise
         return children
 
     def _child(self, stories: _ClaimedStories, width: int, out_fd: int) -> NoReturn:
@@ -409,6 +419,8 @@ class Replayer:
                     self.summary.add(outcome)
                     if self.sink is not None:
                         self.sink(outcome)
+        elif message == "failed":  # the run is lost: the other processes stop too
+            self.stop()
         elif message == "done":
             problems, unreadable = payload
             with self._lock:
@@ -475,7 +487,15 @@ class Replayer:
         idle: list[list[Transport]] = []  # the connections of finished stories, for the next ones
         selector = selectors.DefaultSelector()
         waiting: dict[int, tuple[Generator[_Request, Sent, None], list[Transport], _Request, Pending]] = {}
-        registered: dict[int, socket.socket] = {}  # file descriptor -> the socket registered under it
+        registered: dict[int, tuple[socket.socket, Transport]] = {}  # fd -> the socket registered, its owner
+
+        def settle(transport: Transport, pending: Pending, timed_out: bool = False) -> Sent:
+            """The answer, or an error for what nothing anticipated (one story's, not the run's end)."""
+            try:
+                return transport.finish(pending, timed_out=timed_out)
+            except Exception as exc:
+                transport.close()
+                return Sent(None, f"connection failed: {type(exc).__name__}: {exc}", 0.0, 1)
 
         active = 0
 
@@ -513,15 +533,16 @@ class Replayer:
                 pending = transport.begin(request.method, request.target, request.headers, request.body)
                 sock = transport.socket
                 if pending.failed is not None or sock is None or transport.buffered():
-                    sent = transport.finish(pending)  # nothing to wait for
+                    sent = settle(transport, pending)  # nothing to wait for
                     continue
                 fd = sock.fileno()
                 waiting[fd] = (steps, transports, request, pending)
-                if registered.get(fd) is not sock:  # sockets stay registered between requests
-                    if fd in registered:  # the number of a closed connection, reused
+                known = registered.get(fd)
+                if known is None or known[0] is not sock:  # sockets stay registered between requests
+                    if known is not None:  # the number of a closed connection, reused
                         selector.unregister(fd)
                     selector.register(fd, selectors.EVENT_READ)
-                    registered[fd] = sock
+                    registered[fd] = (sock, transport)
                 return
 
         try:
@@ -534,16 +555,18 @@ class Replayer:
                 now = time.perf_counter()
                 for key, _ in ready:
                     found = waiting.pop(key.fd, None)
-                    if found is None:  # readable while not waited on: closed by the server meanwhile
+                    if found is None:  # readable while not waited on: closed (or babbled on) by the server
+                        sock, owner = registered.pop(key.fd)
                         selector.unregister(key.fd)
-                        del registered[key.fd]
+                        if owner.socket is sock:
+                            owner.close()  # the next request of its next story opens a fresh one
                         continue
                     steps, transports, request, pending = found
-                    advance(steps, transports, request.transport.finish(pending))
+                    advance(steps, transports, settle(request.transport, pending))
                 for fd, (steps, transports, request, pending) in list(waiting.items()):
                     if now - pending.started > request.transport.timeout:  # no answer in time
                         del waiting[fd]
-                        advance(steps, transports, request.transport.finish(pending, timed_out=True))
+                        advance(steps, transports, settle(request.transport, pending, timed_out=True))
         finally:
             selector.close()
             for steps, transports, _, _ in waiting.values():  # only after a bug: close what is left
@@ -842,11 +865,15 @@ _CAN_FORK = hasattr(os, "fork")
 
 
 def _packed(outcome: Outcome) -> Any:
-    """What a child sends for an outcome: the outcome itself when it carries a diff worth showing,
+    """What a child sends for an outcome: the outcome itself for a finding or a diff worth showing,
     or, for the bulk (``same``, ``skipped``), its fields as a plain tuple, which pickles at a
     fraction of the cost of three dataclasses."""
     diff, request = outcome.diff, outcome.request
-    if outcome.violations or (diff is not None and (diff.status or diff.headers or diff.body)):
+    if (
+        outcome.kind in FINDINGS
+        or outcome.violations
+        or (diff is not None and (diff.status or diff.headers or diff.body))
+    ):
         return outcome
     return (outcome.source, outcome.index, outcome.line, outcome.operation_id, outcome.method, outcome.url,
             outcome.kind, outcome.reason, diff is not None, request and (request.method, request.url,
@@ -913,17 +940,22 @@ class _Child:
     def collect(self, handle: Callable[[str, Any], None]) -> None:
         """Read the child's messages until it ends; its failure is raised here (a bug, never hidden)."""
         failure = None
-        with os.fdopen(self.fd, "rb") as messages:
-            while True:
-                try:
-                    message, payload = pickle.load(messages)
-                except EOFError:
-                    break
-                if message == "failed":
-                    failure = payload
-                else:
+        try:
+            with os.fdopen(self.fd, "rb") as messages:
+                while True:
+                    try:
+                        message, payload = pickle.load(messages)
+                    except EOFError:
+                        break
+                    except Exception as exc:  # a child killed in the middle of a message
+                        message, payload = "failed", f"unreadable message ({type(exc).__name__}: {exc})"
+                    if message == "failed":
+                        failure = payload
                     handle(message, payload)
-        _, status = os.waitpid(self.pid, 0)
+                    if message == "failed":
+                        break
+        finally:
+            _, status = os.waitpid(self.pid, 0)  # never a zombie
         if failure is not None or status != 0:
             raise RuntimeError(f"replay process {self.pid} failed ({status=}):\n{failure or 'no report'}")
 

@@ -34,3 +34,8 @@ def test_the_quick_path_reading_agrees_with_urlsplit(url: str) -> None:
 def test_plain_recorded_urls_take_the_quick_path(url: str, path: str) -> None:
     quick = plain_url_parts(url)
     assert quick is not None and quick[0] == path
+
+
+def test_urls_beyond_ascii_are_left_to_urlsplit() -> None:
+    """urlsplit refuses some non-ASCII hosts (a fullwidth "#" normalises to a delimiter)."""
+    assert plain_url_parts("http://a\uff03b/p") is None and plain_url_parts("/caf\u00e9") is None

@@ -538,8 +538,21 @@ def test_worker_processes_give_up_on_an_unreachable_target_once(contract: Contra
     options = ReplayOptions(
         target="http://127.0.0.1:9", api_key="k", concurrency=4, processes=2, retry=RetryPolicy(retries=0)
     )
-    summary = Replayer(contract, options).run(_stories(tmp_path, ["a", "b", "c", "d"], 50))
+    outcomes: list[Outcome] = []
+    summary = Replayer(contract, options, outcomes.append).run(_stories(tmp_path, ["a", "b", "c", "d"], 50))
+    assert outcomes and all(o.recorded is not None for o in outcomes)  # findings keep their bodies
     assert [u for u in summary.unreadable if u.startswith("giving up")] == [
         "giving up: http://127.0.0.1:9: cannot connect to http://127.0.0.1:9: Connection refused"
     ]
     assert summary.done < 200 and set(summary.counts) == {"error"}
+
+
+@needs_fork
+def test_worker_processes_share_the_rate(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path
+) -> None:
+    scripted.default.body = _answer()
+    options = ReplayOptions(target=scripted.url, api_key="k", concurrency=4, processes=2, rate=20)
+    started = time.monotonic()
+    summary = Replayer(contract, options).run(_stories(tmp_path, ["a", "b", "c", "d"], 10))
+    assert summary.done == 40 and time.monotonic() - started > 1.5  # 40 requests at 20/s in all, not each
