@@ -489,13 +489,14 @@ class Replayer:
         waiting: dict[int, tuple[Generator[_Request, Sent, None], list[Transport], _Request, Pending]] = {}
         registered: dict[int, tuple[socket.socket, Transport]] = {}  # fd -> the socket registered, its owner
 
-        def settle(transport: Transport, pending: Pending, timed_out: bool = False) -> Sent:
-            """The answer, or an error for what nothing anticipated (one story's, not the run's end)."""
+        def settle(transport: Transport, pending: Pending, timed_out: bool = False) -> Sent | Pending:
+            """The answer (or a request written again, to wait for), or an error for what nothing
+            anticipated (one story's, not the run's end)."""
             try:
-                return transport.finish(pending, timed_out=timed_out)
+                return transport.finish(pending, timed_out=timed_out, resend=True)
             except Exception as exc:
                 transport.close()
-                return Sent(None, f"connection failed: {type(exc).__name__}: {exc}", 0.0, 1)
+                return Sent(None, f"connection failed: {type(exc).__name__}: {exc}", 0.0, pending.attempt)
 
         active = 0
 
@@ -518,19 +519,28 @@ class Replayer:
                 advance(self._story_steps(path, sides), transports, None)
 
         def advance(
-            steps: Generator[_Request, Sent, None], transports: list[Transport], sent: Sent | None
+            steps: Generator[_Request, Sent, None],
+            transports: list[Transport],
+            sent: Sent | Pending | None,
+            request: _Request | None = None,
         ) -> None:
             """Resume a story until it needs to wait for an answer (or ends)."""
             nonlocal active
             while True:
-                try:
-                    request = steps.send(sent) if sent is not None else next(steps)
-                except StopIteration:
-                    active -= 1
-                    idle.append(transports)
-                    return
+                if isinstance(sent, Pending):  # the same request, written again: wait for it
+                    assert request is not None
+                    pending = sent
+                else:
+                    try:
+                        request = steps.send(sent) if sent is not None else next(steps)
+                    except StopIteration:
+                        active -= 1
+                        idle.append(transports)
+                        return
+                    pending = request.transport.begin(
+                        request.method, request.target, request.headers, request.body
+                    )
                 transport = request.transport
-                pending = transport.begin(request.method, request.target, request.headers, request.body)
                 sock = transport.socket
                 if pending.failed is not None or sock is None or transport.buffered():
                     sent = settle(transport, pending)  # nothing to wait for
@@ -562,11 +572,13 @@ class Replayer:
                             owner.close()  # the next request of its next story opens a fresh one
                         continue
                     steps, transports, request, pending = found
-                    advance(steps, transports, settle(request.transport, pending))
+                    advance(steps, transports, settle(request.transport, pending), request)
                 for fd, (steps, transports, request, pending) in list(waiting.items()):
                     if now - pending.started > request.transport.timeout:  # no answer in time
                         del waiting[fd]
-                        advance(steps, transports, settle(request.transport, pending, timed_out=True))
+                        advance(
+                            steps, transports, settle(request.transport, pending, timed_out=True), request
+                        )
         finally:
             selector.close()
             for steps, transports, _, _ in waiting.values():  # only after a bug: close what is left

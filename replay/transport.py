@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Literal, NamedTuple, overload
 from urllib.parse import quote, urlsplit
 
 from contracts.client import RetryPolicy
@@ -224,6 +224,7 @@ class Pending:
     reused: bool  # sent on a connection that had answered before
     started: float
     failed: Exception | None  # the write failed: finish() at once
+    attempt: int = 1
 
 
 @dataclass(slots=True)
@@ -314,14 +315,16 @@ class Transport:
     def begin(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> Pending:
         """Write a request; :meth:`finish` reads its answer once :attr:`socket` is readable (or at
         once when :attr:`Pending.failed` or :meth:`buffered`). Never raises for network failures."""
-        outgoing = _Outgoing(method, target, headers, body)
+        return self._begin(_Outgoing(method, target, headers, body), 1)
+
+    def _begin(self, outgoing: _Outgoing, attempt: int) -> Pending:
         reused = self._connection is not None and self._connection.exchanges > 0
         started = time.perf_counter()
         try:
             self._write(outgoing)
         except Exception as exc:  # judged by finish(), exactly as send() judges it
-            return Pending(outgoing, reused, started, exc)
-        return Pending(outgoing, reused, started, None)
+            return Pending(outgoing, reused, started, exc, attempt)
+        return Pending(outgoing, reused, started, None, attempt)
 
     @property
     def socket(self) -> socket.socket | None:
@@ -335,10 +338,17 @@ class Transport:
         sock = connection.sock
         return bool(connection.buffer) or (isinstance(sock, ssl.SSLSocket) and sock.pending() > 0)
 
-    def finish(self, pending: Pending, *, timed_out: bool = False) -> Sent:
+    @overload
+    def finish(self, pending: Pending, *, timed_out: bool = ..., resend: Literal[False] = ...) -> Sent: ...
+    @overload
+    def finish(self, pending: Pending, *, timed_out: bool = ..., resend: bool) -> Sent | Pending: ...
+
+    def finish(self, pending: Pending, *, timed_out: bool = False, resend: bool = False) -> Sent | Pending:
         """The answer to :meth:`begin`'s request, with the retries :meth:`send` would make
         (those, with their waits, are made here, blocking). ``timed_out``: the caller waited
-        ``timeout`` seconds for the socket in vain."""
+        ``timeout`` seconds for the socket in vain. ``resend``: a request lost with a connection
+        the server had closed is written again on a new one and returned as a new Pending (to wait
+        for like the first) instead of being waited for here."""
 
         def step() -> HttpResponse:
             if pending.failed is not None:
@@ -347,12 +357,17 @@ class Transport:
                 raise TimeoutError
             return self._read(pending.outgoing.method)
 
-        result = self._attempt(pending.outgoing, 1, pending.reused, pending.started, step)
+        result = self._attempt(pending.outgoing, pending.attempt, pending.reused, pending.started, step)
         if isinstance(result, Sent):
             return result
         if result:
             self.retry.sleep(result)
-        return self._attempts(pending.outgoing, None, 2)
+        elif resend and pending.failed is None:  # at once, on a new connection: no need to block
+            again = self._begin(pending.outgoing, pending.attempt + 1)
+            if again.failed is None:
+                return again
+            return self.finish(again)
+        return self._attempts(pending.outgoing, None, pending.attempt + 1)
 
     # -- retries
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -556,3 +557,57 @@ def test_worker_processes_share_the_rate(
     started = time.monotonic()
     summary = Replayer(contract, options).run(_stories(tmp_path, ["a", "b", "c", "d"], 10))
     assert summary.done == 40 and time.monotonic() - started > 1.5  # 40 requests at 20/s in all, not each
+
+
+def test_retries_happen_when_stories_share_a_thread(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path
+) -> None:
+    scripted.push(429, {"message": "slow down"}, headers={"Retry-After": "0"})
+    scripted.default.body = _answer()
+    outcomes: list[Outcome] = []
+    options = ReplayOptions(
+        target=scripted.url, api_key="k", concurrency=2, retry=RetryPolicy(retries=2, backoff=0.001)
+    )
+    replayer = Replayer(contract, options, outcomes.append)
+    assert replayer.multiplexed
+    replayer.run(_stories(tmp_path, ["a", "b"], 3))
+    assert len(outcomes) == 6 and not any(o.kind == "error" for o in outcomes)
+    assert sorted(o.attempts for o in outcomes) == [1, 1, 1, 1, 1, 2] and len(scripted.requests) == 7
+
+
+def test_a_request_lost_with_a_closed_connection_is_sent_again_without_holding_up_the_others(
+    contract: Contract, tmp_path: Path
+) -> None:
+    """A server that closes each connection after one answer, without saying so (no Connection:
+    close): the next request on it is lost, and written again on a new connection."""
+    body = orjson.dumps(_answer())
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body),
+        body,
+    )
+    listener = socket.create_server(("127.0.0.1", 0))
+    served: list[int] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                if connection.recv(65536):
+                    connection.sendall(answer)
+                    served.append(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        outcomes: list[Outcome] = []
+        options = ReplayOptions(
+            target=f"http://127.0.0.1:{listener.getsockname()[1]}", api_key="k", concurrency=2
+        )
+        Replayer(contract, options, outcomes.append).run(_stories(tmp_path, ["a", "b"], 3))
+    finally:
+        listener.close()
+    assert len(outcomes) == 6 and not any(o.kind == "error" for o in outcomes)
+    assert sorted(o.attempts for o in outcomes) == [1, 1, 2, 2, 2, 2] and len(served) == 6
