@@ -590,6 +590,18 @@ class Replayer:
 
     def _story_steps(self, path: Path, sides: list[_Side]) -> Generator[_Request, Sent, None]:
         """One story, for :meth:`_multiplexed_worker`: yields requests, is sent their answers."""
+        for item in self._interactions(path):
+            try:
+                result = yield from self._replay_steps(item, sides, None)
+                outcome = result if isinstance(result, Outcome) else result()
+            except Exception as exc:  # one interaction nothing anticipated: reported, the run goes on
+                outcome = self._failed(item, exc)
+                for side in sides:
+                    side.transport.close()  # its connection may be in an unknown state
+            self._emit(outcome)
+
+    def _interactions(self, path: Path) -> Iterator[Interaction]:
+        """A story's interactions, until a stop; what cannot be read goes to the summary."""
         try:
             for item in read_interactions(path):
                 if self._stop.is_set():
@@ -598,14 +610,7 @@ class Replayer:
                     with self._lock:
                         self.summary.problems.append(item)
                     continue
-                try:
-                    result = yield from self._replay_steps(item, sides, None)
-                    outcome = result if isinstance(result, Outcome) else result()
-                except Exception as exc:  # one interaction nothing anticipated: reported, the run goes on
-                    outcome = self._failed(item, exc)
-                    for side in sides:
-                        side.transport.close()  # its connection may be in an unknown state
-                self._emit(outcome)
+                yield item
         except CassetteError as exc:
             with self._lock:
                 self.summary.problems.append(ReadProblem(str(path), str(exc), fatal=True))
@@ -626,14 +631,7 @@ class Replayer:
                 self._emit(outcome)
 
         try:
-            items: Iterator[Interaction | ReadProblem] = read_interactions(path)
-            for item in items:
-                if self._stop.is_set():
-                    return
-                if isinstance(item, ReadProblem):
-                    with self._lock:
-                        self.summary.problems.append(item)
-                    continue
+            for item in self._interactions(path):
                 if self.options.speed:
                     at = _instant(item.recorded_at)
                     if at is not None:
@@ -652,9 +650,6 @@ class Replayer:
                     self._emit(result)
                 else:
                     pending.append((item, result))
-        except CassetteError as exc:
-            with self._lock:
-                self.summary.problems.append(ReadProblem(str(path), str(exc), fatal=True))
         finally:
             flush()  # the story's last answer (also when it ended early)
 
