@@ -90,6 +90,7 @@ SESSION = re.compile(r"(/customer_sessions/)([^/?#]+)")
 STORY_HEADER = "X-Bench-Story"
 API_KEY = "bench-api-key"
 CONTROL = "/__bench/"
+CONTROL_BYTES = CONTROL.encode()
 MB = 1024 * 1024
 #: Request headers a client does not replay: the connection's own, and the recorded credential.
 NOT_SENT = frozenset({"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te",
@@ -204,8 +205,10 @@ class Answers:
     """The canned answers of every story, and what was served."""
 
     def __init__(self) -> None:
-        self.by_key: dict[Key, list[bytes]] = {}
-        self.cursor: dict[Key, int] = {}
+        # key -> [answers in recorded order, next one]; a recording is found by its body as
+        # recorded (what the engine sends when it rewrites nothing: no parsing) and by the
+        # body's canonical spelling (a body the engine rewrote); both keys share one entry
+        self.by_key: dict[Key, list[Any]] = {}
         self.served = 0
         self.unknown = 0
         self.interactions = 0
@@ -217,36 +220,40 @@ class Answers:
                 if not isinstance(item, Interaction) or item.response is None:
                     raise SystemExit(f"server: {path.name}: cannot answer {item}")
                 request, response = item.request, item.response
-                story = normalize_headers(request.headers).get(STORY_HEADER.lower(), "")
-                body = canonical(as_bytes(decoded_body(request.headers, request.body)))
-                key = (
-                    story.encode(),
-                    request.method.upper().encode(),
-                    request_target(request.url).encode(),
-                    body,
-                )
+                story = normalize_headers(request.headers).get(STORY_HEADER.lower(), "").encode()
+                method, target = request.method.upper().encode(), request_target(request.url).encode()
+                body = as_bytes(decoded_body(request.headers, request.body))
+                entry = self.by_key.setdefault((story, method, target, canonical(body)), [[], 0])
+                self.by_key.setdefault((story, method, target, body), entry)
                 raw = response_bytes(response.status, response.headers, as_bytes(response.body))
-                self.by_key.setdefault(key, []).append(interned.setdefault(raw, raw))
+                entry[0].append(interned.setdefault(raw, raw))
                 self.interactions += 1
 
-    def answer(self, key: Key) -> bytes:
-        found = self.by_key.get(key)
-        if found is None:
+    def answer(self, story: bytes, method: bytes, target: bytes, body: bytes) -> bytes:
+        entry = self.by_key.get((story, method, target, body))
+        if entry is None:
+            entry = self.by_key.get((story, method, target, canonical(body)))
+        if entry is None:
             self.unknown += 1
             if self.unknown <= 5:
-                print(f"server: no recorded answer for {key!r}", file=sys.stderr, flush=True)
+                print(
+                    f"server: no recorded answer for {(story, method, target, body)!r}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             return response_bytes(404, {"Content-Type": ["application/json"]}, b'{"message":"not recorded"}')
         self.served += 1
-        at = self.cursor.get(key, 0)
-        self.cursor[key] = at + 1
-        return found[at % len(found)]
+        answers, at = entry
+        entry[1] = at + 1
+        return answers[at % len(answers)]
 
     def control(self, target: bytes) -> bytes:
         """``/__bench/stats``: what was served; ``/__bench/reset``: the same, then back to the start."""
         stats = orjson.dumps({"served": self.served, "unknown": self.unknown, "interactions": self.interactions,
                               "cpu": time.process_time()})  # fmt: skip
         if target.endswith(b"/reset"):
-            self.cursor.clear()
+            for entry in self.by_key.values():
+                entry[1] = 0
             self.served = self.unknown = 0
         return response_bytes(200, {"Content-Type": ["application/json"]}, stats)
 
@@ -276,22 +283,16 @@ class Http11(asyncio.Protocol):
             end = self.buffer.find(b"\r\n\r\n")
             if end < 0:
                 return
-            lines = bytes(self.buffer[:end]).split(b"\r\n")
-            method, target, _ = lines[0].split(b" ", 2)
-            length, story, close, chunked = 0, b"", False, False
-            for line in lines[1:]:
-                name, _, value = line.partition(b":")
-                name = name.strip().lower()
-                if name == b"content-length":
-                    length = int(value)
-                elif name == b"x-bench-story":
-                    story = value.strip()
-                elif name == b"connection":
-                    close = value.strip().lower() == b"close"
-                elif name == b"transfer-encoding":
-                    chunked = True
+            # the few fields this server needs, found in the lower-cased block (cheaper than
+            # splitting every header line: the server shares the two cores with the client)
+            head = bytes(self.buffer[: end + 2])
+            lower = head.lower()
+            method, target, _ = head[: head.find(b"\r\n")].split(b" ", 2)
+            length = int(_field(lower, b"\r\ncontent-length:") or 0)
+            story = _field(head, b"\r\n" + STORY_HEADER.encode() + b":", lower)
+            close = _field(lower, b"\r\nconnection:") == b"close"
             assert self.transport is not None
-            if chunked:
+            if b"\r\ntransfer-encoding:" in lower:
                 self.transport.write(response_bytes(501, {"Connection": ["close"]}, b""))
                 self.transport.close()
                 return
@@ -300,14 +301,24 @@ class Http11(asyncio.Protocol):
                 return
             body = bytes(self.buffer[end + 4 : total])
             del self.buffer[:total]
-            if target.startswith(CONTROL.encode()):
+            if target.startswith(CONTROL_BYTES):
                 answer = self.answers.control(target)
             else:
-                answer = self.answers.answer((story, method, target, canonical(body)))
+                answer = self.answers.answer(story, method, target, body)
             self.transport.write(answer)
             if close:
                 self.transport.close()
                 return
+
+
+def _field(block: bytes, name: bytes, lower: bytes | None = None) -> bytes:
+    """The value of header ``name`` (``\\r\\n`` + lower-case name + ``:``) in a header block that ends
+    with ``\\r\\n``; ``lower``: the block lower-cased, when ``block`` keeps the value's case."""
+    at = (lower if lower is not None else block).find(name.lower() if lower is not None else name)
+    if at < 0:
+        return b""
+    start = at + len(name)
+    return block[start : block.find(b"\r\n", start)].strip()
 
 
 def serve(directory: Path) -> int:

@@ -192,6 +192,9 @@ class Contract:
         self.operations: dict[str, Operation] = {}
         self._by_python_name: dict[str, Operation] = {}
         self._routes: dict[int, list[_Route]] = {}
+        #: per segment count, one regex: every route's pattern as an alternative, in ``_routes``
+        #: order (so the first alternative that matches is the route the loop would find first)
+        self._combined: dict[int, tuple[re.Pattern[str], dict[int, _Route]]] = {}
         self._route_of: dict[str, _Route] = {}
         self._index_operations()
         self.compiler = SchemaCompiler(data, self.openapi_version)
@@ -249,6 +252,19 @@ class Contract:
             path = path[:-1]
         method = method.upper()
         segments = path.count("/")
+        combined = self._combined.get(segments)
+        if combined is not None and (found := combined[0].match(path)) is not None:
+            # one regex instead of one per route; the route loop below explains the misses
+            at = found.lastindex or 0
+            first = combined[1][at]
+            op = first.operations.get(method)
+            if op is not None:
+                if not first.names:
+                    return Match(op, {})
+                values = found.groups()[at : at + len(first.names)]
+                if "%" in path:
+                    values = tuple(_unquote(value) for value in values)
+                return Match(op, dict(zip(first.names, values, strict=True)))
         same_path: list[_Route] = []
         for route in self._routes.get(segments, ()):
             found = route.regex.match(path)
@@ -439,8 +455,9 @@ class Contract:
                 self._route_of[op.operation_id] = route
                 self.operations[op.operation_id] = op
                 self._by_python_name.setdefault(op.python_name, op)
-        for routes in self._routes.values():
+        for segments, routes in self._routes.items():
             routes.sort(key=lambda r: r.specificity, reverse=True)
+            self._combined[segments] = _combined(routes)
 
     def _operation(
         self,
@@ -573,6 +590,17 @@ class Contract:
         )
         self._routes.setdefault(template.count("/"), []).append(route)
         return route
+
+
+def _combined(routes: list[_Route]) -> tuple[re.Pattern[str], dict[int, _Route]]:
+    """One regex for ``routes``: each route's pattern (parameters as plain groups) in a group of
+    its own, in order; ``lastindex`` of a match (the outer group closes last) names the route."""
+    alternatives, by_group, group = [], {}, 1
+    for route in routes:
+        alternatives.append("(" + re.sub(r"\(\?P<p\d+>", "(", route.regex.pattern[1:-1]) + ")")
+        by_group[group] = route
+        group += 1 + len(route.names)
+    return re.compile("(?:" + "|".join(alternatives) + ")$"), by_group
 
 
 # --------------------------------------------------------------------------- loading

@@ -644,6 +644,10 @@ def _header_changes(
     return tuple(changes)
 
 
+#: What :func:`diff_responses` returns when nothing differs.
+NO_DIFFERENCE = ExchangeDiff(None, (), ())
+
+
 def diff_responses(
     recorded: HttpResponse,
     live: HttpResponse,
@@ -674,6 +678,8 @@ def diff_responses(
     body: tuple[Change, ...] = ()
     if _bytes(body_a) != _bytes(body_b):
         body = tuple(_body_changes(body_a, body_b, recorded_json, live_json, operation_id, noise, arrays))
+    if status is None and not header_changes and not body:
+        return NO_DIFFERENCE  # the usual answer, shared (frozen)
     return ExchangeDiff(status, header_changes, body)
 
 

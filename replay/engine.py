@@ -63,7 +63,7 @@ from contracts.http import (
 from contracts.spec import Contract, Match
 
 from .cassettes import CassetteError, cassette_files, read_interactions
-from .diff import ExchangeDiff, diff_responses
+from .diff import NO_DIFFERENCE, ExchangeDiff, diff_responses
 from .interactions import Interaction, ReadProblem, decoded_body
 from .noise import NoiseRule, NoiseRules
 from .redaction import AUTH_PLACEHOLDER, FOREIGN_AUTH_PLACEHOLDER
@@ -753,7 +753,7 @@ class Replayer:
             body_bytes or None,
             meanwhile,
         )
-        shown_headers = {k: v for k, v in send_headers.items() if k != "authorization"}
+        shown_headers = send_headers.copy()  # the credential, if any, is the last: replaced in place
         if shown_auth:
             shown_headers["authorization"] = shown_auth
         request = HttpRequest(recorded_request.method.upper(), side.transport.base_url.rstrip("/") + target,
@@ -834,9 +834,10 @@ class Replayer:
         op_id = operation.operation_id
         live, live_json = answers[-1]
         outcome.live = live
-        violations = self.validator.validate_response(
-            live, operation, **({"parsed": live_json} if live_json is not None else {})
-        )
+        if live_json is not None:
+            violations = self.validator.validate_response(live, operation, parsed=live_json)
+        else:
+            violations = self.validator.validate_response(live, operation)
         outcome.violations = tuple(violations)
         if len(sides) == 1:
             if recorded_plain is None:
@@ -849,20 +850,18 @@ class Replayer:
             before_json = sides[0].rewriter.unmap(before_json) if before_json is not None else None
             outcome.recorded = before  # the baseline's answer is what the candidate is compared with
         compared = sides[-1].rewriter.unmap(live_json) if live_json is not None else None
-        diff = diff_responses(
-            before,
-            live,
-            operation_id=op_id,
-            noise=self.options.noise,
-            **({"recorded_json": before_json} if before_json is not None else {}),
-            **({"live_json": compared} if compared is not None else {}),
-        )
-        if diff.real and any(side.rewriter.generated for side in sides):
+        parsed: dict[str, Any] = {}  # the bodies already parsed, so that the diff need not
+        if before_json is not None:
+            parsed["recorded_json"] = before_json
+        if compared is not None:
+            parsed["live_json"] = compared
+        diff = diff_responses(before, live, operation_id=op_id, noise=self.options.noise, **parsed)
+        if diff.body and diff.real and any(side.rewriter.generated for side in sides):
             diff = _explain_generated(diff, sides)
         outcome.diff = diff
         if violations:
             outcome.kind = "violation"
-        elif diff.status is not None or diff.headers or diff.real:
+        elif diff.status is not None or diff.headers or (diff.body and diff.real):
             outcome.kind = "changed"
         elif not diff.same:
             outcome.kind = "noise"
@@ -893,7 +892,7 @@ def _unpacked(packed: Any) -> Outcome:
         return packed
     source, index, line, operation, method, url, kind, reason, diffed, request, elapsed, attempts = packed
     return Outcome(source, index, line, operation, method, url, kind, reason,
-                   ExchangeDiff(None, (), ()) if diffed else None, (),
+                   NO_DIFFERENCE if diffed else None, (),
                    HttpRequest(*request) if request else None, None, None, elapsed, attempts)  # fmt: skip
 
 

@@ -272,12 +272,18 @@ class Transport:
         if not (path.isascii() and path.isprintable() and " " not in path):  # else quote() changes nothing
             path = quote(path, safe=_URL_SAFE)
         lines = [f"{method} {path} HTTP/1.1", self._host_line]
-        lines += [f"{name}: {_header_value(value)}" for name, value in headers.items()]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
         if body or method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body) if body else 0}")
-        lines.append("\r\n")
-        head = "\r\n".join(lines).encode("latin-1")
-        self._connection.write(head, body)
+        text = "\r\n".join(lines)
+        breaks = len(lines) - 1
+        if not text.isascii() or text.count("\n") != breaks or text.count("\r") != breaks:
+            # rare: a value to make fit for the wire (checked as a whole first: cheaper than each)
+            lines[2 : 2 + len(headers)] = [
+                f"{name}: {_header_value(value)}" for name, value in headers.items()
+            ]
+            text = "\r\n".join(lines)
+        self._connection.write((text + "\r\n\r\n").encode("latin-1"), body)
 
     def _read(self, method: str) -> HttpResponse:
         connection = self._connection

@@ -4,9 +4,12 @@ import json
 import re
 import warnings
 from pathlib import Path
+from urllib.parse import unquote
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contracts import Contract, ContractLoadError, ContractWarning, UnknownOperation, load_contract, load_spec
 from contracts.http import HttpResponse
@@ -495,3 +498,34 @@ def test_path_params_tolerate_a_prefix(contract: Contract) -> None:
         "customerSessionId": "a b"
     }
     assert contract.path_params("getCustomerSession", "/v2/audiences/5") is None
+
+
+def _loop_match(contract: Contract, method: str, path: str) -> tuple[str, dict[str, str]] | None:
+    """What matching finds by trying each route's own regex in order (the combined regex's reference)."""
+    for route in contract._routes.get(path.count("/"), ()):
+        found = route.regex.match(path)
+        if found is not None and method in route.operations:
+            values = [unquote(v) for v in found.groups()]
+            return route.operations[method].operation_id, dict(zip(route.names, values, strict=True))
+    return None
+
+
+_CONTRACT = load_contract()
+_TEMPLATES = sorted(r.template for routes in _CONTRACT._routes.values() for r in routes)
+_WORDS = sorted({piece for t in _TEMPLATES for piece in t.split("/") if piece and "{" not in piece})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    template=st.sampled_from(_TEMPLATES),
+    fill=st.lists(st.one_of(st.sampled_from(_WORDS), st.text("ab%2F_-.0", min_size=1, max_size=6)), min_size=4),
+    method=st.sampled_from(["GET", "PUT", "POST", "DELETE", "PATCH"]),
+)
+def test_one_regex_per_segment_count_finds_what_the_route_loop_finds(
+    template: str, fill: list[str], method: str
+) -> None:
+    values = iter(fill)
+    path = re.sub(r"{[^}]+}", lambda _: next(values), template)
+    found = _CONTRACT.find(method, path)
+    expected = _loop_match(_CONTRACT, method, path)
+    assert ((found.operation.operation_id, found.path_params) if found else None) == expected

@@ -199,11 +199,15 @@ def test_a_post_lost_on_a_fresh_connection_is_not_sent_twice(serve: list[RawServ
 def test_non_ascii_urls_and_header_values_are_encoded(serve: list[RawServer]) -> None:
     server = RawServer([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"])
     serve.append(server)
-    sent = _transport(server).send("GET", "/v2/customer_sessions/café€", {"x-note": "naïve€"}, None)
+    headers = {"x-note": "naïve€", "x-break": "a\r\nInjected: 1", "x-latin": "café", "x-plain": "p"}
+    sent = _transport(server).send("GET", "/v2/customer_sessions/café€", headers, None)
     assert sent.response is not None
     head = server.requests[0].decode("latin-1")
     assert head.startswith("GET /v2/customer_sessions/caf%C3%A9%E2%82%AC HTTP/1.1")
     assert "x-note: " + "naïve€".encode().decode("latin-1") in head
+    # a line break in a value cannot start a header of its own; Latin-1 text goes as Latin-1
+    assert "\r\nx-break: a  Injected: 1\r\n" in head and "\r\nInjected" not in head
+    assert "\r\nx-latin: café\r\nx-plain: p\r\n" in head and head.endswith("\r\n\r\n")
 
 
 def test_begin_then_finish_is_send_in_two_steps(serve: list[RawServer]) -> None:
