@@ -1,6 +1,6 @@
 """Benchmark: replaying recorded traffic, interactions replayed + compared + validated per second.
 
-Run with ``python bench/bench_replay.py [--count N] [--files K] [--large N] [--concurrency 1,2,4,4x2]
+Run with ``python bench/bench_replay.py [--count N] [--files K] [--large N] [--concurrency 1,2,4,4x2,8x2]
 [--repeat R] [--naive M] [--profile] [--quick]``. The recorded interactions of every file in
 ``cassettes/`` that the engine would send (not the recorded 409s of concurrent writes, nothing the
 contract does not match; with the default ``--mix success`` only those answered 2xx, the shape of
@@ -11,7 +11,7 @@ captures of N and of --large interactions (100,000 by default) for the memory ch
 
 The target is a minimal HTTP/1.1 keep-alive server in a process of its own (asyncio, uvloop when
 installed), which answers every request with its recorded response, prepared up front from the
-same files: keyed by story, method, path with query and (JSON-normalised) body, in recorded order
+same files: keyed by story, method, path with query and body (as sent, else JSON-normalised), in recorded order
 when a story sends the same request twice. The story is a request header the generated captures
 carry (``X-Bench-Story``, which the engine replays like any recorded header): different stories
 send identical requests that were answered differently (``DELETE /v2/audiences/1``: 204, 404 or
@@ -20,7 +20,7 @@ send identical requests that were answered differently (``DELETE /v2/audiences/1
 Measured, in the same run:
 
 * the engine: ``Replayer(contract, ReplayOptions(...)).run(files)`` on the K files at each
-  concurrency (1, 2 and 4, and 4 in 2 processes, by default), the fastest of R runs (5 by default): every response is
+  concurrency (1, 2 and 4, then 4 and 8 in 2 processes, by default), the fastest of R runs (5 by default): every response is
   validated against the contract and diffed against its recording. The server answers exactly what
   was recorded, so every outcome must be ``same`` and every request known;
 * a reference floor: the same requests through ``replay.transport.Transport`` only (read, send);
@@ -641,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--concurrency",
-        help="comma-separated: N stories in flight, or NxP, N in P processes (default 1,2,4,4x2; 1,4x2 with --quick)",
+        help="comma-separated: N stories in flight, or NxP, N in P processes (default 1,2,4,4x2,8x2; 1,8x2 with --quick)",
     )
     parser.add_argument(
         "--repeat", type=int, help="rounds: runs per row, the fastest counts (default 5; 1 with --quick)"
@@ -674,7 +674,7 @@ def main(argv: list[str] | None = None) -> int:
             (int(c), int(p or 1))
             for c, _, p in (
                 n.partition("x")
-                for n in (args.concurrency or ("1,4x2" if args.quick else "1,2,4,4x2")).split(",")
+                for n in (args.concurrency or ("1,8x2" if args.quick else "1,2,4,4x2,8x2")).split(",")
             )
         ]
     except ValueError:

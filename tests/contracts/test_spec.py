@@ -4,8 +4,8 @@ import json
 import re
 import warnings
 from pathlib import Path
-from urllib.parse import unquote
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import given, settings
@@ -518,7 +518,9 @@ _WORDS = sorted({piece for t in _TEMPLATES for piece in t.split("/") if piece an
 @settings(max_examples=300, deadline=None)
 @given(
     template=st.sampled_from(_TEMPLATES),
-    fill=st.lists(st.one_of(st.sampled_from(_WORDS), st.text("ab%2F_-.0", min_size=1, max_size=6)), min_size=4),
+    fill=st.lists(
+        st.one_of(st.sampled_from(_WORDS), st.text("ab%2F_-.0", min_size=1, max_size=6)), min_size=4
+    ),
     method=st.sampled_from(["GET", "PUT", "POST", "DELETE", "PATCH"]),
 )
 def test_one_regex_per_segment_count_finds_what_the_route_loop_finds(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -221,3 +222,27 @@ def test_begin_then_finish_is_send_in_two_steps(serve: list[RawServer]) -> None:
     refused = Transport("http://127.0.0.1:9", retry=RetryPolicy(retries=0))
     pending = refused.begin("GET", "/", {}, None)  # a failure is kept for finish(), never raised
     assert pending.failed is not None and "cannot connect" in (refused.finish(pending).error or "")
+
+
+def _silent_listener() -> socket.socket:
+    """Accepts connections (the kernel does) and never reads nor answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    return listener
+
+
+def test_a_silent_server_times_out_reading_and_writing() -> None:
+    listener = _silent_listener()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        transport = Transport(url, timeout=0.3, retry=RetryPolicy(retries=0))
+        started = time.perf_counter()
+        sent = transport.send("GET", "/", {}, None)  # written; the answer never comes
+        assert sent.response is None and sent.error == "no answer within 0.3 s"
+        assert 0.25 < time.perf_counter() - started < 5
+        # a body larger than both sockets' buffers: the write itself cannot finish
+        sent = transport.send("POST", "/", {}, b"x" * 64_000_000)
+        assert sent.response is None and sent.error == "no answer within 0.3 s"
+    finally:
+        listener.close()
