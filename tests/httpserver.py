@@ -34,6 +34,7 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     content_type: str = "application/json"
+    hang_up: bool = False  # close the connection after answering, without saying so (a keep-alive timeout)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -65,6 +66,8 @@ class _Handler(BaseHTTPRequestHandler):
             headers.setdefault("Content-Type", reply.content_type)
         lines += [f"{k}: {v}" for k, v in headers.items()]
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
+        if reply.hang_up:
+            self.close_connection = True
 
     do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _handle
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
+import selectors
 import socket
 import threading
 import time
@@ -475,6 +476,32 @@ def test_a_story_that_times_out_does_not_hold_up_the_others(
     errors = [o for o in outcomes if o.kind == "error"]
     assert len(errors) == 1 and "no answer within 0.3 s" in (errors[0].reason or "")
     assert len(outcomes) == 6 and sum(o.kind not in ("error", "skipped") for o in outcomes) == 5
+
+
+def test_a_connection_closed_while_idle_is_dropped_not_spun_on(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the first story's only answer comes at once, then the server hangs up on its idle
+    # connection; the other story's answer takes 0.5 s, while that closed connection lies idle
+    scripted.push(200, _answer(), hang_up=True)
+    scripted.push(200, _answer(), delay=0.5)
+    waits: list[float | None] = []
+
+    class CountingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+        def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+            waits.append(timeout)
+            return super().select(timeout)
+
+    monkeypatch.setattr(selectors, "DefaultSelector", CountingSelector)
+    outcomes: list[Outcome] = []
+    options = ReplayOptions(target=scripted.url, api_key="k", concurrency=2, retry=RetryPolicy(retries=0))
+    replayer = Replayer(contract, options, outcomes.append)
+    assert replayer.multiplexed
+    replayer.run(_stories(tmp_path, ["a", "b"], 1))
+    assert len(outcomes) == 2 and all(o.kind not in ("error", "skipped") for o in outcomes)
+    # readable at end of file, the closed connection would wake the loop at once, again and
+    # again, for the whole 0.5 s: it is closed and forgotten on the first wake-up instead
+    assert 2 <= len(waits) <= 10, len(waits)
 
 
 def test_paced_replays_and_own_targets_keep_a_thread_per_story(contract: Contract) -> None:
