@@ -15,8 +15,6 @@ import functools
 import http.client
 import socket
 import ssl
-import struct
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -87,8 +85,6 @@ class _ProtocolError(http.client.HTTPException):
 
 
 _NO_BODY_STATUSES = frozenset({204, 304})
-#: Where SO_RCVTIMEO/SO_SNDTIMEO take a ``struct timeval`` of two native longs (Linux)
-_KERNEL_TIMEOUTS = sys.platform.startswith("linux")
 
 
 class _Connection:
@@ -99,16 +95,6 @@ class _Connection:
     def __init__(self, host: str, port: int, timeout: float, tls: ssl.SSLContext | None) -> None:
         sock = socket.create_connection((host, port), timeout=timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if tls is None and _KERNEL_TIMEOUTS and timeout > 0:  # a zero timeval would mean "never"
-            # The kernel keeps the timeout of each send and receive: the socket can then block,
-            # and Python does not poll() before every send and receive as it does to keep a
-            # timeout itself (two system calls fewer per exchange, about 2% of a replay's CPU
-            # against a local server). Not with TLS: the ssl module expects its own timeouts.
-            whole = int(timeout)
-            limit = struct.pack("@ll", whole, int((timeout - whole) * 1_000_000))  # struct timeval
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
-            sock.settimeout(None)
         self.sock: socket.socket = tls.wrap_socket(sock, server_hostname=host) if tls is not None else sock
         self.buffer = bytearray()
         self.exchanges = 0  # answered exchanges: a reused connection may have been closed meanwhile
@@ -118,20 +104,14 @@ class _Connection:
             self.sock.close()
 
     def _fill(self) -> bool:
-        try:
-            chunk = self.sock.recv(65536)
-        except BlockingIOError:  # a kernel timeout (see __init__)
-            raise TimeoutError from None
+        chunk = self.sock.recv(65536)
         if not chunk:
             return False
         self.buffer += chunk
         return True
 
     def write(self, head: bytes, body: bytes | None) -> None:
-        try:
-            self.sock.sendall(head + body if body else head)
-        except BlockingIOError:  # a kernel timeout (see __init__)
-            raise TimeoutError from None
+        self.sock.sendall(head + body if body else head)
         self.exchanges += 1
 
     def read(self, method: str) -> tuple[int, NormalizedHeaders, bytes, bool]:

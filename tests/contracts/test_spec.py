@@ -531,3 +531,12 @@ def test_one_regex_per_segment_count_finds_what_the_route_loop_finds(
     found = _CONTRACT.find(method, path)
     expected = _loop_match(_CONTRACT, method, path)
     assert ((found.operation.operation_id, found.path_params) if found else None) == expected
+    # and the combined regex itself (not only the loop it falls back to) names the first route
+    # that matches, with that route's parameter values
+    routes = _CONTRACT._routes[path.count("/")]
+    first = next(route for route in routes if route.regex.match(path))
+    combined, by_group = _CONTRACT._combined[path.count("/")]
+    hit = combined.match(path)
+    assert hit is not None and hit.lastindex is not None and by_group[hit.lastindex] is first
+    own = first.regex.match(path)
+    assert own is not None and hit.groups()[hit.lastindex : hit.lastindex + len(first.names)] == own.groups()

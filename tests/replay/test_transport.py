@@ -211,6 +211,17 @@ def test_non_ascii_urls_and_header_values_are_encoded(serve: list[RawServer]) ->
     assert "\r\nx-latin: café\r\nx-plain: p\r\n" in head and head.endswith("\r\n\r\n")
 
 
+@pytest.mark.parametrize("value", ["a\r\nInjected: 1", "a\rInjected: 1", "a\nInjected: 1"])
+def test_line_breaks_in_ascii_header_values_are_blanked(serve: list[RawServer], value: str) -> None:
+    # all ASCII: only the count of line breaks tells the request head apart from a clean one
+    server = RawServer([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"])
+    serve.append(server)
+    assert _transport(server).send("GET", "/", {"x-a": "1", "x-break": value}, None).response is not None
+    head = server.requests[0].decode("latin-1")
+    assert head.count("\r\n") == 5 and head.count("\r") == head.count("\n") == 5
+    assert "\r\nx-a: 1\r\nx-break: a" in head and "Injected: 1\r\n\r\n" in head
+
+
 def test_begin_then_finish_is_send_in_two_steps(serve: list[RawServer]) -> None:
     server = RawServer([b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"])
     serve.append(server)
@@ -240,9 +251,37 @@ def test_a_silent_server_times_out_reading_and_writing() -> None:
         started = time.perf_counter()
         sent = transport.send("GET", "/", {}, None)  # written; the answer never comes
         assert sent.response is None and sent.error == "no answer within 0.3 s"
-        assert 0.25 < time.perf_counter() - started < 5
+        assert 0.25 < time.perf_counter() - started < 3
         # a body larger than both sockets' buffers: the write itself cannot finish
+        started = time.perf_counter()
         sent = transport.send("POST", "/", {}, b"x" * 64_000_000)
         assert sent.response is None and sent.error == "no answer within 0.3 s"
+        assert time.perf_counter() - started < 3
     finally:
         listener.close()
+
+
+def test_a_trickling_reader_does_not_stretch_the_timeout_of_a_write() -> None:
+    """The timeout bounds the whole write, not each piece of it the server accepts."""
+    listener = _silent_listener()
+    done = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            while not done.is_set() and conn.recv(1024 * 1024):  # about 20 MB/s: 10 s for it all
+                time.sleep(0.05)
+
+    reader = threading.Thread(target=trickle, daemon=True)
+    reader.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        transport = Transport(url, timeout=0.5, retry=RetryPolicy(retries=0))
+        started = time.perf_counter()
+        sent = transport.send("POST", "/", {}, b"x" * 200_000_000)
+        assert sent.response is None and sent.error == "no answer within 0.5 s"
+        assert time.perf_counter() - started < 3
+    finally:
+        done.set()
+        listener.close()
+        reader.join(5)
