@@ -173,6 +173,9 @@ def _text(data: Mapping[str, Any], key: str, what: str) -> str:
     return value
 
 
+_META = ("id", "status", "checks")  # what a schemathesis record says of itself, kept as it is
+
+
 def _from_record(data: Any, source: str, index: int, line: int | None) -> Interaction:
     """A vcrpy, schemathesis or JSON Lines record -> Interaction (their shapes are close)."""
     if type(data) is not dict and not isinstance(data, Mapping):
@@ -196,16 +199,17 @@ def _from_record(data: Any, source: str, index: int, line: int | None) -> Intera
         )
     elapsed = data.get("elapsed", response.get("elapsed") if response is not None else None)
     recorded_at = data.get("recorded_at")
-    meta = {k: data[k] for k in ("id", "status", "checks") if k in data}
+    # a request and a response is all most records hold: no look for the rest
+    meta = {k: data[k] for k in _META if k in data} if len(data) > 2 else {}
     return Interaction(
-        source=source,
-        index=index,
-        request=http_request,
-        response=http_response,
-        recorded_at=str(recorded_at) if recorded_at is not None else None,
-        elapsed=_seconds(elapsed),
-        line=line,
-        meta=meta,
+        source,
+        index,
+        http_request,
+        http_response,
+        str(recorded_at) if recorded_at is not None else None,
+        _seconds(elapsed) if elapsed is not None else None,
+        line,
+        meta,
     )
 
 
