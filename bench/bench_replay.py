@@ -184,7 +184,7 @@ def canonical(body: bytes) -> bytes:
 
 # --------------------------------------------------------------------------- the server (its own process)
 
-Key = tuple[bytes, bytes, bytes, bytes]  # story, method, path with query, canonical body
+Key = tuple[bytes, bytes, bytes, bytes]  # story, method, path with query, body (as sent, or canonical)
 
 
 def response_bytes(status: int, headers: Any, body: bytes) -> bytes:

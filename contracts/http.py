@@ -65,8 +65,7 @@ def _parse_strictly(data: bytes | str) -> Any:
 
 
 def _header_text(value: HeaderValue) -> str:
-    if type(value) is list and len(value) == 1 and type(value[0]) is str:
-        return value[0]  # the usual shape in cassettes
+    """A header value of any shape as text (normalize_headers reads the usual one, ``[text]``, itself)."""
     if isinstance(value, str):
         return value
     if isinstance(value, bytes):

@@ -207,7 +207,7 @@ def _from_record(data: Any, source: str, index: int, line: int | None) -> Intera
         http_request,
         http_response,
         str(recorded_at) if recorded_at is not None else None,
-        _seconds(elapsed) if elapsed is not None else None,
+        _seconds(elapsed),
         line,
         meta,
     )

@@ -957,10 +957,9 @@ class _Child:
                         break
                     except Exception as exc:  # a child killed in the middle of a message
                         message, payload = "failed", f"unreadable message ({type(exc).__name__}: {exc})"
-                    if message == "failed":
-                        failure = payload
                     handle(message, payload)
                     if message == "failed":
+                        failure = payload
                         break
         finally:
             _, status = os.waitpid(self.pid, 0)  # never a zombie
