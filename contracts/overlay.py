@@ -25,7 +25,7 @@ from jsonpath.exceptions import JSONPathError
 from .documents import Document, join_pointer, read_document
 from .errors import OverlayError
 
-__all__ = ["Overlay", "OverlayAction", "apply_overlay", "load_overlay"]
+__all__ = ["ActionResult", "Overlay", "OverlayAction", "apply_overlay", "check_overlay", "load_overlay", "run_overlay"]
 
 _JSONPATH = jsonpath.JSONPathEnvironment(strict=True)  # RFC 9535, no extensions
 _NO_UPDATE = object()
@@ -139,48 +139,79 @@ def _parent(data: Any, parts: tuple[str | int, ...]) -> Any:
     return node
 
 
-def apply_overlay(document: Document, overlay: Overlay) -> int:
-    """Apply ``overlay`` to ``document.data`` in place; returns the number of nodes changed.
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What one action did to a document: ``applied`` (it changed something), ``unmatched`` (its
+    target selects nothing: the vendor moved or removed that part) or ``redundant`` (it selects
+    something, and every node already says what the action would write: the vendor states the fact
+    itself now)."""
+
+    action: OverlayAction
+    status: str
+    targets: int = 0
+    changed: int = 0
+    line: int | None = None  # of the action in the overlay document
+
+
+def _run_action(document: Document, overlay: Overlay, action: OverlayAction) -> ActionResult:
+    line = overlay.document.line_of(action.pointer)
+    hits = list(_matches(action.target, document.data))
+    where = f"{overlay.source}{action.pointer}"
+    if not hits:
+        document.issue(
+            "",
+            f"overlay action {where} ({action.target}) matched nothing; "
+            "the vendor document may have changed"
+            + (f" ({action.description})" if action.description else ""),
+        )
+        return ActionResult(action, "unmatched", 0, 0, line)
+    changed = 0
+    if action.remove:
+        # Remove deepest/last first so that earlier list indices stay valid.
+        for parts, _ in sorted(hits, key=lambda hit: _sort_key(hit[0]), reverse=True):
+            if not parts:
+                document.issue("", f"overlay action {where} cannot remove the document root; skipped")
+                continue
+            try:
+                del _parent(document.data, parts)[parts[-1]]
+            except (KeyError, IndexError):
+                continue  # already gone with an ancestor selected by the same action
+            changed += 1
+        return ActionResult(action, "applied", len(hits), changed, line)
+    for parts, node in hits:
+        pointer = join_pointer("", *parts)
+        if isinstance(node, dict) and isinstance(action.update, dict):
+            before = copy.deepcopy(node)
+            _merge(node, action.update)
+            changed += node != before
+        elif isinstance(node, list):
+            if action.update not in node:
+                changed += 1
+            node.append(copy.deepcopy(action.update))
+        else:
+            document.issue(
+                pointer,
+                f"overlay action {where} cannot update a {type(node).__name__} with a "
+                f"{type(action.update).__name__}; skipped",
+            )
+    return ActionResult(action, "applied" if changed else "redundant", len(hits), changed, line)
+
+
+def run_overlay(document: Document, overlay: Overlay) -> list[ActionResult]:
+    """Apply ``overlay`` to ``document.data`` in place; what each action did, in order.
 
     Actions that select nothing, or select a node they cannot change, become issues of the
     *document* (so that ``talon-contracts validate`` shows them next to the vendor quirks).
     """
-    changed = 0
-    for action in overlay.actions:
-        hits = list(_matches(action.target, document.data))
-        where = f"{overlay.source}{action.pointer}"
-        if not hits:
-            document.issue(
-                "",
-                f"overlay action {where} ({action.target}) matched nothing; "
-                "the vendor document may have changed"
-                + (f" ({action.description})" if action.description else ""),
-            )
-            continue
-        if action.remove:
-            # Remove deepest/last first so that earlier list indices stay valid.
-            for parts, _ in sorted(hits, key=lambda hit: _sort_key(hit[0]), reverse=True):
-                if not parts:
-                    document.issue("", f"overlay action {where} cannot remove the document root; skipped")
-                    continue
-                try:
-                    del _parent(document.data, parts)[parts[-1]]
-                except (KeyError, IndexError):
-                    continue  # already gone with an ancestor selected by the same action
-                changed += 1
-            continue
-        for parts, node in hits:
-            pointer = join_pointer("", *parts)
-            if isinstance(node, dict) and isinstance(action.update, dict):
-                _merge(node, action.update)
-            elif isinstance(node, list):
-                node.append(copy.deepcopy(action.update))
-            else:
-                document.issue(
-                    pointer,
-                    f"overlay action {where} cannot update a {type(node).__name__} with a "
-                    f"{type(action.update).__name__}; skipped",
-                )
-                continue
-            changed += 1
-    return changed
+    return [_run_action(document, overlay, action) for action in overlay.actions]
+
+
+def apply_overlay(document: Document, overlay: Overlay) -> int:
+    """:func:`run_overlay`, counting the nodes changed."""
+    return sum(result.changed for result in run_overlay(document, overlay))
+
+
+def check_overlay(document: Document, overlay: Overlay) -> list[ActionResult]:
+    """What each action of ``overlay`` would do to ``document`` (left unchanged), in order: an
+    upgrade check reports the actions a new vendor release made unmatched or redundant."""
+    return run_overlay(Document(copy.deepcopy(document.data), document.source, [], document.lines), overlay)

@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 from .documents import Document, join_pointer, read_document
 from .errors import ContractLoadError, ContractWarning, UnknownOperation
 from .http import media_type, plain_url_parts
-from .overlay import Overlay, apply_overlay, load_overlay
+from .overlay import ActionResult, Overlay, load_overlay, run_overlay
 from .schema import HTTP_METHODS, SchemaCompiler, follow_refs, repair_schema_quirks, resolve_pointer
 
 if TYPE_CHECKING:
@@ -83,6 +83,7 @@ class Parameter:
     explode: bool
     python_name: str
     default: Any = _MISSING
+    deprecated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ class Operation:
     summary: str = ""
     tags: tuple[str, ...] = ()
     python_name: str = ""
+    deprecated: bool = False
 
     def __str__(self) -> str:
         return f"{self.operation_id} ({self.method} {self.path})"
@@ -168,9 +170,13 @@ class _Route:
 class Contract:
     """An indexed, validated-as-far-as-possible OpenAPI document."""
 
-    def __init__(self, document: Document, overlay: Overlay | None = None) -> None:
+    def __init__(
+        self, document: Document, overlay: Overlay | None = None, overlay_results: list[ActionResult] | None = None
+    ) -> None:
         self.document = document
         self.overlay = overlay
+        #: what each overlay action did to the vendor document (applied, unmatched, redundant)
+        self.overlay_results = overlay_results or []
         data = document.data
         self.data: dict[str, Any] = data
         self.source = document.source
@@ -401,6 +407,7 @@ class Contract:
             explode=bool(explode),
             python_name=python_name(param["name"]),
             default=resolved.get("default", _MISSING),
+            deprecated=param.get("deprecated") is True,
         )
 
     def _list(self, owner: dict[str, Any], key: str, pointer: str) -> list[Any]:
@@ -564,6 +571,7 @@ class Contract:
             summary=str(raw.get("summary", "")),
             tags=tuple(str(t) for t in self._list(raw, "tags", pointer)),
             python_name=python_name(op_id),
+            deprecated=raw.get("deprecated") is True,
         )
 
     def _route(self, template: str) -> _Route:
@@ -667,18 +675,20 @@ def _emit(issues: list[Any]) -> None:
 
 
 def load_spec(
-    source: str | Path | Mapping[str, Any],
+    source: str | Path | Mapping[str, Any] | Document,
     *,
     overlay: str | Path | Mapping[str, Any] | Overlay | None = None,
     warn: bool = True,
 ) -> Contract:
-    """Load an OpenAPI 3.0 or 3.1 document (a path to YAML/JSON, or a dict).
+    """Load an OpenAPI 3.0 or 3.1 document (a path to YAML/JSON, a dict, or a parsed Document).
 
     Quirks are tolerated and recorded in ``contract.issues`` (and emitted as
     :class:`ContractWarning` unless ``warn=False``); a document that cannot be used at all
     raises :class:`ContractLoadError`.
     """
-    if isinstance(source, Mapping):
+    if isinstance(source, Document):
+        doc = source  # parsed already (text read from git, say); loading changes it in place
+    elif isinstance(source, Mapping):
         doc = Document(data=copy.deepcopy(dict(source)), source="<dict>")
     else:
         doc = read_document(source)
@@ -700,16 +710,17 @@ def load_spec(
     if "paths" not in data and "webhooks" not in data:
         raise ContractLoadError("the document has no 'paths'; is it an OpenAPI document?", source=doc.source)
     overlay_obj = None
+    results: list[ActionResult] = []
     if overlay is not None:
         overlay_obj = (
             overlay
             if isinstance(overlay, Overlay)
             else load_overlay(dict(overlay) if isinstance(overlay, Mapping) else overlay)
         )
-        apply_overlay(doc, overlay_obj)
+        results = run_overlay(doc, overlay_obj)
     _inline_external_refs(doc)
     repair_schema_quirks(doc)
-    contract = Contract(doc, overlay_obj)
+    contract = Contract(doc, overlay_obj, results)
     if warn:
         _emit(doc.issues)
     return contract

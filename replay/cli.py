@@ -333,8 +333,11 @@ def convert(
 
 def _register_replay() -> None:
     from .replay_command import replay
+    from .upgrade.command import diff, upgrade_check
 
     cli.add_command(replay)
+    cli.add_command(diff)
+    cli.add_command(upgrade_check)
 
 
 _register_replay()

@@ -245,7 +245,7 @@ def _key(target: str, api_key: str | None, option: str = "--api-key") -> str:
     return api_key
 
 
-def _sandbox_factory(contract: Contract) -> Callable[[], Any]:
+def sandbox_factory(contract: Contract) -> Callable[[], Any]:
     def start() -> Any:
         from contracts.sandbox import Sandbox
 
@@ -267,8 +267,8 @@ def _execute(
         job.contract,
         options,
         sink,
-        own_target=_sandbox_factory(job.contract) if embedded else None,
-        own_candidate=_sandbox_factory(job.contract) if candidate_embedded else None,
+        own_target=sandbox_factory(job.contract) if embedded else None,
+        own_candidate=sandbox_factory(job.contract) if candidate_embedded else None,
     )
     replayer.summary.estimated_total = estimate(job.paths)
     click.echo(f"{what} (writes: {options.writes}" + (f", namespace {options.namespace}" if options.namespace else "")

@@ -24,7 +24,7 @@ from contracts.spec import Contract
 from .cassettes import CASSETTE_SUFFIXES, CassetteError, cassette_files, read_interactions
 from .interactions import Interaction, ReadProblem, decoded_body
 
-__all__ = ["CoverageReport", "Finding", "VerifyReport", "coverage", "verify"]
+__all__ = ["CoverageReport", "Finding", "VerifyReport", "check", "coverage", "file_interactions", "input_files", "verify"]
 
 MAX_FINDINGS = 10_000  # kept in memory for the report; beyond this they are only counted
 
@@ -112,7 +112,7 @@ def check(
     return request_violations + response_violations, forgiven
 
 
-def _files(paths: Iterable[str | Path], unreadable: list[str]) -> list[Path]:
+def input_files(paths: Iterable[str | Path], unreadable: list[str]) -> list[Path]:
     """The cassette files of every path; a path that is missing or holds none is noted, the others still count."""
     files: list[Path] = []
     for raw in paths:
@@ -127,7 +127,7 @@ def _files(paths: Iterable[str | Path], unreadable: list[str]) -> list[Path]:
     return files
 
 
-def _items(path: Path, problems: list[ReadProblem], formats: list[str]) -> Iterator[Interaction]:
+def file_interactions(path: Path, problems: list[ReadProblem], formats: list[str]) -> Iterator[Interaction]:
     """The interactions of one file; its problems (also a file that cannot be opened) go to ``problems``."""
     try:
         for item in read_interactions(path, on_format=formats.append):
@@ -147,11 +147,11 @@ def verify(
     progress: Callable[[FileSummary], None] | None = None,
 ) -> VerifyReport:
     report = VerifyReport()
-    for path in _files(paths, report.unreadable):
+    for path in input_files(paths, report.unreadable):
         summary = FileSummary(str(path))
         report.files.append(summary)
         formats: list[str] = []
-        for item in _items(path, summary.problems, formats):
+        for item in file_interactions(path, summary.problems, formats):
             summary.interactions += 1
             try:
                 violations, forgiven = check(contract, item, strict_requests=strict_requests)
@@ -203,8 +203,8 @@ class CoverageReport:
 
 def coverage(paths: Iterable[str | Path], contract: Contract) -> CoverageReport:
     report = CoverageReport({op.operation_id: list(op.statuses) for op in contract})
-    for path in _files(paths, report.unreadable):
-        for item in _items(path, report.problems, []):
+    for path in input_files(paths, report.unreadable):
+        for item in file_interactions(path, report.problems, []):
             report.interactions += 1
             match = contract.find(item.request.method, item.request.url)
             if match is None or item.response is None:

@@ -1,0 +1,107 @@
+"""The work of ``talon-contracts diff`` and ``upgrade-check``, without the command line: load both
+documents, diff them, judge the diff by the team's policies, and (when asked) read the traffic,
+check our overlay on the new document and replay the traffic against a baseline and a candidate."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from contracts.errors import ContractWarning
+from contracts.spec import DEFAULT_OVERLAY, Contract, load_contract
+from contracts.specdiff.operations import Scope, diff_contracts
+from contracts.specdiff.policy import IgnoreEntry, judge
+from contracts.specdiff.rules import Level
+from contracts.specdiff.sources import load_side
+
+from ..engine import ReplayOptions, ReplaySummary, Replayer, new_namespace
+from .report import UpgradeReport
+from .traffic import traffic_impact
+
+__all__ = ["CompareTargets", "DiffRequest", "run"]
+
+
+@dataclass(frozen=True, slots=True)
+class CompareTargets:
+    """Where ``upgrade-check`` replays the traffic: a baseline (None: embedded sandboxes) and a candidate."""
+
+    candidate: str
+    candidate_api_key: str
+    baseline: str | None = None
+    api_key: str = ""
+    writes: str = "dry"
+    concurrency: int = 4
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class DiffRequest:
+    old: str  # a path or REV:path
+    new: str
+    overlay_old: bool = False
+    overlay_new: bool = False
+    overlay_file: Path = DEFAULT_OVERLAY
+    all_operations: bool = False
+    traffic: tuple[str, ...] = ()
+    fail_on: Level = Level.ERR
+    severity: dict[str, Level] = field(default_factory=dict)
+    ignore: tuple[IgnoreEntry, ...] = ()
+    check_overlay: bool = False  # report what our overlay does on the new document (needs overlay_new)
+    compare: CompareTargets | None = None
+    command: str = "diff"
+
+
+def _load(spec: str, overlay: Path | None, warned: list[str]) -> Contract:
+    contract = load_side(spec, overlay)
+    warned += [str(issue) for issue in contract.issues]
+    return contract
+
+
+def run(request: DiffRequest, *, progress: Callable[[str], None] | None = None) -> UpgradeReport:
+    """Everything the request asks for, in one report. Bad input raises ``TalonContractsError``."""
+    started = time.monotonic()
+    say = progress or (lambda message: None)
+    warned: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ContractWarning)  # the report carries them
+        old = _load(request.old, request.overlay_file if request.overlay_old else None, warned)
+        new = _load(request.new, request.overlay_file if request.overlay_new else None, warned)
+        scope = None if request.all_operations else Scope.of(load_contract())
+    diff = diff_contracts(old, new, scope=scope)
+    judgement = judge(diff, fail_on=request.fail_on, severity=request.severity, ignore=request.ignore)
+    report = UpgradeReport(judgement, command=request.command, warnings=warned)
+    if request.traffic:
+        say(f"reading the traffic in {', '.join(request.traffic)}")
+        report.traffic = traffic_impact(request.traffic, diff, old, new,
+                                        progress=lambda path, n: say(f"  {path}: {n} interaction(s) so far"))  # fmt: skip
+        report.traffic_paths = request.traffic
+    if request.check_overlay and new.overlay is not None:
+        report.overlay = new.overlay_results  # what loading did: every action, applied or not
+        report.overlay_source = new.overlay.source
+    if request.compare is not None and request.traffic:
+        say(f"replaying the traffic against {request.compare.baseline or 'embedded sandboxes'} and "
+            f"{request.compare.candidate}")  # fmt: skip
+        report.compare = compare(request.traffic, new, request.compare)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def compare(paths: Sequence[str], contract: Contract, targets: CompareTargets) -> ReplaySummary:
+    """``replay compare`` of ``paths``: the candidate's answers against the baseline's, checked against
+    ``contract`` (the new one)."""
+    from ..replay_command import load_seed_key, sandbox_factory
+
+    embedded = targets.baseline is None
+    namespace = "" if embedded else new_namespace()
+    candidate_namespace = new_namespace()
+    options = ReplayOptions(
+        target=targets.baseline or "embedded sandbox", api_key=targets.api_key or load_seed_key(),
+        writes=targets.writes, namespace=namespace, candidate=targets.candidate,
+        candidate_api_key=targets.candidate_api_key, candidate_namespace=candidate_namespace + "c-",
+        concurrency=targets.concurrency, timeout=targets.timeout,
+    )  # fmt: skip
+    replayer = Replayer(contract, options, own_target=sandbox_factory(contract) if embedded else None)
+    return replayer.run([Path(p) for p in paths])
