@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..documents import read_document
+from ..documents import parse_document
 from ..errors import ContractLoadError
 from .model import Change, SpecDiff
 from .rules import RULES, Level, UnknownRule
@@ -62,7 +62,13 @@ def _glob(pattern: str) -> re.Pattern[str]:
 
 def read_ignore_file(path: str | Path) -> list[IgnoreEntry]:
     """The entries of an ignore file; a malformed one raises :class:`ContractLoadError` saying where."""
-    doc = read_document(path)
+    try:
+        text = Path(path).read_bytes()
+    except OSError as exc:
+        raise ContractLoadError(exc.strerror or str(exc), source=str(path)) from None
+    if all(not line.strip() or line.lstrip().startswith(b"#") for line in text.splitlines()):
+        return []  # a file of comments only: nothing ignored yet
+    doc = parse_document(text, source=str(path))
     data = doc.data
     entries = data.get("ignore") if isinstance(data, dict) else data
     if data is None or entries is None:

@@ -474,7 +474,10 @@ class _Pair:
                 hidden.add(name)
         required = node.get("required")
         names = {n for n in required if isinstance(n, str)} if isinstance(required, list) else set()
-        return {k: v for k, v in props.items() if k not in hidden}, names - hidden, hidden
+        visible = {k: v for k, v in props.items() if k not in hidden}
+        for name in sorted(names - hidden - set(visible)):
+            visible[name] = {}  # required but not described (the vendor has such): any value, still required
+        return visible, names - hidden, hidden
 
     def properties(self) -> None:
         old_props, old_required, old_hidden = self._visible(self.old, self.diff.old)

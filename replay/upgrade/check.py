@@ -23,6 +23,8 @@ from .traffic import traffic_impact
 
 __all__ = ["CompareTargets", "DiffRequest", "run"]
 
+PROGRESS_EVERY = 2.0  # seconds between progress lines while the traffic is read
+
 
 @dataclass(frozen=True, slots=True)
 class CompareTargets:
@@ -35,6 +37,7 @@ class CompareTargets:
     writes: str = "dry"
     concurrency: int = 4
     timeout: float = 30.0
+    namespace: bool = True  # ids the stories choose get a fresh prefix on each non-embedded target
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +78,16 @@ def run(request: DiffRequest, *, progress: Callable[[str], None] | None = None) 
     report = UpgradeReport(judgement, command=request.command, warnings=warned)
     if request.traffic:
         say(f"reading the traffic in {', '.join(request.traffic)}")
-        report.traffic = traffic_impact(request.traffic, diff, old, new,
-                                        progress=lambda path, n: say(f"  {path}: {n} interaction(s) so far"))  # fmt: skip
+        shown = [time.monotonic()]
+
+        def read(path: str, count: int) -> None:
+            if time.monotonic() - shown[0] >= PROGRESS_EVERY:  # a line every few seconds, not per file
+                shown[0] = time.monotonic()
+                say(f"  {count} interaction(s) read, now in {path}")
+
+        report.traffic = traffic_impact(request.traffic, diff, old, new, progress=read)
         report.traffic_paths = request.traffic
+        say(f"read {report.traffic.interactions} interaction(s) in {report.traffic.files} file(s)")
     if request.check_overlay and new.overlay is not None:
         report.overlay = new.overlay_results  # what loading did: every action, applied or not
         report.overlay_source = new.overlay.source
@@ -95,12 +105,12 @@ def compare(paths: Sequence[str], contract: Contract, targets: CompareTargets) -
     from ..replay_command import load_seed_key, sandbox_factory
 
     embedded = targets.baseline is None
-    namespace = "" if embedded else new_namespace()
-    candidate_namespace = new_namespace()
+    namespace = "" if embedded or not targets.namespace else new_namespace()
+    candidate_namespace = new_namespace() + "c-" if targets.namespace else ""
     options = ReplayOptions(
         target=targets.baseline or "embedded sandbox", api_key=targets.api_key or load_seed_key(),
         writes=targets.writes, namespace=namespace, candidate=targets.candidate,
-        candidate_api_key=targets.candidate_api_key, candidate_namespace=candidate_namespace + "c-",
+        candidate_api_key=targets.candidate_api_key, candidate_namespace=candidate_namespace,
         concurrency=targets.concurrency, timeout=targets.timeout,
     )  # fmt: skip
     replayer = Replayer(contract, options, own_target=sandbox_factory(contract) if embedded else None)

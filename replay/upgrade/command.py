@@ -27,10 +27,9 @@ class _Failure(click.ClickException):
     exit_code = 2
 
 
-def _show_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+def _show_rules(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value and not ctx.resilient_parsing:
-        fmt = ctx.params.get("fmt", "text")
-        click.echo(render_rules(fmt if fmt in ("json", "markdown") else "text"), nl=False)
+        click.echo(render_rules(value), nl=False)
         ctx.exit(0)
 
 
@@ -52,8 +51,9 @@ def _policy_options(function: Callable[..., None]) -> Callable[..., None]:
         click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Write the --format report here instead of to standard output."),
         click.option("--quiet", is_flag=True, help="No progress on standard error."),
-        click.option("--rules", is_flag=True, expose_value=False, is_eager=False, callback=_show_rules,
-                     help="List the rules (id, level, what it means, why) and exit; with --format json or markdown."),
+        click.option("--rules", type=click.Choice(["text", "json", "markdown"]), is_flag=False, flag_value="text",
+                     default=None, expose_value=False, is_eager=True, callback=_show_rules,
+                     help="List the rules (id, level, what it means, why) and exit; --rules json|markdown."),
     ]  # fmt: skip
     for decorator in reversed(decorators):
         function = decorator(function)
@@ -76,7 +76,12 @@ def _policies(p: dict[str, Any]) -> dict[str, Any]:
         severity = parse_severity(p["severity"])
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--severity") from None
-    ignore = tuple(read_ignore_file(p["ignore_file"])) if p["ignore_file"] else ()
+    except TalonContractsError as exc:
+        raise _Failure(str(exc)) from None
+    try:
+        ignore = tuple(read_ignore_file(p["ignore_file"])) if p["ignore_file"] else ()
+    except TalonContractsError as exc:
+        raise _Failure(str(exc)) from None
     return {"fail_on": Level.parse(p["fail_on"]), "severity": severity, "ignore": ignore,
             "all_operations": p["all_operations"], "overlay_file": p["overlay_file"]}  # fmt: skip
 
@@ -155,13 +160,15 @@ def diff(old: str, new: str, overlay_sides: str | None, traffic: tuple[Path, ...
 @click.option("--candidate-api-key", envvar="TALON_CANDIDATE_API_KEY", default=None,
               help="Key for --candidate (or TALON_CANDIDATE_API_KEY). Default: --api-key.")  # fmt: skip
 @click.option("--allow-host", "allow_host", multiple=True, help="A non-loopback host that may be replayed against.")
+@click.option("--no-namespace", is_flag=True, help="Send the ids the stories choose as recorded (default: a fresh "
+              "prefix per target, so that runs do not collide).")  # fmt: skip
 @click.option("--concurrency", type=click.IntRange(1, 256), default=4, show_default=True)
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=30.0, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True)
 @_policy_options
 def upgrade_check(new: str, old: str, traffic: tuple[Path, ...], no_overlay: bool, baseline: str | None,
                   candidate: str | None, api_key: str | None, candidate_api_key: str | None,
-                  allow_host: tuple[str, ...], concurrency: int, timeout: float, fmt: str, output: Path | None,
+                  allow_host: tuple[str, ...], no_namespace: bool, concurrency: int, timeout: float, fmt: str, output: Path | None,
                   reports: tuple[str, ...], quiet: bool, **policy: Any) -> None:  # fmt: skip
     """What moving to a new API release breaks for you: the spec diff, its impact on your recorded
     TRAFFIC (cassettes, HAR, JSON Lines), our overlay on the new document and, with --candidate, a replay
@@ -185,7 +192,7 @@ def upgrade_check(new: str, old: str, traffic: tuple[Path, ...], no_overlay: boo
         if not key:
             raise click.UsageError("--candidate needs --candidate-api-key or --api-key")
         writes = "allow" if all(is_loopback(u) for u in (baseline, candidate) if u) else "dry"
-        targets = CompareTargets(candidate, key, baseline, api_key or "", writes, concurrency, timeout)
+        targets = CompareTargets(candidate, key, baseline, api_key or "", writes, concurrency, timeout, not no_namespace)
     request = DiffRequest(
         old, new, overlay_old=not no_overlay, overlay_new=not no_overlay, traffic=tuple(str(t) for t in traffic),
         check_overlay=not no_overlay, compare=targets, command="upgrade-check", **_policies(policy),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,8 +20,11 @@ from contracts.specdiff.rules import RULES, Level
 from ..junit import JUnitCase, junit_document
 from ..reports import describe, printable, summary_dict
 from .report import COMPARE_LEVEL, REJECTED_LEVEL, UpgradeReport
+from .traffic import MAX_REJECTED
 
 __all__ = ["FORMATS", "render", "render_rules"]
+
+_LISTED = 20  # rejected interactions shown in text; the JSON report has them all (up to MAX_REJECTED)
 
 
 def _counts(report: UpgradeReport) -> Counter[str]:
@@ -49,12 +53,31 @@ def _traffic_note(report: UpgradeReport, index: int, change: Change) -> str | No
     return f"{hit.count} recorded interaction(s), e.g. {', '.join(hit.examples)}"
 
 
+def _shown(source: str) -> str:
+    """A path under the working directory, relative to it (the shipped contract's path is absolute)."""
+    if os.path.isabs(source):
+        try:
+            relative = os.path.relpath(source)
+        except ValueError:  # another drive
+            return source
+        return source if relative.startswith("..") else relative
+    return source
+
+
+def _label(source: str, version: str) -> str:
+    return f"{_shown(source)} (version {version})" if version else _shown(source)
+
+
+def _at(side: Side) -> str:
+    return f"{_shown(side.source)}:{side.line}" if side.line is not None else _shown(side.source)
+
+
 def _sides(change: Change) -> str:
     parts = []
     if change.old is not None:
-        parts.append(f"old {change.old}")
+        parts.append(f"old {_at(change.old)}")
     if change.new is not None:
-        parts.append(f"new {change.new}")
+        parts.append(f"new {_at(change.new)}")
     return ", ".join(parts)
 
 
@@ -71,8 +94,8 @@ def _ignore_lines(expired: list[IgnoreEntry], unused: list[IgnoreEntry]) -> Iter
 def render_text(report: UpgradeReport) -> str:
     diff = report.judgement.diff
     lines = [
-        f"talon-contracts {report.command}: {diff.old_source} ({diff.old_version or '?'}) -> "
-        f"{diff.new_source} ({diff.new_version or '?'})",
+        f"talon-contracts {report.command}: {_label(diff.old_source, diff.old_version)} -> "
+        f"{_label(diff.new_source, diff.new_version)}",
         f"{diff.operations} operation(s) compared: {_verdict(report)} (fail on {report.fail_on})",
     ]
     if report.traffic is not None:
@@ -127,22 +150,22 @@ def _text_rejected(report: UpgradeReport) -> list[str]:
                     "accepts too"]  # fmt: skip
     lines = ["", f"re-verified: {t.rejected_count} recorded interaction(s) the old contract accepts, the new one "
                  f"rejects ({REJECTED_LEVEL} each):"]  # fmt: skip
-    for rejected in t.rejected[:50]:
+    for rejected in t.rejected[:_LISTED]:
         lines.append(f"  {rejected.interaction}: {rejected.operation_id} {rejected.method} {printable(rejected.url)}")
         for violation, rule_id in zip(rejected.violations, rejected.explained_by, strict=True):
             lines.append(f"      {printable(str(violation))}" + (f"  [{rule_id}]" if rule_id else ""))
-    if t.rejected_count > 50:
-        lines.append(f"  ... and {t.rejected_count - 50} more (see --format json)")
+    if t.rejected_count > _LISTED:
+        lines.append(f"  ... and {t.rejected_count - _LISTED} more (--format json lists up to {MAX_REJECTED})")
     return lines
 
 
 def _text_overlay(report: UpgradeReport) -> list[str]:
     results = report.overlay or []
     status = Counter(r.status for r in results)
-    lines = ["", f"our overlay ({report.overlay_source}) on the new document: {len(results)} action(s), "
+    lines = ["", f"our overlay ({_shown(str(report.overlay_source))}) on the new document: {len(results)} action(s), "
                  f"{status['applied']} apply, {status['redundant']} redundant, {status['unmatched']} unmatched"]  # fmt: skip
     for level, result in report.overlay_findings:
-        where = f"{report.overlay_source}:{result.line}" if result.line else str(report.overlay_source)
+        where = _shown(str(report.overlay_source)) + (f":{result.line}" if result.line else "")
         what = ("the vendor states the same now: the action can go" if result.status == "redundant"
                 else "its target selects nothing: the vendor moved or removed what it corrects")  # fmt: skip
         lines.append(f"  {level!s:<5} {result.status:<9} {where} {result.action.target}")

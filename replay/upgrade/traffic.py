@@ -276,6 +276,8 @@ def traffic_impact(
         formats: list[str] = []
         for item in file_interactions(path, impact.problems, formats):
             impact.interactions += 1
+            if progress is not None and not impact.interactions % 1000:
+                progress(str(path), impact.interactions)
             try:
                 _one(item, impact, by_operation, old, new)
             except Exception as exc:  # a value no check anticipated: this interaction only, said plainly

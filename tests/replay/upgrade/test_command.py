@@ -1,0 +1,281 @@
+"""``talon-contracts diff`` and ``upgrade-check`` through CliRunner: exit codes, formats, policies, git,
+bad input, and a replay against a live candidate."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xmlschema
+import yaml
+from click.testing import CliRunner
+
+from contracts.sandbox import Sandbox
+from contracts.specdiff.rules import RULES
+from replay.cli import cli
+
+from .conftest import CASSETTES, FIXTURES
+
+V6 = str(FIXTURES / "vendor" / "talon-integration-v6.0.0.yaml")
+V7 = str(FIXTURES / "vendor" / "talon-integration-v7.0.0.yaml")
+SEED = Path(__file__).resolve().parents[3] / "contracts" / "sandbox" / "seed.yaml"
+STORIES = [str(CASSETTES / "checkout-coupon-referral.yaml"), str(CASSETTES / "loyalty-card.yaml")]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def _run(runner: CliRunner, *args: str) -> Any:
+    return runner.invoke(cli, [*args, "--quiet"] if args[0] in ("diff", "upgrade-check") else list(args))
+
+
+def test_diff_of_the_last_two_releases_fails_on_the_new_enum_values(runner: CliRunner) -> None:
+    result = _run(runner, "diff", V6, V7)
+    assert result.exit_code == 1, result.output
+    assert "28 operation(s) compared: 4 ERR, 0 WARN, 5 INFO (fail on ERR)" in result.stdout
+    assert "response-enum-value-added" in result.stdout and "talon-integration-v7.0.0.yaml:1899" in result.stdout
+    assert _run(runner, "diff", V7, V7).exit_code == 0
+
+
+def test_severity_and_fail_on_decide_the_exit_code(runner: CliRunner) -> None:
+    assert _run(runner, "diff", V6, V7, "--severity", "response-enum-value-added=WARN").exit_code == 0
+    assert _run(runner, "diff", V6, V7, "--severity", "response-enum-value-added=WARN", "--fail-on", "WARN").exit_code == 1
+    assert _run(runner, "diff", V7, V6, "--fail-on", "info").exit_code == 1
+    assert _run(runner, "diff", V7, V6).exit_code == 1  # a list parameter that takes a single value again
+
+
+def test_an_ignore_file_ignores_with_its_reason_and_reports_its_stale_entries(runner: CliRunner, tmp_path: Path) -> None:
+    ignore = tmp_path / "ignore.yaml"
+    ignore.write_text(
+        "ignore:\n"
+        "  - rule: response-enum-value-added\n    location: 'response 200 body/triggeredCampaigns/*'\n"
+        "    reason: we do not read campaigns\n"
+        "  - rule: operation-removed\n    reason: nothing is removed\n"
+        "  - rule: request-parameter-added\n    reason: too late\n    until: 2020-01-01\n"
+    )
+    result = _run(runner, "diff", V6, V7, "--ignore-file", str(ignore))
+    assert result.exit_code == 0, result.output
+    assert "0 ERR, 0 WARN, 5 INFO, 4 ignored" in result.stdout
+    assert "ignored: we do not read campaigns" in result.stdout
+    assert re.search(r"ignore entry .*ignore.yaml:5 \(operation-removed\) matches no change", result.stdout)
+    assert re.search(r"ignore entry .*ignore.yaml:7 \(request-parameter-added\) expired on 2020-01-01", result.stdout)
+
+
+def test_json_report(runner: CliRunner) -> None:
+    result = _run(runner, "diff", V6, V7, "--format", "json", "--traffic", str(CASSETTES))
+    payload = json.loads(result.stdout)
+    assert payload["counts"] == {"ERR": 4, "INFO": 5} and payload["exit_code"] == 1 and payload["findings"] == 4
+    first = next(c for c in payload["changes"] if c["operation"] == "updateCustomerSessionV2")
+    assert first["rule"] == "response-enum-value-added" and first["new"]["line"] == 1899
+    assert first["traffic"]["count"] == 2 and first["in_traffic"] is True
+    assert payload["traffic"]["interactions"] == 149 and payload["traffic"]["rejected_count"] == 0
+
+
+def test_junit_report_is_valid_and_names_are_stable(runner: CliRunner, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.xml", tmp_path / "b.xml"
+    assert _run(runner, "diff", V6, V7, "--report", f"junit:{first}").exit_code == 1
+    assert _run(runner, "diff", V6, V7, "--report", f"junit:{second}", "--traffic", STORIES[0]).exit_code == 1
+    schema = xmlschema.XMLSchema(str(FIXTURES / "junit-10.xsd"))
+    schema.validate(str(first))
+    schema.validate(str(second))
+
+    def names(path: Path) -> list[tuple[str, str]]:
+        return re.findall(r'<testcase classname="([^"]+)" name="([^"]+)"', path.read_text())
+
+    assert names(first) == names(second)
+    assert ("updateCustomerSessionV2", "response-enum-value-added") in names(first)
+    assert len(names(first)) == 9  # one per rule and operation
+    assert 'failures="4"' in first.read_text()
+
+
+def test_markdown_and_github_and_html(runner: CliRunner, tmp_path: Path) -> None:
+    markdown = _run(runner, "diff", V6, V7, "--format", "markdown").stdout
+    assert "| Level | Rule | Operation | Where | Change |" in markdown
+    assert "| **ERR** | `response-enum-value-added` | updateCustomerSessionV2 |" in markdown
+    github = _run(runner, "diff", V6, V7, "--format", "github").stdout.splitlines()
+    assert len(github) == 9
+    assert re.fullmatch(r"::error file=[^,]*talon-integration-v7.0.0.yaml,line=1899,title=response-enum-value-added "
+                        r"\(returnCartItems\)::response 200 body/triggeredCampaigns/\*/frontendState: enum .*",
+                        github[0])  # fmt: skip
+    assert sum(line.startswith("::notice ") for line in github) == 5
+    page = tmp_path / "r.html"
+    assert _run(runner, "diff", V6, V7, "--output", str(page), "--format", "html").exit_code == 1
+    assert "<table>" in page.read_text() and "response-enum-value-added" in page.read_text()
+
+
+def test_rules_table(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["diff", "--rules"])
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == len(RULES)
+    table = json.loads(runner.invoke(cli, ["diff", "--rules", "json"]).stdout)
+    assert {r["id"] for r in table} == set(RULES)
+
+
+def test_the_rules_document_is_the_table(runner: CliRunner) -> None:
+    """docs/upgrade-rules.md is written from the rules; regenerate it with `talon-contracts diff --rules markdown`."""
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "upgrade-rules.md").read_text()
+    assert runner.invoke(cli, ["diff", "--rules", "markdown"]).stdout in doc
+
+
+def test_whole_documents_and_all_operations(runner: CliRunner, tmp_path: Path) -> None:
+    paths = []
+    for version in ("6.0.0", "7.0.0"):
+        path = tmp_path / f"talon-v{version}.yaml"
+        path.write_bytes(gzip.decompress((FIXTURES / "vendor" / "releases" / f"talon-v{version}.yaml.gz").read_bytes()))
+        paths.append(str(path))
+    default = json.loads(_run(runner, "diff", *paths, "--format", "json").stdout)
+    assert default["operations"] == 28 and len(default["changes"]) == 9
+    every = json.loads(_run(runner, "diff", *paths, "--format", "json", "--all-operations").stdout)
+    assert every["operations"] == 180 and len(every["changes"]) == 21
+
+
+def test_a_document_read_from_git(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=tmp_path,
+                       check=True, capture_output=True)  # fmt: skip
+
+    git("init", "-q")
+    shutil.copy(V6, tmp_path / "api.yaml")
+    git("add", "api.yaml")
+    git("commit", "-q", "-m", "v6")
+    shutil.copy(V7, tmp_path / "api.yaml")
+    monkeypatch.chdir(tmp_path)
+    result = _run(runner, "diff", "HEAD:api.yaml", "api.yaml", "--format", "github")
+    assert result.exit_code == 1 and result.stdout.startswith("::error file=api.yaml,line=1899,")
+    result = _run(runner, "diff", "HEAD~4:api.yaml", "api.yaml")
+    assert result.exit_code == 2 and "git cannot read it" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"a.yaml": 'swagger: "2.0"\ninfo: {title: x, version: "1"}\npaths: {}\n'}, "Swagger 2.0"),
+        ({"a.yaml": "just: text\n"}, "is it an OpenAPI document"),
+        ({"a.yaml": "{{{\n"}, "a.yaml:2: while parsing a flow node"),
+        ({"a.yaml": "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths: {}\ncomponents: {schemas: {A: {$ref: "
+                    "'#/components/schemas/A'}}}\n"}, "loops back on itself"),
+        ({"a.yaml": "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths: {/a: {get: {responses: {'200': "
+                    "{description: ok, content: {application/json: {schema: {$ref: '#/nope'}}}}}}}}\n"}, "points at nothing"),
+    ],
+)  # fmt: skip
+def test_bad_documents_exit_2_with_one_line(runner: CliRunner, tmp_path: Path, files: dict[str, str], message: str) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = _run(runner, "diff", str(tmp_path / "a.yaml"), V7)
+    assert result.exit_code == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--severity", "response-enum-value-adde=WARN"], "did you mean response-enum-value-added"),
+        (["--severity", "response-enum-value-added"], "expected RULE=LEVEL"),
+        (["--fail-on", "FATAL"], "'FATAL' is not one of"),
+        (["--report", "pdf:x.pdf"], "expected FORMAT:PATH"),
+        (["--ignore-file", "missing.yaml"], "No such file"),
+    ],
+)
+def test_usage_errors_exit_2(runner: CliRunner, args: list[str], message: str) -> None:
+    result = _run(runner, "diff", V6, V7, *args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_an_ignore_file_with_a_typo_in_a_rule_id_lists_the_closest(runner: CliRunner, tmp_path: Path) -> None:
+    ignore = tmp_path / "ignore.yaml"
+    ignore.write_text("- rule: response-property-remove\n  reason: r\n")
+    result = _run(runner, "diff", V6, V7, "--ignore-file", str(ignore))
+    assert result.exit_code == 2
+    assert "unknown rule id 'response-property-remove'; did you mean response-property-removed" in result.stderr
+
+
+# --------------------------------------------------------------------------- upgrade-check
+
+
+def test_upgrade_check_from_the_shipped_contract(runner: CliRunner, next_release: Path, tmp_path: Path) -> None:
+    reports = [f"json:{tmp_path / 'r.json'}", f"junit:{tmp_path / 'r.xml'}", f"markdown:{tmp_path / 'r.md'}",
+               f"html:{tmp_path / 'r.html'}"]  # fmt: skip
+    args = ["upgrade-check", "--to", str(next_release), str(CASSETTES)]
+    for report in reports:
+        args += ["--report", report]
+    result = _run(runner, *args)
+    assert result.exit_code == 1, result.output
+    assert result.stdout.startswith("talon-contracts upgrade-check: contracts/openapi/talon-integration-v7.0.0.yaml ->")
+    assert "re-verified: 22 recorded interaction(s) the old contract accepts, the new one rejects" in result.stdout
+    assert "[request-required-property-added]" in result.stdout
+    assert re.search(r"our overlay \(.*talon-overlay.yaml\) on the new document: \d+ action\(s\), \d+ apply, 0 redundant, "
+                     r"0 unmatched", result.stdout)  # fmt: skip
+    payload = json.loads((tmp_path / "r.json").read_text())
+    assert payload["command"] == "upgrade-check" and payload["traffic"]["rejected_count"] == 22
+    assert payload["findings"] == 5 + 22
+    xmlschema.XMLSchema(str(FIXTURES / "junit-10.xsd")).validate(str(tmp_path / "r.xml"))
+    assert "traffic under the new contract" in (tmp_path / "r.xml").read_text()
+    assert "**22 recorded interaction(s)**" in (tmp_path / "r.md").read_text()
+
+
+def test_upgrade_check_reports_overlay_actions_the_new_release_broke(runner: CliRunner, tmp_path: Path) -> None:
+    doc = yaml.safe_load(Path(V7).read_text())
+    # the vendor moves reopen's answer (our link on it no longer matches) and now requires profileId itself
+    reopen = doc["paths"]["/v2/customer_sessions/{customerSessionId}/reopen"]["put"]["responses"]
+    reopen["201"] = reopen.pop("200")
+    doc["components"]["schemas"]["IntegrationEventV2Request"]["required"] = ["type", "profileId"]
+    new = tmp_path / "next.yaml"
+    new.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = _run(runner, "upgrade-check", "--to", str(new), "--format", "json")
+    payload = json.loads(result.stdout)
+    odd = [(a["target"], a["status"]) for a in payload["overlay"]["actions"] if a["status"] != "applied"]
+    assert odd == [
+        ("$.components.schemas.IntegrationEventV2Request", "redundant"),
+        ("$.paths['/v2/customer_sessions/{customerSessionId}/reopen'].put.responses['200']", "unmatched"),
+    ]
+    assert result.exit_code == 1  # the moved 200 is a removed success status, too
+    text = _run(runner, "upgrade-check", "--to", str(new), "--severity", "response-success-status-removed=INFO",
+                "--severity", "response-success-status-added=INFO").stdout  # fmt: skip
+    assert "1 redundant, 1 unmatched" in text and "the vendor states the same now" in text
+    assert "its target selects nothing" in text
+    assert _run(runner, "upgrade-check", "--to", str(new), "--severity", "response-success-status-removed=INFO",
+                "--fail-on", "WARN").exit_code == 1  # an unmatched overlay action is a WARN
+
+
+def _planted_seed() -> dict[str, Any]:
+    seed = yaml.safe_load(SEED.read_text())
+    seed["campaigns"][0]["name"] = "Welcome discount (2027 edition)"
+    return seed
+
+
+@pytest.fixture
+def planted() -> Iterator[Sandbox]:
+    with Sandbox(seed=_planted_seed(), api_key="planted-key") as sandbox:
+        yield sandbox
+
+
+def test_upgrade_check_replays_the_traffic_against_a_candidate(runner: CliRunner, planted: Sandbox) -> None:
+    with Sandbox() as same:
+        result = _run(runner, "upgrade-check", "--to", V7, *STORIES, "--candidate", same.base_url,
+                      "--candidate-api-key", same.api_key, "--no-namespace")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert "replay compare" in result.stdout and "0 finding(s) at or above ERR" in result.stdout
+    result = _run(runner, "upgrade-check", "--to", V7, *STORIES, "--candidate", planted.base_url,
+                  "--candidate-api-key", planted.api_key, "--no-namespace", "--format", "json")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
+    assert payload["compare"]["outcomes"]["changed"] >= 1 and payload["changes"] == []
+
+
+def test_upgrade_check_refuses_a_candidate_it_may_not_replay_against(runner: CliRunner) -> None:
+    result = _run(runner, "upgrade-check", "--to", V7, *STORIES, "--candidate", "https://prod.example.com",
+                  "--api-key", "k")  # fmt: skip
+    assert result.exit_code == 2 and "refusing to replay against prod.example.com" in result.output
+    result = _run(runner, "upgrade-check", "--to", V7, "--candidate", "http://127.0.0.1:1", "--api-key", "k")
+    assert result.exit_code == 2 and "name CASSETTES" in result.output
