@@ -14,6 +14,9 @@ with users):
   Default ``none``: CI never records by accident.
 * ``--talon-cassette-dir`` / ``talon_cassette_dir``: where ``talon_cassette`` keeps cassettes.
   Default ``cassettes/`` next to the test file.
+* ``--talon-next-contract`` / ``talon_next_contract``: a next vendor release (with our overlay).
+  Cassette items and ``talon_client`` calls are checked against it as well, and the session ends
+  with what would break under it; tests do not fail for it.
 
 Every fixture can be overridden in a ``conftest.py`` like any pytest fixture. Markers:
 ``talon_contract("operationId", ...)`` states what a test covers (an unknown id is a usage error
@@ -46,6 +49,9 @@ _EXERCISED = pytest.StashKey[set[str]]()
 _ACTIVE = pytest.StashKey[bool]()
 _LABELS = pytest.StashKey[dict[tuple[str, str], str]]()  # (METHOD, path template) -> operationId
 _SCHEMATHESIS_LABELS = pytest.StashKey[set[str]]()  # "METHOD /path" of schemathesis items that ran
+_NEXT = pytest.StashKey["Contract"]()  # the next contract, loaded when first needed
+_NEXT_CHECKED = pytest.StashKey[int]()  # exchanges checked against it
+_NEXT_BREAKS = pytest.StashKey[list[tuple[str, str, list[str]]]]()  # (test, exchange, violations) it rejects
 
 _SETTINGS: dict[str, tuple[str, str | None, str]] = {
     # name: (ini help, environment variable, default)
@@ -57,6 +63,7 @@ _SETTINGS: dict[str, tuple[str, str | None, str]] = {
         None,
         "",
     ),
+    "next_contract": ("A next vendor release: also check cassettes and client calls against it", None, ""),
 }
 
 
@@ -89,6 +96,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--talon-cassette-dir", dest="talon_cassette_dir", default=None,
                     help="Where talon_cassette keeps its cassettes.")  # fmt: skip
+    group.addoption("--talon-next-contract", dest="talon_next_contract", default=None, metavar="FILE",
+                    help="A next vendor release (our overlay applied): cassette items and talon_client calls are "
+                         "checked against it too, and the session ends with what would break under it.")  # fmt: skip
     group.addoption("--talon-verify-cassettes", dest="talon_verify_cassettes", action="append", default=[],
                     metavar="DIR", help="Collect the cassettes in DIR as tests: one item per recorded interaction, "
                     "checked against the contract. (`pytest cassettes/` does the same for a directory named cassettes.)")  # fmt: skip
@@ -108,6 +118,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[_EXERCISED] = set()
     config.stash[_ACTIVE] = False
+    config.stash[_NEXT_CHECKED] = 0
+    config.stash[_NEXT_BREAKS] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _next_contract(session.config)  # a bad --talon-next-contract is a usage error before any test runs
 
 
 def setting(config: pytest.Config, name: str) -> str:
@@ -133,6 +149,37 @@ def _contract_of(config: pytest.Config) -> Contract:
 
     path = setting(config, "contract")
     return load_contract(path) if path else load_contract()
+
+
+def _next_contract(config: pytest.Config) -> Contract | None:
+    """The contract of --talon-next-contract (our overlay applied), or None when none is given."""
+    path = setting(config, "next_contract")
+    if not path:
+        return None
+    found = config.stash.get(_NEXT, None)
+    if found is None:
+        from contracts.errors import TalonContractsError
+        from contracts.spec import load_contract
+
+        try:
+            found = config.stash[_NEXT] = load_contract(path)
+        except TalonContractsError as exc:
+            raise pytest.UsageError(f"--talon-next-contract: {exc}") from None
+    return found
+
+
+def _check_next(config: pytest.Config, test: str, interaction: Any) -> None:
+    """Check one exchange against the next contract as well; what it rejects is kept for the summary."""
+    contract = _next_contract(config)
+    if contract is None:
+        return
+    from .verify import check
+
+    violations, _ = check(contract, interaction)
+    config.stash[_NEXT_CHECKED] += 1
+    if violations:
+        request = interaction.request
+        config.stash[_NEXT_BREAKS].append((test, f"{request.method} {request.url}", [str(v) for v in violations]))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -203,15 +250,24 @@ def talon_api_key(pytestconfig: pytest.Config, talon_sandbox: Any) -> str:
 
 @pytest.fixture
 def talon_client(
-    pytestconfig: pytest.Config, talon_base_url: str, talon_api_key: str, talon_contract: Contract
+    request: pytest.FixtureRequest,
+    pytestconfig: pytest.Config,
+    talon_base_url: str,
+    talon_api_key: str,
+    talon_contract: Contract,
 ) -> Iterator[IntegrationClient]:
     """The foundation's client in strict mode: any contract violation fails the test, with its structure."""
     from contracts.client import IntegrationClient
 
     exercised = pytestconfig.stash[_EXERCISED]
+    test = request.node.nodeid
 
     def note(response: ApiResponse) -> None:
         exercised.add(response.operation_id)
+        if setting(pytestconfig, "next_contract"):
+            from .interactions import Interaction
+
+            _check_next(pytestconfig, test, Interaction(test, 0, response.request, response.as_http()))
 
     client = IntegrationClient(talon_base_url, talon_api_key, contract=talon_contract, validate="strict",
                                observers=[note])  # fmt: skip
@@ -327,6 +383,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         workeroutput["talon_exercised"] = sorted(exercised)
         workeroutput["talon_labels"] = sorted(labels)
         workeroutput["talon_active"] = session.config.stash[_ACTIVE]
+        workeroutput["talon_next_checked"] = session.config.stash[_NEXT_CHECKED]
+        workeroutput["talon_next_breaks"] = session.config.stash[_NEXT_BREAKS]
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -339,9 +397,30 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     config.stash.setdefault(_SCHEMATHESIS_LABELS, set()).update(output.get("talon_labels", ()))
     if output.get("talon_active"):
         config.stash[_ACTIVE] = True
+    config.stash[_NEXT_CHECKED] += output.get("talon_next_checked", 0)
+    config.stash[_NEXT_BREAKS] += [tuple(b) for b in output.get("talon_next_breaks", ())]
+
+
+def _summarise_next(terminalreporter: Any, config: pytest.Config) -> None:
+    path = setting(config, "next_contract")
+    checked, breaks = config.stash.get(_NEXT_CHECKED, 0), config.stash.get(_NEXT_BREAKS, [])
+    if not path or not (checked or breaks):
+        return
+    terminalreporter.section(f"talon-contracts: under the next contract ({path})")
+    if not breaks:
+        terminalreporter.write_line(f"none of the {checked} exchange(s) checked would break")
+        return
+    terminalreporter.write_line(f"{len(breaks)} of {checked} exchange(s) checked would break:")
+    for test, exchange, violations in sorted(breaks)[:50]:
+        terminalreporter.write_line(f"{test}: {exchange}")
+        for violation in violations[:5]:
+            terminalreporter.write_line(f"    {violation}")
+    if len(breaks) > 50:
+        terminalreporter.write_line(f"... and {len(breaks) - 50} more")
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    _summarise_next(terminalreporter, config)
     labels = config.stash.get(_SCHEMATHESIS_LABELS, set())
     if not config.stash.get(_ACTIVE, False) and not config.stash.get(_EXERCISED, set()) and not labels:
         return
@@ -431,6 +510,7 @@ class InteractionItem(pytest.Item):
             self.config.stash[_EXERCISED].add(match.operation.operation_id)
         if violations:
             raise ContractViolationError(violations)
+        _check_next(self.config, self.nodeid, self.interaction)  # what conforms today, checked against the next
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         request = self.interaction.request
