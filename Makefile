@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-tests
 DEV_STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo fuzz lint type bench bench-sandbox bench-cassettes bench-replay sandbox cassettes clean
+.PHONY: setup test demo fuzz lint type bench bench-sandbox bench-cassettes bench-replay bench-specdiff sandbox cassettes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_sandbox.py
 	$(BIN)/python bench/bench_cassettes.py
 	$(BIN)/python bench/bench_replay.py
+	$(BIN)/python bench/bench_specdiff.py
 
 bench-sandbox: $(STAMP)
 	$(BIN)/python bench/bench_sandbox.py
@@ -55,6 +56,9 @@ bench-cassettes: $(STAMP)
 
 bench-replay: $(STAMP)
 	$(BIN)/python bench/bench_replay.py
+
+bench-specdiff: $(STAMP)
+	$(BIN)/python bench/bench_specdiff.py
 
 # Re-record the committed corpus against the embedded sandbox (review the diff before committing).
 cassettes: $(STAMP)

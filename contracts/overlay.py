@@ -25,7 +25,15 @@ from jsonpath.exceptions import JSONPathError
 from .documents import Document, join_pointer, read_document
 from .errors import OverlayError
 
-__all__ = ["ActionResult", "Overlay", "OverlayAction", "apply_overlay", "check_overlay", "load_overlay", "run_overlay"]
+__all__ = [
+    "ActionResult",
+    "Overlay",
+    "OverlayAction",
+    "apply_overlay",
+    "check_overlay",
+    "load_overlay",
+    "run_overlay",
+]
 
 _JSONPATH = jsonpath.JSONPathEnvironment(strict=True)  # RFC 9535, no extensions
 _NO_UPDATE = object()

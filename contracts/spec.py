@@ -171,7 +171,10 @@ class Contract:
     """An indexed, validated-as-far-as-possible OpenAPI document."""
 
     def __init__(
-        self, document: Document, overlay: Overlay | None = None, overlay_results: list[ActionResult] | None = None
+        self,
+        document: Document,
+        overlay: Overlay | None = None,
+        overlay_results: list[ActionResult] | None = None,
     ) -> None:
         self.document = document
         self.overlay = overlay

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-from .reports import printable
+from .text import printable
 
 __all__ = ["JUnitCase", "junit_document"]
 

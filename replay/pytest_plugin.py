@@ -179,7 +179,9 @@ def _check_next(config: pytest.Config, test: str, interaction: Any) -> None:
     config.stash[_NEXT_CHECKED] += 1
     if violations:
         request = interaction.request
-        config.stash[_NEXT_BREAKS].append((test, f"{request.method} {request.url}", [str(v) for v in violations]))
+        config.stash[_NEXT_BREAKS].append(
+            (test, f"{request.method} {request.url}", [str(v) for v in violations])
+        )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -510,7 +512,9 @@ class InteractionItem(pytest.Item):
             self.config.stash[_EXERCISED].add(match.operation.operation_id)
         if violations:
             raise ContractViolationError(violations)
-        _check_next(self.config, self.nodeid, self.interaction)  # what conforms today, checked against the next
+        _check_next(
+            self.config, self.nodeid, self.interaction
+        )  # what conforms today, checked against the next
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         request = self.interaction.request

@@ -274,7 +274,8 @@ def render_coverage(report: CoverageReport, fmt: str = "text") -> str:
 def render_replay(summary: ReplaySummary, findings: int = 10) -> str:
     """The terminal summary: outcomes per operation, then the first findings with what differed."""
     from .engine import OUTCOMES
-    from .reports import describe, printable
+    from .reports import describe
+    from .text import printable
 
     lines = []
     ops = sorted(summary.by_operation.items())

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from contracts.http import normalize_headers
 
 from .cassettes import atomic_write
 from .engine import Outcome, ReplaySummary
+from .text import printable
 
 __all__ = [
     "REPORT_FORMATS",
@@ -35,14 +35,6 @@ __all__ = [
 ]
 
 REPORT_FORMATS = ("json", "junit", "html")
-
-# Characters XML 1.0 cannot carry at all (even escaped) and terminals would execute: shown as \xNN.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters (escape sequences from a capture ...) made visible, not active."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def escape(text: str) -> str:

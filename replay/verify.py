@@ -24,7 +24,16 @@ from contracts.spec import Contract
 from .cassettes import CASSETTE_SUFFIXES, CassetteError, cassette_files, read_interactions
 from .interactions import Interaction, ReadProblem, decoded_body
 
-__all__ = ["CoverageReport", "Finding", "VerifyReport", "check", "coverage", "file_interactions", "input_files", "verify"]
+__all__ = [
+    "CoverageReport",
+    "Finding",
+    "VerifyReport",
+    "check",
+    "coverage",
+    "file_interactions",
+    "input_files",
+    "verify",
+]
 
 MAX_FINDINGS = 10_000  # kept in memory for the report; beyond this they are only counted
 

@@ -66,7 +66,9 @@ def diff_contracts(old: Contract, new: Contract, *, scope: Scope | None = None) 
     for old_op, new_op in pairs:
         differ.operation(old_op, new_op)
     for op in added:
-        differ.emit("operation-added", None, op, "operation", f"{op.method} {op.path} added", new_pointer=op.pointer)
+        differ.emit(
+            "operation-added", None, op, "operation", f"{op.method} {op.path} added", new_pointer=op.pointer
+        )
     result.changes = differ.changes
     return result
 
@@ -122,7 +124,9 @@ class _Differ:
         touch: Touch | None = None,
     ) -> None:
         op = new_op or old_op
-        rename = old_op.operation_id if old_op and new_op and old_op.operation_id != new_op.operation_id else None
+        rename = (
+            old_op.operation_id if old_op and new_op and old_op.operation_id != new_op.operation_id else None
+        )
         self.changes.append(Change(
             rule_id, RULES[rule_id].level, op.operation_id if op else "*", op.method if op else "*",
             op.path if op else "*", location, message, before, after,
@@ -241,7 +245,11 @@ class _Differ:
                                          b.schema, b.schema_pointer, (b.name,), required=b.required)  # fmt: skip
             self._found(found, "request " + b.location, "request", a.location)
             return
-        if (a.style, a.explode) != (b.style, b.explode) and old_kind in ("array", "object") and new_kind == old_kind:
+        if (
+            (a.style, a.explode) != (b.style, b.explode)
+            and old_kind in ("array", "object")
+            and new_kind == old_kind
+        ):
             self.emit("request-parameter-style-changed", old, new, location,
                       f"parameter {b.name}: style {a.style}, explode {str(a.explode).lower()} -> style {b.style}, "
                       f"explode {str(b.explode).lower()}", f"{a.style}/{a.explode}", f"{b.style}/{b.explode}",
@@ -262,7 +270,7 @@ class _Differ:
             rule_id = "request-required-body-added" if b.required else "request-body-added"
             self.emit(rule_id, old, new, "request body", f"{'required' if b.required else 'optional'} body added",
                       old_pointer=old.pointer, new_pointer=body,
-                      touch=Touch("operation" if b.required else "operation", "request"))  # fmt: skip
+                      touch=Touch("operation", "request"))  # fmt: skip
             return
         old_body = _body_pointer(old) or old.pointer
         if b is None:
@@ -280,8 +288,12 @@ class _Differ:
     def responses(self, old: Operation, new: Operation) -> None:
         for key in [*old.responses, *(k for k in new.responses if k not in old.responses)]:
             a, b = old.responses.get(key), new.responses.get(key)
-            old_at = join_pointer(old.pointer, "responses", a.key) if a else join_pointer(old.pointer, "responses")
-            new_at = join_pointer(new.pointer, "responses", b.key) if b else join_pointer(new.pointer, "responses")
+            old_at = (
+                join_pointer(old.pointer, "responses", a.key) if a else join_pointer(old.pointer, "responses")
+            )
+            new_at = (
+                join_pointer(new.pointer, "responses", b.key) if b else join_pointer(new.pointer, "responses")
+            )
             success = key.startswith("2")
             if b is None:
                 self.emit("response-success-status-removed" if success else "response-error-status-removed", old,
@@ -354,7 +366,10 @@ class _Differ:
         def alternatives(op: Operation) -> dict[frozenset[str], dict[str, frozenset[str]]]:
             result = {}
             for requirement in op.security or ({},):
-                scopes = {name: frozenset(v) if isinstance(v, list) else frozenset() for name, v in requirement.items()}
+                scopes = {
+                    name: frozenset(v) if isinstance(v, list) else frozenset()
+                    for name, v in requirement.items()
+                }
                 result[frozenset(scopes)] = scopes
             return result
 

@@ -51,7 +51,10 @@ class IgnoreEntry:
     def matches(self, change: Change) -> bool:
         if change.rule_id != self.rule:
             return False
-        if self.operation is not None and self.operation not in (change.operation_id, change.old_operation_id):
+        if self.operation is not None and self.operation not in (
+            change.operation_id,
+            change.old_operation_id,
+        ):
             return False
         return self.location is None or _glob(self.location).fullmatch(change.location) is not None
 
@@ -108,7 +111,9 @@ def read_ignore_file(path: str | Path) -> list[IgnoreEntry]:
         for key in ("operation", "location"):
             if raw.get(key) is not None and not isinstance(raw[key], str):
                 raise fail(f"'{key}' must be a string")
-        result.append(IgnoreEntry(rule_id, reason.strip(), raw.get("operation"), raw.get("location"), until, where))
+        result.append(
+            IgnoreEntry(rule_id, reason.strip(), raw.get("operation"), raw.get("location"), until, where)
+        )
     return result
 
 

@@ -141,7 +141,9 @@ def _enum(node: dict[str, Any]) -> list[Any] | None:
 
 def _bound(node: dict[str, Any], side: str, legacy: bool) -> tuple[float, bool] | None:
     """(limit, exclusive) of the maximum (``side="max"``) or minimum, or None."""
-    plain_key, exclusive_key = ("maximum", "exclusiveMaximum") if side == "max" else ("minimum", "exclusiveMinimum")
+    plain_key, exclusive_key = (
+        ("maximum", "exclusiveMaximum") if side == "max" else ("minimum", "exclusiveMinimum")
+    )
     plain, exclusive = node.get(plain_key), node.get(exclusive_key)
     if legacy or isinstance(exclusive, bool):
         if not isinstance(plain, (int, float)) or isinstance(plain, bool):
@@ -308,7 +310,9 @@ class _Pair:
     def child(self, old: Any, old_pointer: str, new: Any, new_pointer: str, token: str | None,
               required: bool = False) -> None:  # fmt: skip
         path = self.path if token is None else (*self.path, token)
-        self.diff._walk(self.direction, old, old_pointer, new, new_pointer, path, required, self.out, self.active)
+        self.diff._walk(
+            self.direction, old, old_pointer, new, new_pointer, path, required, self.out, self.active
+        )
 
     def run(self) -> None:
         self.types()
@@ -374,7 +378,9 @@ class _Pair:
                        touch="outside", bound=("enum", new))  # fmt: skip
             return
         if new is None:
-            self.found("enum-removed", f"enum [{_show(old)}] no longer restricts the value", old, None, key=key)
+            self.found(
+                "enum-removed", f"enum [{_show(old)}] no longer restricts the value", old, None, key=key
+            )
             return
         old_keys = {_canonical(v): v for v in old}
         new_keys = {_canonical(v): v for v in new}
@@ -387,8 +393,14 @@ class _Pair:
             self.found("enum-value-added", f"enum value(s) {_show(added)} added", old, new, key=key)
 
     def bounds(self) -> None:
-        for side, keys in (("max", ("maximum", "exclusiveMaximum")), ("min", ("minimum", "exclusiveMinimum"))):
-            old, new = _bound(self.old, side, self.diff.old.legacy), _bound(self.new, side, self.diff.new.legacy)
+        for side, keys in (
+            ("max", ("maximum", "exclusiveMaximum")),
+            ("min", ("minimum", "exclusiveMinimum")),
+        ):
+            old, new = (
+                _bound(self.old, side, self.diff.old.legacy),
+                _bound(self.new, side, self.diff.new.legacy),
+            )
             order = _tighter(old, new, side)
             if not order:
                 continue
@@ -416,7 +428,9 @@ class _Pair:
         else:
             tighter = old is None or (new is not None and new > old)
         if tighter:
-            self.found(f"{facet}-tightened", message, old, new, key=keyword, touch="outside", bound=(keyword, new))
+            self.found(
+                f"{facet}-tightened", message, old, new, key=keyword, touch="outside", bound=(keyword, new)
+            )
         else:
             self.found(f"{facet}-loosened", message, old, new, key=keyword)
 
@@ -450,7 +464,9 @@ class _Pair:
         old, new = self.old.get("default"), self.new.get("default")
         if has_old == has_new and _canonical(old) == _canonical(new):
             return
-        message = f"default {short_json(old) if has_old else 'none'} -> {short_json(new) if has_new else 'none'}"
+        message = (
+            f"default {short_json(old) if has_old else 'none'} -> {short_json(new) if has_new else 'none'}"
+        )
         self.found("default-changed", message, old, new, key="default", touch="missing")
 
     def items(self) -> None:
@@ -480,7 +496,7 @@ class _Pair:
         return visible, names - hidden, hidden
 
     def properties(self) -> None:
-        old_props, old_required, old_hidden = self._visible(self.old, self.diff.old)
+        old_props, old_required, _ = self._visible(self.old, self.diff.old)
         new_props, new_required, new_hidden = self._visible(self.new, self.diff.new)
         old_base = join_pointer(self.old_pointer, "properties")
         new_base = join_pointer(self.new_pointer, "properties")
@@ -532,7 +548,9 @@ class _Pair:
                        True, False, key=key, touch="outside", bound=("additionalProperties", allowed))  # fmt: skip
             return
         if old_kind == "closed":
-            self.found("additional-properties-opened", "additionalProperties no longer false", False, True, key=key)
+            self.found(
+                "additional-properties-opened", "additionalProperties no longer false", False, True, key=key
+            )
             if new_kind == "open":
                 return
         self.child(
@@ -542,8 +560,9 @@ class _Pair:
 
     def compositions(self) -> None:
         for keyword, facet in _COMPOSITIONS:
-            old = self.old.get(keyword) if isinstance(self.old.get(keyword), list) else []
-            new = self.new.get(keyword) if isinstance(self.new.get(keyword), list) else []
+            old_value, new_value = self.old.get(keyword), self.new.get(keyword)
+            old: list[Any] = old_value if isinstance(old_value, list) else []
+            new: list[Any] = new_value if isinstance(new_value, list) else []
             if not old and not new:
                 continue
             old_members = dict(_members(old))
@@ -573,7 +592,9 @@ class _Pair:
                 continue
             old, new = self.old.get(key), self.new.get(key)
             if _canonical(old) != _canonical(new):
-                self.found("keyword-changed", f"{key} {short_json(old)} -> {short_json(new)}", old, new, key=key)
+                self.found(
+                    "keyword-changed", f"{key} {short_json(old)} -> {short_json(new)}", old, new, key=key
+                )
 
 
 def _members(members: list[Any]) -> Iterator[tuple[str, int]]:

@@ -70,9 +70,13 @@ def check_refs(contract: Contract) -> None:
                 if problem is not None:
                     raise ContractLoadError(problem, source=contract.source, pointer=pointer,
                                             line=contract.document.line_of(pointer))  # fmt: skip
-            stack.extend((join_pointer(pointer, k), v) for k, v in node.items() if isinstance(v, (dict, list)))
+            stack.extend(
+                (join_pointer(pointer, k), v) for k, v in node.items() if isinstance(v, (dict, list))
+            )
         elif isinstance(node, list):
-            stack.extend((join_pointer(pointer, i), v) for i, v in enumerate(node) if isinstance(v, (dict, list)))
+            stack.extend(
+                (join_pointer(pointer, i), v) for i, v in enumerate(node) if isinstance(v, (dict, list))
+            )
 
 
 def load_side(spec: str, overlay: str | Path | None = None) -> Contract:

@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from contracts.errors import ContractWarning
 from contracts.spec import DEFAULT_OVERLAY, Contract, load_contract
@@ -17,9 +18,11 @@ from contracts.specdiff.policy import IgnoreEntry, judge
 from contracts.specdiff.rules import Level
 from contracts.specdiff.sources import load_side
 
-from ..engine import ReplayOptions, ReplaySummary, Replayer, new_namespace
 from .report import UpgradeReport
 from .traffic import traffic_impact
+
+if TYPE_CHECKING:
+    from ..engine import ReplaySummary
 
 __all__ = ["CompareTargets", "DiffRequest", "run"]
 
@@ -102,6 +105,7 @@ def run(request: DiffRequest, *, progress: Callable[[str], None] | None = None) 
 def compare(paths: Sequence[str], contract: Contract, targets: CompareTargets) -> ReplaySummary:
     """``replay compare`` of ``paths``: the candidate's answers against the baseline's, checked against
     ``contract`` (the new one)."""
+    from ..engine import Replayer, ReplayOptions, new_namespace
     from ..replay_command import load_seed_key, sandbox_factory
 
     embedded = targets.baseline is None

@@ -146,7 +146,9 @@ def diff(old: str, new: str, overlay_sides: str | None, traffic: tuple[Path, ...
 
 
 @click.command("upgrade-check")
-@click.option("--to", "new", required=True, help="The new vendor document (a path, or REV:path read from git).")
+@click.option(
+    "--to", "new", required=True, help="The new vendor document (a path, or REV:path read from git)."
+)
 @click.option("--from", "old", default=str(DEFAULT_VENDOR_CONTRACT), show_default=False,
               help="The document you test against today. Default: the shipped contract.")  # fmt: skip
 @click.argument("traffic", nargs=-1, type=click.Path(path_type=Path))
@@ -155,11 +157,17 @@ def diff(old: str, new: str, overlay_sides: str | None, traffic: tuple[Path, ...
                    "against the new one.")  # fmt: skip
 @click.option("--baseline", default=None, help="Replay the traffic against this base URL too (default with "
               "--candidate: embedded sandboxes).")  # fmt: skip
-@click.option("--candidate", default=None, help="...and against this one, and report where the answers differ.")
-@click.option("--api-key", envvar="TALON_API_KEY", default=None, help="Key for --baseline (or TALON_API_KEY).")
+@click.option(
+    "--candidate", default=None, help="...and against this one, and report where the answers differ."
+)
+@click.option(
+    "--api-key", envvar="TALON_API_KEY", default=None, help="Key for --baseline (or TALON_API_KEY)."
+)
 @click.option("--candidate-api-key", envvar="TALON_CANDIDATE_API_KEY", default=None,
               help="Key for --candidate (or TALON_CANDIDATE_API_KEY). Default: --api-key.")  # fmt: skip
-@click.option("--allow-host", "allow_host", multiple=True, help="A non-loopback host that may be replayed against.")
+@click.option(
+    "--allow-host", "allow_host", multiple=True, help="A non-loopback host that may be replayed against."
+)
 @click.option("--no-namespace", is_flag=True, help="Send the ids the stories choose as recorded (default: a fresh "
               "prefix per target, so that runs do not collide).")  # fmt: skip
 @click.option("--concurrency", type=click.IntRange(1, 256), default=4, show_default=True)
@@ -192,7 +200,9 @@ def upgrade_check(new: str, old: str, traffic: tuple[Path, ...], no_overlay: boo
         if not key:
             raise click.UsageError("--candidate needs --candidate-api-key or --api-key")
         writes = "allow" if all(is_loopback(u) for u in (baseline, candidate) if u) else "dry"
-        targets = CompareTargets(candidate, key, baseline, api_key or "", writes, concurrency, timeout, not no_namespace)
+        targets = CompareTargets(
+            candidate, key, baseline, api_key or "", writes, concurrency, timeout, not no_namespace
+        )
     request = DiffRequest(
         old, new, overlay_old=not no_overlay, overlay_new=not no_overlay, traffic=tuple(str(t) for t in traffic),
         check_overlay=not no_overlay, compare=targets, command="upgrade-check", **_policies(policy),

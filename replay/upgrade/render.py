@@ -18,7 +18,7 @@ from contracts.specdiff.policy import IgnoreEntry, entry_dict
 from contracts.specdiff.rules import RULES, Level
 
 from ..junit import JUnitCase, junit_document
-from ..reports import describe, printable, summary_dict
+from ..text import printable
 from .report import COMPARE_LEVEL, REJECTED_LEVEL, UpgradeReport
 from .traffic import MAX_REJECTED
 
@@ -133,7 +133,11 @@ def render_text(report: UpgradeReport) -> str:
     if report.compare is not None:
         from ..render import render_replay
 
-        lines += ["", f"replay compare ({COMPARE_LEVEL} per finding):", render_replay(report.compare).rstrip()]
+        lines += [
+            "",
+            f"replay compare ({COMPARE_LEVEL} per finding):",
+            render_replay(report.compare).rstrip(),
+        ]
     lines.append("")
     lines.append(f"{report.failing} finding(s) at or above {report.fail_on}" + (
         f"; incomplete: {len(report.broken)} problem(s)" if report.broken else ""))  # fmt: skip
@@ -151,11 +155,15 @@ def _text_rejected(report: UpgradeReport) -> list[str]:
     lines = ["", f"re-verified: {t.rejected_count} recorded interaction(s) the old contract accepts, the new one "
                  f"rejects ({REJECTED_LEVEL} each):"]  # fmt: skip
     for rejected in t.rejected[:_LISTED]:
-        lines.append(f"  {rejected.interaction}: {rejected.operation_id} {rejected.method} {printable(rejected.url)}")
+        lines.append(
+            f"  {rejected.interaction}: {rejected.operation_id} {rejected.method} {printable(rejected.url)}"
+        )
         for violation, rule_id in zip(rejected.violations, rejected.explained_by, strict=True):
             lines.append(f"      {printable(str(violation))}" + (f"  [{rule_id}]" if rule_id else ""))
     if t.rejected_count > _LISTED:
-        lines.append(f"  ... and {t.rejected_count - _LISTED} more (--format json lists up to {MAX_REJECTED})")
+        lines.append(
+            f"  ... and {t.rejected_count - _LISTED} more (--format json lists up to {MAX_REJECTED})"
+        )
     return lines
 
 
@@ -176,6 +184,14 @@ def _text_overlay(report: UpgradeReport) -> list[str]:
 # --------------------------------------------------------------------------- json
 
 
+def _compare_dict(report: UpgradeReport) -> dict[str, Any] | None:
+    if report.compare is None:
+        return None
+    from ..reports import summary_dict  # the replay engine loads only when a replay ran
+
+    return summary_dict(report.compare)
+
+
 def render_json(report: UpgradeReport) -> str:
     diff = report.judgement.diff
     changes = []
@@ -194,11 +210,13 @@ def render_json(report: UpgradeReport) -> str:
         "fail_on": str(report.fail_on),
         "counts": dict(_counts(report)),
         "changes": changes,
-        "ignore": {"expired": [entry_dict(e) for e in report.judgement.expired],
-                   "unused": [entry_dict(e) for e in report.judgement.unused]},  # fmt: skip
+        "ignore": {
+            "expired": [entry_dict(e) for e in report.judgement.expired],
+            "unused": [entry_dict(e) for e in report.judgement.unused],
+        },
         "traffic": None,
         "overlay": None,
-        "compare": summary_dict(report.compare) if report.compare is not None else None,
+        "compare": _compare_dict(report),
         "warnings": report.warnings,
         "problems": report.broken,
         "findings": report.failing,
@@ -234,15 +252,21 @@ def render_junit(report: UpgradeReport) -> str:
         groups.setdefault((change.operation_id, change.rule_id), []).append(change)
     spec_cases = []
     for (operation, rule_id), changes in sorted(groups.items()):
-        text = "\n".join(f"{c.location}: {c.message}" + (f" ({_sides(c)})" if _sides(c) else "") for c in changes)
+        text = "\n".join(
+            f"{c.location}: {c.message}" + (f" ({_sides(c)})" if _sides(c) else "") for c in changes
+        )
         counted = [c for c in changes if not c.ignored]
         if not counted:
-            spec_cases.append(JUnitCase(operation, rule_id, skipped="ignored: " + changes[0].ignored, text=text))  # type: ignore[operator]
+            spec_cases.append(
+                JUnitCase(operation, rule_id, skipped=f"ignored: {changes[0].ignored}", text=text)
+            )
             continue
         level = max(c.level for c in counted)
         if level >= report.fail_on:
             message = f"{level} {rule_id}: {counted[0].location}: {counted[0].message}"
-            spec_cases.append(JUnitCase(operation, rule_id, failure=message, failure_type=str(level), text=text))
+            spec_cases.append(
+                JUnitCase(operation, rule_id, failure=message, failure_type=str(level), text=text)
+            )
         else:
             spec_cases.append(JUnitCase(operation, rule_id, text=f"{level}\n{text}"))
     suites: list[tuple[str, list[JUnitCase]]] = [("spec diff", spec_cases)]
@@ -252,7 +276,11 @@ def render_junit(report: UpgradeReport) -> str:
             text = "\n".join(f"{v}" + (f" [{rule_id}]" if rule_id else "")
                              for v, rule_id in zip(r.violations, r.explained_by, strict=True))  # fmt: skip
             name = r.interaction.split(" (line", 1)[0]
-            failure = f"the new contract rejects it: {r.violations[0]}" if REJECTED_LEVEL >= report.fail_on else None
+            failure = (
+                f"the new contract rejects it: {r.violations[0]}"
+                if report.fail_on <= REJECTED_LEVEL
+                else None
+            )
             cases.append(JUnitCase(r.operation_id or "(no operation)", name, failure=failure,
                                    failure_type=str(REJECTED_LEVEL), text=text))  # fmt: skip
         suites.append(("traffic under the new contract", cases))
@@ -264,10 +292,12 @@ def render_junit(report: UpgradeReport) -> str:
                                    failure_type=str(level), text=message))  # fmt: skip
         suites.append(("overlay on the new document", cases))
     if report.compare is not None:
+        from ..reports import describe
+
         cases = [
             JUnitCase(o.operation_id or o.method, f"{o.source}#{o.index}",
                       failure=f"{o.kind}: {describe(o).splitlines()[0] if describe(o) else o.kind}"
-                      if COMPARE_LEVEL >= report.fail_on else None, failure_type=o.kind, text=describe(o))
+                      if report.fail_on <= COMPARE_LEVEL else None, failure_type=o.kind, text=describe(o))
             for o in report.compare.findings
         ]  # fmt: skip
         suites.append(("replay compare", cases))
@@ -296,7 +326,13 @@ def render_markdown(report: UpgradeReport) -> str:
         lines += [head, "|" + "---|" * (6 if report.traffic else 5)]
         for operation, items in report.ordered():
             for index, change in items:
-                level = "ignored" if change.ignored else f"**{change.level}**" if change.level >= report.fail_on else str(change.level)
+                level = (
+                    "ignored"
+                    if change.ignored
+                    else f"**{change.level}**"
+                    if change.level >= report.fail_on
+                    else str(change.level)
+                )
                 row = f"| {level} | `{change.rule_id}` | {_cell(operation)} | `{_cell(change.location)}` | {_cell(change.message)} |"
                 if report.traffic is not None:
                     note = _traffic_note(report, index, change) or ""
@@ -315,12 +351,21 @@ def render_markdown(report: UpgradeReport) -> str:
             lines.append(f"- `{_cell(r.interaction)}` {_cell(r.operation_id)}: {_cell(first)}"
                          + (f" (`{r.explained_by[0]}`)" if r.explained_by[0] else ""))  # fmt: skip
         lines.append("")
-    for level, result in report.overlay_findings:
-        notes.append(f"{level} overlay action {result.status}: `{_cell(result.action.target)}`")
+    for overlay_level, result in report.overlay_findings:
+        notes.append(f"{overlay_level} overlay action {result.status}: `{_cell(result.action.target)}`")
     if report.compare is not None:
-        notes.append(f"replay compare: {report.compare_findings} finding(s) in {report.compare.done} interaction(s)")
+        notes.append(
+            f"replay compare: {report.compare_findings} finding(s) in {report.compare.done} interaction(s)"
+        )
     if notes:
-        lines += ["<details><summary>Notes</summary>", "", *(f"- {_cell(n)}" for n in notes), "", "</details>", ""]
+        lines += [
+            "<details><summary>Notes</summary>",
+            "",
+            *(f"- {_cell(n)}" for n in notes),
+            "",
+            "</details>",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -387,23 +432,25 @@ def render_html(report: UpgradeReport) -> str:
         "<th>Documents</th><th>Your traffic</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>",
     ]
     if report.traffic is not None and report.traffic.rejected:
-        items = "".join(
+        listed = "".join(
             f"<li><code>{e(r.interaction)}</code> {e(r.operation_id or '')}<ul>"
             + "".join(f"<li>{e(str(v))}{' [' + e(k) + ']' if k else ''}</li>"
                       for v, k in zip(r.violations, r.explained_by, strict=True))
             + "</ul></li>"
             for r in report.traffic.rejected
         )  # fmt: skip
-        sections.append(f"<h2>Recorded interactions the new contract rejects</h2><ul>{items}</ul>")
+        sections.append(f"<h2>Recorded interactions the new contract rejects</h2><ul>{listed}</ul>")
     if report.overlay_findings:
-        items = "".join(f"<li>{e(str(level))} {e(r.status)}: <code>{e(r.action.target)}</code></li>"
-                        for level, r in report.overlay_findings)  # fmt: skip
-        sections.append(f"<h2>Our overlay on the new document</h2><ul>{items}</ul>")
+        listed = "".join(f"<li>{e(str(level))} {e(r.status)}: <code>{e(r.action.target)}</code></li>"
+                         for level, r in report.overlay_findings)  # fmt: skip
+        sections.append(f"<h2>Our overlay on the new document</h2><ul>{listed}</ul>")
     if report.compare is not None:
-        items = "".join(f"<li><code>{e(o.where)}</code> {e(o.kind)}<pre>{e(describe(o))}</pre></li>"
-                        for o in report.compare.findings[:200])  # fmt: skip
+        from ..reports import describe
+
+        listed = "".join(f"<li><code>{e(o.where)}</code> {e(o.kind)}<pre>{e(describe(o))}</pre></li>"
+                         for o in report.compare.findings[:200])  # fmt: skip
         sections.append(f"<h2>Replay compare</h2><p>{report.compare.done} interaction(s), "
-                        f"{report.compare_findings} finding(s)</p><ul>{items}</ul>")  # fmt: skip
+                        f"{report.compare_findings} finding(s)</p><ul>{listed}</ul>")  # fmt: skip
     style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
              "padding:4px;vertical-align:top;text-align:left}tr.ERR td:first-child{color:#b00;font-weight:bold}"
              "tr.WARN td:first-child{color:#a60}tr.ignored{color:#888}")  # fmt: skip
@@ -436,5 +483,3 @@ def render_rules(fmt: str = "text") -> str:
         return "\n".join(lines) + "\n"
     width = max(len(r.id) for r in RULES.values())
     return "\n".join(f"{r.id:<{width}}  {r.level!s:<4}  {r.meaning}: {r.why}" for r in RULES.values()) + "\n"
-
-

@@ -10,14 +10,17 @@ above ``--fail-on``, 2 when a part could not be done (unreadable recordings, an 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from contracts.overlay import ActionResult
 from contracts.specdiff.model import Change
 from contracts.specdiff.policy import Judgement
 from contracts.specdiff.rules import Level
 
-from ..engine import FINDINGS, ReplaySummary
 from .traffic import TrafficImpact
+
+if TYPE_CHECKING:  # the replay engine loads only when a replay runs (about 120 ms of imports)
+    from ..engine import ReplaySummary
 
 __all__ = ["OVERLAY_LEVELS", "UpgradeReport"]
 
@@ -75,16 +78,18 @@ class UpgradeReport:
     def compare_findings(self) -> int:
         if self.compare is None:
             return 0
+        from ..engine import FINDINGS
+
         return sum(self.compare.counts.get(kind, 0) for kind in FINDINGS)
 
     @property
     def failing(self) -> int:
         """Findings at or above ``fail_on``, every part counted."""
         count = len(self.judgement.failing)
-        if self.traffic is not None and REJECTED_LEVEL >= self.fail_on:
+        if self.traffic is not None and self.fail_on <= REJECTED_LEVEL:
             count += self.traffic.rejected_count
         count += sum(1 for level, _ in self.overlay_findings if level >= self.fail_on)
-        if COMPARE_LEVEL >= self.fail_on:
+        if self.fail_on <= COMPARE_LEVEL:
             count += self.compare_findings
         return count
 

@@ -31,7 +31,7 @@ from contracts.specdiff.model import Change, SpecDiff, Touch
 from ..interactions import Interaction, ReadProblem, decoded_body
 from ..verify import check, file_interactions, input_files
 
-__all__ = ["Rejected", "TrafficImpact", "Touched", "traffic_impact"]
+__all__ = ["Rejected", "Touched", "TrafficImpact", "traffic_impact"]
 
 EXAMPLES = 3  # interaction ids kept per change
 MAX_REJECTED = 1_000  # listed; beyond, only counted
@@ -99,7 +99,9 @@ class _Exchange:
             except ValueError:
                 return _ABSENT
         if part == "query":
-            return {k: v if len(v) != 1 else v[0] for k, v in query_params(self.interaction.request.url).items()}
+            return {
+                k: v if len(v) != 1 else v[0] for k, v in query_params(self.interaction.request.url).items()
+            }
         if part == "path":
             return dict(self.path_params)
         if part == "header":
@@ -133,10 +135,8 @@ def _values(node: Any, path: tuple[str, ...]) -> Iterator[Any]:
         children = node if isinstance(node, list) else list(node.values()) if isinstance(node, dict) else []
         for child in children:
             yield from _values(child, rest)
-    elif isinstance(node, dict):
-        if head in node:
-            yield from _values(node[head], rest)
-    # a header name is matched without case (normalize_headers lowered the names)
+    elif isinstance(node, dict) and head in node:
+        yield from _values(node[head], rest)
 
 
 def _missing(node: Any, path: tuple[str, ...]) -> bool:
@@ -163,7 +163,9 @@ def _number(value: Any) -> float | None:
 
 _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool) or (isinstance(v, float) and v.is_integer()),
+    "integer": lambda v: (
+        (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
+    ),
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
     "array": lambda v: isinstance(v, list),
@@ -180,14 +182,19 @@ def _outside(value: Any, bound: tuple[str, Any]) -> bool:
         number = _number(value)
         if number is None:
             return False
-        return {
+        refused: bool = {
             "maximum": number > limit, "exclusiveMaximum": number >= limit,
             "minimum": number < limit, "exclusiveMinimum": number <= limit,
         }[keyword]  # fmt: skip
+        return refused
     if keyword in ("maxLength", "minLength"):
-        return isinstance(value, str) and (len(value) > limit if keyword == "maxLength" else len(value) < limit)
+        return isinstance(value, str) and (
+            len(value) > limit if keyword == "maxLength" else len(value) < limit
+        )
     if keyword in ("maxItems", "minItems"):
-        return isinstance(value, list) and (len(value) > limit if keyword == "maxItems" else len(value) < limit)
+        return isinstance(value, list) and (
+            len(value) > limit if keyword == "maxItems" else len(value) < limit
+        )
     if keyword == "pattern":
         try:
             return isinstance(value, str) and re.search(limit, value) is None
@@ -238,12 +245,18 @@ def _explain(violation: Violation, changes: list[Change]) -> str | None:
         touch = change.touch
         if touch.phase and touch.phase != violation.phase:
             continue
-        if touch.status is not None and violation.status is not None and not _status_fits(touch.status, violation.status):
+        if (
+            touch.status is not None
+            and violation.status is not None
+            and not _status_fits(touch.status, violation.status)
+        ):
             continue
         if touch.kind == "operation" or (touch.kind == "status" and violation.location == "status"):
             score = 0
-        elif touch.part == violation.location and len(touch.path) <= len(tokens) and all(
-            want in ("*", got) for want, got in zip(touch.path, tokens, strict=False)
+        elif (
+            touch.part == violation.location
+            and len(touch.path) <= len(tokens)
+            and all(want in ("*", got) for want, got in zip(touch.path, tokens, strict=False))
         ):
             score = 1 + len(touch.path)
         else:

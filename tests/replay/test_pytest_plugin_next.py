@@ -26,7 +26,9 @@ def next_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_cassette_items_are_checked_against_the_next_contract(pytester: pytest.Pytester, next_release: Path) -> None:
+def test_cassette_items_are_checked_against_the_next_contract(
+    pytester: pytest.Pytester, next_release: Path
+) -> None:
     shutil.copy(CASSETTES / "cancelled-order.yaml", pytester.path / "cancelled-order.yaml")
     result = pytester.runpytest("--talon-verify-cassettes", ".", "--talon-next-contract", str(next_release), "-p",
                                 "no:cacheprovider")  # fmt: skip
@@ -39,7 +41,9 @@ def test_cassette_items_are_checked_against_the_next_contract(pytester: pytest.P
     ])  # fmt: skip
 
 
-def test_client_calls_are_checked_against_the_next_contract(pytester: pytest.Pytester, next_release: Path) -> None:
+def test_client_calls_are_checked_against_the_next_contract(
+    pytester: pytest.Pytester, next_release: Path
+) -> None:
     pytester.makepyfile(
         """
         def test_checkout(talon_client):

@@ -16,8 +16,18 @@ from contracts.specdiff.rules import Level, UnknownRule
 def _diff() -> SpecDiff:
     diff = SpecDiff("a.yaml", "b.yaml", "1", "2")
     diff.changes = [
-        Change("response-enum-value-added", Level.ERR, "getThing", "GET", "/t", "response 200 body/state", "m"),
-        Change("response-enum-value-added", Level.ERR, "putThing", "PUT", "/t", "response 200 body/items/*/state", "m"),
+        Change(
+            "response-enum-value-added", Level.ERR, "getThing", "GET", "/t", "response 200 body/state", "m"
+        ),
+        Change(
+            "response-enum-value-added",
+            Level.ERR,
+            "putThing",
+            "PUT",
+            "/t",
+            "response 200 body/items/*/state",
+            "m",
+        ),
         Change("request-parameter-added", Level.INFO, "getThing", "GET", "/t", "request query/q", "m"),
     ]
     return diff
@@ -48,7 +58,11 @@ def test_location_globs_match_stars_and_nothing_else(tmp_path: Path) -> None:
     entries = read_ignore_file(_ignore(tmp_path, (
         "- rule: response-enum-value-added\n  location: 'response 200 body/items/*/state'\n  reason: r\n"
     )))  # fmt: skip
-    assert [c.ignored is not None for c in judge(_diff(), ignore=entries).diff.changes] == [False, True, False]
+    assert [c.ignored is not None for c in judge(_diff(), ignore=entries).diff.changes] == [
+        False,
+        True,
+        False,
+    ]
 
 
 def test_an_expired_entry_stops_ignoring_and_says_so(tmp_path: Path) -> None:
@@ -101,7 +115,11 @@ def test_severity_overrides_and_fail_on() -> None:
 
 @pytest.mark.parametrize(
     ("item", "error"),
-    [("response-enum-value-added", ValueError), ("nope=ERR", UnknownRule), ("operation-removed=FATAL", ValueError)],
+    [
+        ("response-enum-value-added", ValueError),
+        ("nope=ERR", UnknownRule),
+        ("operation-removed=FATAL", ValueError),
+    ],
 )
 def test_bad_severity(item: str, error: type) -> None:
     with pytest.raises(error):

@@ -44,7 +44,9 @@ def _as_rows(changes: Any) -> list[tuple[Any, ...]]:
 )
 def test_real_release_pair_matches_the_reviewed_list(old: str, new: str, scope: str, expected: str) -> None:
     reviewed = yaml.safe_load((EXPECTED / expected).read_text())["changes"]
-    found = diff_contracts(release(old), release(new), scope=None if scope == "all" else Scope.of(load_contract()))
+    found = diff_contracts(
+        release(old), release(new), scope=None if scope == "all" else Scope.of(load_contract())
+    )
     got = [
         {"rule": c.rule_id, "level": str(c.level), "operation": c.operation_id, "location": c.location,
          "message": c.message, "old_line": c.old.line if c.old else None, "new_line": c.new.line if c.new else None}

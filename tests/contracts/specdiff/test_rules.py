@@ -15,7 +15,9 @@ from tests.contracts.specdiff.helpers import body_document, diff, document
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "specdiff"
 FACET_CASES: dict[str, Any] = yaml.safe_load((FIXTURES / "facets.yaml").read_text())
 OPERATION_CASES: dict[str, Any] = {
-    k: v for k, v in yaml.safe_load((FIXTURES / "operations.yaml").read_text()).items() if not k.startswith("x-")
+    k: v
+    for k, v in yaml.safe_load((FIXTURES / "operations.yaml").read_text()).items()
+    if not k.startswith("x-")
 }
 
 
@@ -30,7 +32,9 @@ def test_facet_reports_exactly_its_rule(facet: str, direction: str) -> None:
     found = diff(base, revision)
     assert sorted({c.rule_id for c in found.changes}) == sorted(expected), [c.message for c in found.changes]
     change = found.changes[0]
-    assert change.location.startswith(f"{direction} body/x" if direction == "request" else "response 200 body/x")
+    assert change.location.startswith(
+        f"{direction} body/x" if direction == "request" else "response 200 body/x"
+    )
     assert change.old is not None and change.new is not None
 
 

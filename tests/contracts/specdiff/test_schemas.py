@@ -13,7 +13,9 @@ def _rules(base: dict[str, Any], revision: dict[str, Any]) -> list[tuple[str, st
     return [(c.rule_id, c.location) for c in diff(base, revision).changes]
 
 
-def _with_components(direction: str, schema: Any, components: dict[str, Any], version: str = "3.0.3") -> dict[str, Any]:
+def _with_components(
+    direction: str, schema: Any, components: dict[str, Any], version: str = "3.0.3"
+) -> dict[str, Any]:
     doc = body_document(direction, schema)
     doc["components"] = {"schemas": copy.deepcopy(components)}
     doc["openapi"] = version
@@ -68,7 +70,10 @@ def test_exclusive_bounds_in_both_dialects() -> None:
 
 def test_read_only_properties_are_absent_from_requests_only() -> None:
     plain = {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}
-    read_only = {"type": "object", "properties": {"id": {"type": "string", "readOnly": True}, "name": {"type": "string"}}}
+    read_only = {
+        "type": "object",
+        "properties": {"id": {"type": "string", "readOnly": True}, "name": {"type": "string"}},
+    }
     assert _rules(body_document("request", plain), body_document("request", read_only)) == [
         ("request-property-removed", "request body/x/id")
     ]
@@ -99,7 +104,10 @@ def test_composition_members_are_matched_by_their_reference() -> None:
                   "Dog": {"type": "object"}, "Fish": {"type": "object"}}  # fmt: skip
     base = _with_components("request", {"oneOf": [{"$ref": "#/components/schemas/Cat"},
                                                   {"$ref": "#/components/schemas/Dog"}]}, components)  # fmt: skip
-    components_new = {**components, "Cat": {"type": "object", "properties": {"lives": {"type": "integer", "maximum": 7}}}}
+    components_new = {
+        **components,
+        "Cat": {"type": "object", "properties": {"lives": {"type": "integer", "maximum": 7}}},
+    }
     revision = _with_components("request", {"oneOf": [{"$ref": "#/components/schemas/Fish"},
                                                       {"$ref": "#/components/schemas/Cat"}]}, components_new)  # fmt: skip
     assert sorted(_rules(base, revision)) == sorted([
@@ -110,10 +118,20 @@ def test_composition_members_are_matched_by_their_reference() -> None:
 
 
 def test_array_items_and_map_values_have_a_star_in_the_location() -> None:
-    base = {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
-                                              "costs": {"type": "object", "additionalProperties": {"type": "number"}}}}
-    revision = {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string", "enum": ["a"]}},
-                                                  "costs": {"type": "object", "additionalProperties": {"type": "integer"}}}}
+    base = {
+        "type": "object",
+        "properties": {
+            "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
+            "costs": {"type": "object", "additionalProperties": {"type": "number"}},
+        },
+    }
+    revision = {
+        "type": "object",
+        "properties": {
+            "tags": {"type": "array", "items": {"type": "string", "enum": ["a"]}},
+            "costs": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+    }
     assert sorted(_rules(body_document("request", base), body_document("request", revision))) == [
         ("request-enum-value-removed", "request body/x/tags/*"),
         ("request-type-narrowed", "request body/x/costs/*"),
@@ -127,17 +145,35 @@ def test_unchanged_components_are_not_walked() -> None:
     old = _with_components("response", {"$ref": "#/components/schemas/Big"}, components)
     new = _with_components("response", {"$ref": "#/components/schemas/Big"}, components)
     differ = SchemaDiff(SchemaSource(old, "3.0.3"), SchemaSource(new, "3.0.3"))
-    assert differ.compare("response", {"$ref": "#/components/schemas/Big"}, "", {"$ref": "#/components/schemas/Big"}, "") == []
+    assert (
+        differ.compare(
+            "response", {"$ref": "#/components/schemas/Big"}, "", {"$ref": "#/components/schemas/Big"}, ""
+        )
+        == []
+    )
     assert differ.stable("/components/schemas/Big") and differ.stable("/components/schemas/Leaf")
     new["components"]["schemas"]["Leaf"] = {"type": "integer"}
     differ = SchemaDiff(SchemaSource(old, "3.0.3"), SchemaSource(new, "3.0.3"))
     assert not differ.stable("/components/schemas/Big")
-    assert len(differ.compare("response", {"$ref": "#/components/schemas/Big"}, "", {"$ref": "#/components/schemas/Big"}, "")) == 50
+    assert (
+        len(
+            differ.compare(
+                "response", {"$ref": "#/components/schemas/Big"}, "", {"$ref": "#/components/schemas/Big"}, ""
+            )
+        )
+        == 50
+    )
 
 
 def test_prose_and_examples_are_not_compared() -> None:
     base = {"type": "string", "description": "old words", "example": "a", "title": "T"}
-    revision = {"type": "string", "description": "new words", "example": "b", "title": "U", "x-internal": True}
+    revision = {
+        "type": "string",
+        "description": "new words",
+        "example": "b",
+        "title": "U",
+        "x-internal": True,
+    }
     assert _rules(body_document("request", base), body_document("request", revision)) == []
 
 
@@ -186,7 +222,9 @@ def test_file_lines_point_at_both_documents(tmp_path: Any) -> None:
         )
         return path
 
-    found = diff_contracts(load_spec(write("a.yaml", 10), warn=False), load_spec(write("b.yaml", 5), warn=False))
+    found = diff_contracts(
+        load_spec(write("a.yaml", 10), warn=False), load_spec(write("b.yaml", 5), warn=False)
+    )
     change = found.changes[0]
     assert (change.rule_id, change.old.line, change.new.line) == ("request-max-length-tightened", 12, 12)  # type: ignore[union-attr]
     assert str(change.old).endswith("a.yaml:12") and str(change.new).endswith("b.yaml:12")

@@ -63,7 +63,10 @@ def test_what_cannot_be_read_is_one_line(repo: Path, spec: str, message: str) ->
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('swagger: "2.0"\ninfo: {title: x, version: "1"}\npaths: {}\n', "Swagger 2.0 documents are not supported"),
+        (
+            'swagger: "2.0"\ninfo: {title: x, version: "1"}\npaths: {}\n',
+            "Swagger 2.0 documents are not supported",
+        ),
         ("just: text\n", "has no 'paths'; is it an OpenAPI document"),
         ("hello: [\n", "did not find expected node content"),
         ("- a\n- b\n", "must be a mapping at the top level"),

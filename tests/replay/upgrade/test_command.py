@@ -42,18 +42,27 @@ def test_diff_of_the_last_two_releases_fails_on_the_new_enum_values(runner: CliR
     result = _run(runner, "diff", V6, V7)
     assert result.exit_code == 1, result.output
     assert "28 operation(s) compared: 4 ERR, 0 WARN, 5 INFO (fail on ERR)" in result.stdout
-    assert "response-enum-value-added" in result.stdout and "talon-integration-v7.0.0.yaml:1899" in result.stdout
+    assert (
+        "response-enum-value-added" in result.stdout and "talon-integration-v7.0.0.yaml:1899" in result.stdout
+    )
     assert _run(runner, "diff", V7, V7).exit_code == 0
 
 
 def test_severity_and_fail_on_decide_the_exit_code(runner: CliRunner) -> None:
     assert _run(runner, "diff", V6, V7, "--severity", "response-enum-value-added=WARN").exit_code == 0
-    assert _run(runner, "diff", V6, V7, "--severity", "response-enum-value-added=WARN", "--fail-on", "WARN").exit_code == 1
+    assert (
+        _run(
+            runner, "diff", V6, V7, "--severity", "response-enum-value-added=WARN", "--fail-on", "WARN"
+        ).exit_code
+        == 1
+    )
     assert _run(runner, "diff", V7, V6, "--fail-on", "info").exit_code == 1
     assert _run(runner, "diff", V7, V6).exit_code == 1  # a list parameter that takes a single value again
 
 
-def test_an_ignore_file_ignores_with_its_reason_and_reports_its_stale_entries(runner: CliRunner, tmp_path: Path) -> None:
+def test_an_ignore_file_ignores_with_its_reason_and_reports_its_stale_entries(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     ignore = tmp_path / "ignore.yaml"
     ignore.write_text(
         "ignore:\n"
@@ -67,13 +76,17 @@ def test_an_ignore_file_ignores_with_its_reason_and_reports_its_stale_entries(ru
     assert "0 ERR, 0 WARN, 5 INFO, 4 ignored" in result.stdout
     assert "ignored: we do not read campaigns" in result.stdout
     assert re.search(r"ignore entry .*ignore.yaml:5 \(operation-removed\) matches no change", result.stdout)
-    assert re.search(r"ignore entry .*ignore.yaml:7 \(request-parameter-added\) expired on 2020-01-01", result.stdout)
+    assert re.search(
+        r"ignore entry .*ignore.yaml:7 \(request-parameter-added\) expired on 2020-01-01", result.stdout
+    )
 
 
 def test_json_report(runner: CliRunner) -> None:
     result = _run(runner, "diff", V6, V7, "--format", "json", "--traffic", str(CASSETTES))
     payload = json.loads(result.stdout)
-    assert payload["counts"] == {"ERR": 4, "INFO": 5} and payload["exit_code"] == 1 and payload["findings"] == 4
+    assert (
+        payload["counts"] == {"ERR": 4, "INFO": 5} and payload["exit_code"] == 1 and payload["findings"] == 4
+    )
     first = next(c for c in payload["changes"] if c["operation"] == "updateCustomerSessionV2")
     assert first["rule"] == "response-enum-value-added" and first["new"]["line"] == 1899
     assert first["traffic"]["count"] == 2 and first["in_traffic"] is True
@@ -129,7 +142,9 @@ def test_whole_documents_and_all_operations(runner: CliRunner, tmp_path: Path) -
     paths = []
     for version in ("6.0.0", "7.0.0"):
         path = tmp_path / f"talon-v{version}.yaml"
-        path.write_bytes(gzip.decompress((FIXTURES / "vendor" / "releases" / f"talon-v{version}.yaml.gz").read_bytes()))
+        path.write_bytes(
+            gzip.decompress((FIXTURES / "vendor" / "releases" / f"talon-v{version}.yaml.gz").read_bytes())
+        )
         paths.append(str(path))
     default = json.loads(_run(runner, "diff", *paths, "--format", "json").stdout)
     assert default["operations"] == 28 and len(default["changes"]) == 9
@@ -154,7 +169,9 @@ def test_a_document_read_from_git(runner: CliRunner, tmp_path: Path, monkeypatch
     result = _run(runner, "diff", "HEAD:api.yaml", "api.yaml", "--format", "github")
     assert result.exit_code == 1 and result.stdout.startswith("::error file=api.yaml,line=1899,")
     result = _run(runner, "diff", "HEAD~4:api.yaml", "api.yaml")
-    assert result.exit_code == 2 and "git cannot read it" in result.stderr and "Traceback" not in result.output
+    assert (
+        result.exit_code == 2 and "git cannot read it" in result.stderr and "Traceback" not in result.output
+    )
 
 
 @pytest.mark.parametrize(
@@ -169,7 +186,9 @@ def test_a_document_read_from_git(runner: CliRunner, tmp_path: Path, monkeypatch
                     "{description: ok, content: {application/json: {schema: {$ref: '#/nope'}}}}}}}}\n"}, "points at nothing"),
     ],
 )  # fmt: skip
-def test_bad_documents_exit_2_with_one_line(runner: CliRunner, tmp_path: Path, files: dict[str, str], message: str) -> None:
+def test_bad_documents_exit_2_with_one_line(
+    runner: CliRunner, tmp_path: Path, files: dict[str, str], message: str
+) -> None:
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     result = _run(runner, "diff", str(tmp_path / "a.yaml"), V7)
@@ -197,13 +216,17 @@ def test_an_ignore_file_with_a_typo_in_a_rule_id_lists_the_closest(runner: CliRu
     ignore.write_text("- rule: response-property-remove\n  reason: r\n")
     result = _run(runner, "diff", V6, V7, "--ignore-file", str(ignore))
     assert result.exit_code == 2
-    assert "unknown rule id 'response-property-remove'; did you mean response-property-removed" in result.stderr
+    assert (
+        "unknown rule id 'response-property-remove'; did you mean response-property-removed" in result.stderr
+    )
 
 
 # --------------------------------------------------------------------------- upgrade-check
 
 
-def test_upgrade_check_from_the_shipped_contract(runner: CliRunner, next_release: Path, tmp_path: Path) -> None:
+def test_upgrade_check_from_the_shipped_contract(
+    runner: CliRunner, next_release: Path, tmp_path: Path
+) -> None:
     reports = [f"json:{tmp_path / 'r.json'}", f"junit:{tmp_path / 'r.xml'}", f"markdown:{tmp_path / 'r.md'}",
                f"html:{tmp_path / 'r.html'}"]  # fmt: skip
     args = ["upgrade-check", "--to", str(next_release), str(CASSETTES)]
@@ -211,8 +234,13 @@ def test_upgrade_check_from_the_shipped_contract(runner: CliRunner, next_release
         args += ["--report", report]
     result = _run(runner, *args)
     assert result.exit_code == 1, result.output
-    assert result.stdout.startswith("talon-contracts upgrade-check: contracts/openapi/talon-integration-v7.0.0.yaml ->")
-    assert "re-verified: 22 recorded interaction(s) the old contract accepts, the new one rejects" in result.stdout
+    assert result.stdout.startswith(
+        "talon-contracts upgrade-check: contracts/openapi/talon-integration-v7.0.0.yaml ->"
+    )
+    assert (
+        "re-verified: 22 recorded interaction(s) the old contract accepts, the new one rejects"
+        in result.stdout
+    )
     assert "[request-required-property-added]" in result.stdout
     assert re.search(r"our overlay \(.*talon-overlay.yaml\) on the new document: \d+ action\(s\), \d+ apply, 0 redundant, "
                      r"0 unmatched", result.stdout)  # fmt: skip
@@ -224,7 +252,9 @@ def test_upgrade_check_from_the_shipped_contract(runner: CliRunner, next_release
     assert "**22 recorded interaction(s)**" in (tmp_path / "r.md").read_text()
 
 
-def test_upgrade_check_reports_overlay_actions_the_new_release_broke(runner: CliRunner, tmp_path: Path) -> None:
+def test_upgrade_check_reports_overlay_actions_the_new_release_broke(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     doc = yaml.safe_load(Path(V7).read_text())
     # the vendor moves reopen's answer (our link on it no longer matches) and now requires profileId itself
     reopen = doc["paths"]["/v2/customer_sessions/{customerSessionId}/reopen"]["put"]["responses"]
@@ -244,8 +274,19 @@ def test_upgrade_check_reports_overlay_actions_the_new_release_broke(runner: Cli
                 "--severity", "response-success-status-added=INFO").stdout  # fmt: skip
     assert "1 redundant, 1 unmatched" in text and "the vendor states the same now" in text
     assert "its target selects nothing" in text
-    assert _run(runner, "upgrade-check", "--to", str(new), "--severity", "response-success-status-removed=INFO",
-                "--fail-on", "WARN").exit_code == 1  # an unmatched overlay action is a WARN
+    assert (
+        _run(
+            runner,
+            "upgrade-check",
+            "--to",
+            str(new),
+            "--severity",
+            "response-success-status-removed=INFO",
+            "--fail-on",
+            "WARN",
+        ).exit_code
+        == 1
+    )  # an unmatched overlay action is a WARN
 
 
 def _planted_seed() -> dict[str, Any]:

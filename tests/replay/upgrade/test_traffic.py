@@ -30,7 +30,12 @@ def _exchange(body: Any = None, url: str = "/v2/x?pageSize=50&tags=a", status: i
     return _Exchange(Interaction("c.yaml", 0, request, response), {"id": "s-1"})
 
 
-BODY = {"customerSession": {"state": "cancelled", "cartItems": [{"sku": "A", "quantity": 4}, {"sku": "B", "quantity": 1}]}}
+BODY = {
+    "customerSession": {
+        "state": "cancelled",
+        "cartItems": [{"sku": "A", "quantity": 4}, {"sku": "B", "quantity": 1}],
+    }
+}
 
 
 @pytest.mark.parametrize(
@@ -70,8 +75,12 @@ def test_what_a_touch_concerns(touch: Touch, expected: bool) -> None:
 
 
 def test_a_request_without_a_body_lacks_whatever_a_new_required_property_names() -> None:
-    assert touches(Touch("missing", "request", None, "body", ("customerSession", "currency")), _exchange(None), "200")
-    assert not touches(Touch("present", "request", None, "body", ("customerSession",)), _exchange(None), "200")
+    assert touches(
+        Touch("missing", "request", None, "body", ("customerSession", "currency")), _exchange(None), "200"
+    )
+    assert not touches(
+        Touch("present", "request", None, "body", ("customerSession",)), _exchange(None), "200"
+    )
 
 
 def test_a_violation_is_explained_by_the_deepest_change_at_its_place() -> None:
@@ -89,9 +98,18 @@ def test_a_violation_is_explained_by_the_deepest_change_at_its_place() -> None:
         return Violation(operation_id="op", phase=phase, location=location, pointer=pointer, keyword="k",
                          expected=None, actual=None, message="m", status=status)  # fmt: skip
 
-    assert _explain(violation("request", "body", "/customerSession/cartItems/3/quantity"), changes) == "request-max-tightened"
-    assert _explain(violation("request", "body", "/customerSession/state"), changes) == "request-property-removed"
-    assert _explain(violation("response", "body", "/createdCoupons", 200), changes) == "response-required-property-removed"
+    assert (
+        _explain(violation("request", "body", "/customerSession/cartItems/3/quantity"), changes)
+        == "request-max-tightened"
+    )
+    assert (
+        _explain(violation("request", "body", "/customerSession/state"), changes)
+        == "request-property-removed"
+    )
+    assert (
+        _explain(violation("response", "body", "/createdCoupons", 200), changes)
+        == "response-required-property-removed"
+    )
     assert _explain(violation("response", "body", "/createdCoupons", 404), changes) == "operation-deprecated"
     assert _explain(violation("request", "query", "/pageSize"), changes[1:]) is None
 
@@ -125,7 +143,9 @@ def test_re_verification_lists_what_the_new_contract_rejects_with_the_rule(impac
     assert found.rejected_count == len(found.rejected) == 22
     first = found.rejected[0]
     assert first.interaction.endswith("cancelled-order.yaml#0 (line 2)")
-    assert [(v.pointer, rule_id) for v, rule_id in zip(first.violations, first.explained_by, strict=True)] == [
+    assert [
+        (v.pointer, rule_id) for v, rule_id in zip(first.violations, first.explained_by, strict=True)
+    ] == [
         ("/customerSession/currency", "request-required-property-added"),
         ("/customerSession/cartItems/1/quantity", "request-max-tightened"),
     ]
@@ -136,7 +156,9 @@ def test_unreadable_traffic_is_reported_not_raised(tmp_path: Path, impact: Any) 
     diff, _ = impact
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"request": {"method": "GET", "uri": "/v1/x"}}\nnot json\n')
-    old = load_side(str(Path(__file__).parents[3] / "contracts" / "openapi" / "talon-integration-v7.0.0.yaml"))
+    old = load_side(
+        str(Path(__file__).parents[3] / "contracts" / "openapi" / "talon-integration-v7.0.0.yaml")
+    )
     found = traffic_impact([bad, tmp_path / "missing"], diff, old, old)
     assert found.interactions == 1 and found.unmatched == 1
     assert len(found.problems) == 1 and str(found.problems[0]).startswith(f"{bad}:2")
