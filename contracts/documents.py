@@ -46,6 +46,18 @@ _VALUE = "tag:yaml.org,2002:value"  # YAML 1.1's "=" scalar: no safe constructor
 class _Loader(_BaseLoader):
     """Composes nodes only; resolvers follow the YAML 1.2 core schema."""
 
+    # PyYAML's own resolve() runs in Python once per node, even under the C parser, and was 0.22 s of
+    # the 0.48 s that composing a 1.7 MB vendor document takes. With no path resolvers and no wildcard
+    # resolvers (we register neither) it is one dict lookup and a regex or two.
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if regexp.match(value):
+                        return str(tag)
+            return _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
 
 _Loader.yaml_implicit_resolvers = {}
 for _tag, _pattern, _first in (
@@ -68,6 +80,11 @@ def escape_pointer_token(token: str | int) -> str:
 
 
 def join_pointer(base: str, *tokens: str | int) -> str:
+    if len(tokens) == 1:  # the common case, once per node read: 2.8 -> 0.6 us
+        text = tokens[0] if type(tokens[0]) is str else str(tokens[0])
+        if "~" in text or "/" in text:
+            text = text.replace("~", "~0").replace("/", "~1")
+        return base + "/" + text
     return base + "".join("/" + escape_pointer_token(t) for t in tokens)
 
 

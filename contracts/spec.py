@@ -617,8 +617,24 @@ def _combined(routes: list[_Route]) -> tuple[re.Pattern[str], dict[int, _Route]]
 # --------------------------------------------------------------------------- loading
 
 
+def _has_external_refs(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and not ref.startswith("#"):
+                return True
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return False
+
+
 def _inline_external_refs(doc: Document) -> None:
     """Replace ``$ref``s to other files by the content they point at (recursively, cycle-safe)."""
+    if not _has_external_refs(doc.data):
+        return  # the usual case; the rebuild below costs 0.1 s for a whole vendor document, the look 20 ms
     cache: dict[Path, Document] = {}
 
     def load(path: Path) -> Document:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -143,15 +144,15 @@ def render_text(report: UpgradeReport) -> str:
         f"; incomplete: {len(report.broken)} problem(s)" if report.broken else ""))  # fmt: skip
     for reason in report.broken[:20]:
         lines.append(f"problem: {printable(reason)}")
-    return "\n".join(lines) + "\n"
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"  # sections end and start with a blank line
 
 
 def _text_rejected(report: UpgradeReport) -> list[str]:
     assert report.traffic is not None
     t = report.traffic
     if not t.rejected_count:
-        return ["", f"re-verified: all {t.interactions} recorded interaction(s) the old contract accepts, the new one "
-                    "accepts too"]  # fmt: skip
+        return ["", f"re-verified {t.interactions} recorded interaction(s): the new contract rejects none that the old "
+                    "one accepts"]  # fmt: skip
     lines = ["", f"re-verified: {t.rejected_count} recorded interaction(s) the old contract accepts, the new one "
                  f"rejects ({REJECTED_LEVEL} each):"]  # fmt: skip
     for rejected in t.rejected[:_LISTED]:
