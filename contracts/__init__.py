@@ -7,7 +7,8 @@ Layers (``contracts`` never imports ``replay``):
 * :mod:`contracts.spec` loads a contract and indexes its operations;
 * :mod:`contracts.schema` converts OpenAPI schemas to JSON Schema 2020-12;
 * :mod:`contracts.validation` checks requests and responses;
-* :mod:`contracts.client` calls the 28 operations over HTTP.
+* :mod:`contracts.client` calls the 28 operations over HTTP;
+* :mod:`contracts.specdiff` compares two contracts from a client's side of the wire.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ __all__ = [
     "BundledSchema",
     "SchemaCompiler",
     "follow_refs",
+    "hidden_properties",
     "iter_schema_roots",
     "json_kind",
     "repair_schema_quirks",
@@ -254,6 +255,29 @@ def follow_refs(document: Any, node: Any, limit: int = 32) -> tuple[Any, str | N
     return node, None
 
 
+def hidden_properties(
+    document: Any, node: Any, direction: str, seen: frozenset[int] = frozenset()
+) -> set[str]:
+    """Properties of the schema ``node`` (and of its allOf members) that must not appear in ``direction``:
+    ``readOnly`` ones in requests, ``writeOnly`` ones in responses (OpenAPI 3.0.3, Schema Object)."""
+    flag = "readOnly" if direction == REQUEST else "writeOnly"
+    target, _ = follow_refs(document, node)
+    if not isinstance(target, dict) or id(target) in seen:
+        return set()  # not a schema object, or a recursive allOf
+    seen = seen | {id(target)}
+    props = target.get("properties")
+    hidden = set()
+    if isinstance(props, dict):
+        for name, sub in props.items():
+            resolved, _ = follow_refs(document, sub)
+            if isinstance(resolved, dict) and resolved.get(flag) is True:
+                hidden.add(name)
+    members = target.get("allOf")
+    for member in members if isinstance(members, list) else ():
+        hidden |= hidden_properties(document, member, direction, seen)
+    return hidden
+
+
 def json_kind(schema: Any, default: str = "string") -> str:
     """The (first non-null) JSON type a schema object declares, or ``default``."""
     kind = schema.get("type") if isinstance(schema, dict) else None
@@ -345,7 +369,7 @@ def _repair_shapes(node: dict[str, Any], pointer: str, doc: Document) -> None:
 
     if "type" in node:
         kinds = node["type"] if isinstance(node["type"], list) else [node["type"]]
-        unknown = [k for k in kinds if k not in _JSON_TYPES]
+        unknown = [k for k in kinds if not isinstance(k, str) or k not in _JSON_TYPES]
         if unknown or not kinds:
             drop("type", f"unknown type {unknown[0]!r}" if unknown else "type is an empty list")
     if "required" in node:
@@ -492,20 +516,8 @@ class SchemaCompiler:
         target, _ = follow_refs(self.document, node)
         return target if isinstance(target, dict) else {}
 
-    def _hidden(self, node: Any, direction: str, seen: frozenset[int] = frozenset()) -> set[str]:
-        """Properties of ``node`` (and of its allOf members) that must not appear in ``direction``."""
-        flag = "readOnly" if direction == REQUEST else "writeOnly"
-        node = self._resolved(node)
-        if id(node) in seen:
-            return set()  # a recursive allOf
-        seen = seen | {id(node)}
-        props = node.get("properties")
-        hidden = set()
-        if isinstance(props, dict):
-            hidden = {name for name, sub in props.items() if self._resolved(sub).get(flag) is True}
-        for member in node.get("allOf") or ():
-            hidden |= self._hidden(member, direction, seen)
-        return hidden
+    def _hidden(self, node: Any, direction: str) -> set[str]:
+        return hidden_properties(self.document, node, direction)
 
     def _convert(
         self, node: Any, direction: str, refs: dict[str, str], inherited: frozenset[str] = frozenset()

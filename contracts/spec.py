@@ -84,6 +84,9 @@ class Parameter:
     python_name: str
     default: Any = _MISSING
     deprecated: bool = False
+    pointer: str = ""  # of the parameter object itself ($refs followed)
+    media_type: str | None = None  # for a parameter given by `content` instead of `schema`
+    allow_empty: bool = False  # allowEmptyValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,8 +352,17 @@ class Contract:
         servers = self.data.get("servers")
         if isinstance(servers, list) and servers and isinstance(servers[0], dict):
             url = str(servers[0].get("url", ""))
-            url = re.sub(r"{[^}]*}", "x", url)  # server variables: only the path matters here
-            return urlsplit(url).path.rstrip("/")
+            variables = servers[0].get("variables")
+            known = variables if isinstance(variables, dict) else {}
+
+            def value(found: re.Match[str]) -> str:  # a variable's default; only the path matters here
+                variable = known.get(found.group(1))
+                default = variable.get("default") if isinstance(variable, dict) else None
+                return (
+                    str(default) if isinstance(default, (str, int)) and not isinstance(default, bool) else "x"
+                )
+
+            return urlsplit(re.sub(r"{([^}]*)}", value, url)).path.rstrip("/")
         return ""
 
     def _deref(self, node: Any, pointer: str) -> Any:
@@ -365,8 +377,21 @@ class Contract:
         target, _ = follow_refs(self.data, schema)
         return target if isinstance(target, dict) else {}
 
+    def _target_pointer(self, node: Any, pointer: str) -> str:
+        """Where a chain of local ``$ref``s starting at ``node`` (found at ``pointer``) ends."""
+        for _ in range(32):
+            ref = node.get("$ref") if isinstance(node, dict) else None
+            if not isinstance(ref, str) or not ref.startswith("#"):
+                break
+            try:
+                node, pointer = resolve_pointer(self.data, ref[1:]), ref[1:]
+            except KeyError:
+                break
+        return pointer
+
     def _parameter(self, raw: Any, pointer: str) -> Parameter | None:
         param = self._deref(raw, pointer)
+        pointer = self._target_pointer(raw, pointer)
         if param is None:
             return None
         if (
@@ -385,6 +410,7 @@ class Contract:
         location = param["in"]
         schema_pointer = join_pointer(pointer, "schema")
         schema = param.get("schema")
+        media: str | None = None
         if schema is None and isinstance(param.get("content"), dict) and param["content"]:
             media, obj = next(iter(param["content"].items()))
             schema = obj.get("schema") if isinstance(obj, dict) else None
@@ -411,6 +437,9 @@ class Contract:
             python_name=python_name(param["name"]),
             default=resolved.get("default", _MISSING),
             deprecated=param.get("deprecated") is True,
+            pointer=pointer,
+            media_type=media_type(str(media)) or str(media) if media is not None else None,
+            allow_empty=param.get("allowEmptyValue") is True,
         )
 
     def _list(self, owner: dict[str, Any], key: str, pointer: str) -> list[Any]:
@@ -551,7 +580,7 @@ class Contract:
                 if isinstance(header_obj, dict):
                     param = self._parameter(
                         {**header_obj, "name": name, "in": "header"},
-                        join_pointer(resp_pointer, "headers", name),
+                        self._target_pointer(header, join_pointer(resp_pointer, "headers", name)),
                     )
                     if param is not None and name.lower() != "content-type":
                         headers.append(param)

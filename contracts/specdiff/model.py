@@ -108,6 +108,3 @@ class SpecDiff:
     changes: list[Change] = field(default_factory=list)
     operations: int = 0  # operations compared (in either document)
     issues: list[LoadIssue] = field(default_factory=list)  # quirks loading tolerated, both documents
-
-    def count(self, level: Level) -> int:
-        return sum(1 for c in self.changes if c.level == level and c.ignored is None)

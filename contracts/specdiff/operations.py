@@ -12,11 +12,12 @@ body, headers) and the security requirements. Schemas are compared by
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ..documents import join_pointer
+from ..http import is_json_media
 from ..spec import Contract, MediaType, Operation, Parameter
 from .model import Change, Side, SpecDiff, Touch
 from .rules import RULES
@@ -135,10 +136,11 @@ class _Differ:
         ))  # fmt: skip
 
     def _found(self, found: Iterable[Found], location: str, phase: str, part: str, status: str | None = None,
-               media: str | None = None) -> None:  # fmt: skip
+               media: str | None = None, root: str | None = None) -> None:  # fmt: skip
+        """``root``: the parameter's new name, shown in the location (the touch keeps the recorded name)."""
         assert self._old_op is not None and self._new_op is not None
         for f in found:
-            where = "/".join(f.path)
+            where = "/".join((root, *f.path[1:]) if root is not None and f.path else f.path)
             touch = Touch(f.touch, phase, status, part, f.path, f.values, f.bound, media)
             self.emit(f.rule_id, self._old_op, self._new_op, f"{location}/{where}" if where else location,
                       f.message, f.before, f.after, f.old_pointer, f.new_pointer, touch)  # fmt: skip
@@ -172,10 +174,11 @@ class _Differ:
         def key(p: Parameter) -> tuple[str, str]:
             return p.location, p.name.lower() if p.location == "header" else p.name
 
-        old_path, new_path = old.path_parameters, new.path_parameters
         pairs: list[tuple[Parameter, Parameter]] = []
         if route_key("GET", old.path) == route_key("GET", new.path):
-            for a, b in zip(old_path, new_path, strict=False):  # positional: only the place is on the wire
+            for a, b in zip(
+                old.path_parameters, new.path_parameters, strict=False
+            ):  # only the place is on the wire
                 pairs.append((a, b))
                 if a.name != b.name:
                     self.emit("request-path-parameter-renamed", old, new, f"request path/{b.name}",
@@ -188,16 +191,18 @@ class _Differ:
         for k in list(rest_old):
             if k in rest_new:
                 pairs.append((rest_old.pop(k), rest_new.pop(k)))
-        by_name_new = {p.name.lower(): p for p in rest_new.values()}
-        for k, p in list(rest_old.items()):
-            moved = by_name_new.get(p.name.lower())
-            if moved is not None:
-                del rest_old[k], rest_new[key(moved)]
-                self.emit("request-parameter-moved", old, new, f"request {moved.location}/{moved.name}",
-                          f"parameter {p.name} moved from {p.location} to {moved.location}", p.location,
-                          moved.location, _param_pointer(p), _param_pointer(moved),
-                          Touch("present", "request", None, p.location, (p.name,)))  # fmt: skip
-                pairs.append((p, moved))
+        for k, p in list(rest_old.items()):  # the same name elsewhere in the request: a move
+            moved = next(
+                (q for q in rest_new.values() if q.location != p.location and _same_name(p, q)), None
+            )
+            if moved is None:
+                continue
+            del rest_old[k], rest_new[key(moved)]
+            self.emit("request-parameter-moved", old, new, f"request {moved.location}/{moved.name}",
+                      f"parameter {p.name} moved from {p.location} to {moved.location}", p.location,
+                      moved.location, _param_pointer(p), _param_pointer(moved),
+                      Touch("present", "request", None, p.location, (p.name,)))  # fmt: skip
+            pairs.append((p, moved))
         for p in rest_old.values():
             rule_id = "request-required-parameter-removed" if p.required else "request-parameter-removed"
             self.emit(rule_id, old, new, f"request {p.location}/{p.name}", f"parameter {p.name} removed",
@@ -226,37 +231,52 @@ class _Differ:
                       new, location, "deprecated" if b.deprecated else "no longer deprecated", a.deprecated,
                       b.deprecated, _param_pointer(a), _param_pointer(b), touch)  # fmt: skip
         old_kind, new_kind = _kind(a.resolved), _kind(b.resolved)
-        old_schema, old_pointer = a.schema, a.schema_pointer
+        for what, before, after in self._wire_forms(a, b, old_kind, new_kind):
+            self.emit("request-parameter-style-changed", old, new, location, f"parameter {b.name}: {what} {before} -> "
+                      f"{after}", before, after, _param_pointer(a), _param_pointer(b), touch)  # fmt: skip
+        old_schema: Any = a.schema
+        new_schema: Any = b.schema
         if old_kind in _SCALARS and new_kind == "array":
             self.emit("request-parameter-became-list", old, new, location,
                       f"parameter {b.name}: {old_kind} -> array (style {b.style}, explode {str(b.explode).lower()})",
                       old_kind, "array", a.schema_pointer, b.schema_pointer, touch)  # fmt: skip
-            # the old single value is now one item: compare it with the items' schema
-            items = b.resolved.get("items", {})
-            found = self.schemas.compare("request", old_schema, old_pointer, items,
-                                         join_pointer(b.schema_pointer, "items"), (b.name,), required=b.required)  # fmt: skip
-            self._found(found, "request " + b.location, "request", a.location)
-            return
-        if old_kind == "array" and new_kind in _SCALARS:
+            # the old single value is now a list of one: compare that with the new list (its items, and
+            # the list's own bounds: a minItems of 2 refuses what the client sends)
+            old_schema = {"type": "array", "items": a.schema}
+        elif old_kind == "array" and new_kind in _SCALARS:
             self.emit("request-parameter-became-scalar", old, new, location,
                       f"parameter {b.name}: array -> {new_kind}", "array", new_kind, a.schema_pointer,
                       b.schema_pointer, touch)  # fmt: skip
-            found = self.schemas.compare("request", a.resolved.get("items", {}), join_pointer(a.schema_pointer, "items"),
-                                         b.schema, b.schema_pointer, (b.name,), required=b.required)  # fmt: skip
-            self._found(found, "request " + b.location, "request", a.location)
-            return
-        if (
-            (a.style, a.explode) != (b.style, b.explode)
-            and old_kind in ("array", "object")
-            and new_kind == old_kind
+            new_schema = {"type": "array", "items": b.schema}
+        found = self.schemas.compare("request", old_schema, a.schema_pointer, new_schema, b.schema_pointer,
+                                     (a.name,), required=b.required)  # fmt: skip
+        self._found(found, "request " + b.location, "request", a.location, root=b.name)
+
+    @staticmethod
+    def _wire_forms(
+        a: Parameter, b: Parameter, old_kind: str | None, new_kind: str | None
+    ) -> list[tuple[str, str, str]]:
+        """How the value is written on the wire, where it changed: (what, before, after)."""
+        changes = []
+        # style and explode change arrays and objects everywhere, and scalars in a path (simple/label/matrix)
+        if (a.style, a.explode) != (b.style, b.explode) and (
+            (old_kind in ("array", "object") and new_kind == old_kind) or (a.location == b.location == "path")
         ):
-            self.emit("request-parameter-style-changed", old, new, location,
-                      f"parameter {b.name}: style {a.style}, explode {str(a.explode).lower()} -> style {b.style}, "
-                      f"explode {str(b.explode).lower()}", f"{a.style}/{a.explode}", f"{b.style}/{b.explode}",
-                      _param_pointer(a), _param_pointer(b), touch)  # fmt: skip
-        found = self.schemas.compare("request", a.schema, a.schema_pointer, b.schema, b.schema_pointer, (b.name,),
-                                     required=b.required)  # fmt: skip
-        self._found(found, "request " + b.location, "request", a.location)
+            changes.append(
+                (
+                    "style/explode",
+                    f"{a.style}/{str(a.explode).lower()}",
+                    f"{b.style}/{str(b.explode).lower()}",
+                )
+            )
+        old_media, new_media = _param_media(a), _param_media(b)
+        if old_media != new_media:
+            changes.append(
+                ("content", old_media or "schema (no content type)", new_media or "schema (no content type)")
+            )
+        if a.allow_empty and not b.allow_empty:
+            changes.append(("allowEmptyValue", "true", "false"))
+        return changes
 
     # -- request body
 
@@ -286,35 +306,60 @@ class _Differ:
     # -- responses
 
     def responses(self, old: Operation, new: Operation) -> None:
-        for key in [*old.responses, *(k for k in new.responses if k not in old.responses)]:
-            a, b = old.responses.get(key), new.responses.get(key)
-            old_at = (
-                join_pointer(old.pointer, "responses", a.key) if a else join_pointer(old.pointer, "responses")
-            )
-            new_at = (
-                join_pointer(new.pointer, "responses", b.key) if b else join_pointer(new.pointer, "responses")
-            )
-            success = key.startswith("2")
-            if b is None:
-                self.emit("response-success-status-removed" if success else "response-error-status-removed", old,
-                          new, f"response {key}", f"status {key} no longer documented", key, None, old_at, new_at,
-                          Touch("status", "response", key))  # fmt: skip
+        """Each documented response with its counterpart: the same key, or the range or ``default`` that now
+        (or until now) answers that status (``200`` -> ``2XX`` is a change of the schema, not of the status)."""
+        pairs: list[tuple[str, str]] = []
+        consumed: set[str] = set()
+        for key in old.responses:
+            if key in new.responses:
+                others = [key]
+            elif (covering := _covering(new, key)) is not None:
+                others = [covering]
+            else:  # a range now given as exact codes (2XX -> 200): each of them, as the range was
+                others = [k for k in new.responses if k.isdigit() and key.endswith("XX") and k[0] == key[0]
+                          and k not in old.responses]  # fmt: skip
+            if not others:
+                self._status_gone(old, new, key)
+            for other in others:
+                pairs.append((key, other))
+                consumed.add(other)
+        for key in new.responses:
+            if key in consumed:
                 continue
-            if a is None:
-                self.emit("response-success-status-added" if success else "response-error-status-added", old, new,
-                          f"response {key}", f"status {key} now documented", None, key, old_at, new_at,
-                          Touch("operation", "response"))  # fmt: skip
-                continue
-            self._contents(old, new, a.content, b.content, "response", key, old_at, new_at)
-            self.headers(old, new, key, a.headers, b.headers, old_at, new_at)
+            covering = _covering(old, key)
+            if covering is None:
+                self._status_new(old, new, key)
+            else:
+                pairs.append((covering, key))
+        for old_key, new_key in pairs:
+            a, b = old.responses[old_key], new.responses[new_key]
+            old_at = join_pointer(old.pointer, "responses", a.key)
+            new_at = join_pointer(new.pointer, "responses", b.key)
+            self._contents(old, new, a.content, b.content, "response", old_key, old_at, new_at, new_key)
+            self.headers(old, new, old_key, new_key, a.headers, b.headers, old_at, new_at)
 
-    def headers(self, old: Operation, new: Operation, status: str, a: tuple[Parameter, ...],
+    def _status_gone(self, old: Operation, new: Operation, key: str) -> None:
+        rule_id = (
+            "response-success-status-removed" if key.startswith("2") else "response-error-status-removed"
+        )
+        self.emit(rule_id, old, new, f"response {key}", f"status {key} no longer documented", key, None,
+                  join_pointer(old.pointer, "responses", old.responses[key].key), join_pointer(new.pointer, "responses"),
+                  Touch("status", "response", key))  # fmt: skip
+
+    def _status_new(self, old: Operation, new: Operation, key: str) -> None:
+        rule_id = "response-success-status-added" if key.startswith("2") else "response-error-status-added"
+        self.emit(rule_id, old, new, f"response {key}", f"status {key} now documented", None, key,
+                  join_pointer(old.pointer, "responses"), join_pointer(new.pointer, "responses", new.responses[key].key),
+                  Touch("operation", "response"))  # fmt: skip
+
+    def headers(self, old: Operation, new: Operation, status: str, shown: str, a: tuple[Parameter, ...],
                 b: tuple[Parameter, ...], old_at: str, new_at: str) -> None:  # fmt: skip
+        """``status``: the old response key (what recorded traffic is matched by); ``shown``: the new one."""
         old_headers = {h.name.lower(): h for h in a}
         new_headers = {h.name.lower(): h for h in b}
         for name in [*old_headers, *(n for n in new_headers if n not in old_headers)]:
             x, y = old_headers.get(name), new_headers.get(name)
-            location = f"response {status} header/{(y or x).name}"  # type: ignore[union-attr]
+            location = f"response {shown} header/{(y or x).name}"  # type: ignore[union-attr]
             touch = Touch("present", "response", status, "header", (name,))
             if y is None:
                 assert x is not None
@@ -332,16 +377,19 @@ class _Differ:
                               x.required, y.required, _param_pointer(x), _param_pointer(y), touch)  # fmt: skip
                 found = self.schemas.compare("response", x.schema, x.schema_pointer, y.schema, y.schema_pointer,
                                              (name,), required=y.required)  # fmt: skip
-                self._found(found, f"response {status} header", "response", "header", status)
+                self._found(found, f"response {shown} header", "response", "header", status)
 
     # -- bodies (request and response)
 
     def _contents(self, old: Operation, new: Operation, a: dict[str, MediaType] | Any, b: dict[str, MediaType] | Any,
-                  phase: str, status: str | None, old_at: str, new_at: str) -> None:  # fmt: skip
-        head = "request" if status is None else f"response {status}"
+                  phase: str, status: str | None, old_at: str, new_at: str, shown: str | None = None) -> None:  # fmt: skip
+        """``status``: the old response key (what recorded traffic is matched by); ``shown``: the new one."""
+        head = "request" if status is None else f"response {shown or status}"
+        single = len(a) <= 1 and len(b) <= 1
         for media in [*a, *(m for m in b if m not in a)]:
             x, y = a.get(media), b.get(media)
-            label = f"{head} body" if len(b) <= 1 and len(a) <= 1 else f"{head} body[{media}]"
+            # JSON bodies are "body" whatever else is documented beside them: ignore entries keep matching
+            label = f"{head} body" if single or is_json_media(media) else f"{head} body[{media}]"
             if y is None:
                 assert x is not None
                 self.emit(f"{phase}-media-type-removed", old, new, label, f"content type {media} removed", media,
@@ -363,41 +411,53 @@ class _Differ:
     # -- security
 
     def security(self, old: Operation, new: Operation) -> None:
-        def alternatives(op: Operation) -> dict[frozenset[str], dict[str, frozenset[str]]]:
-            result = {}
-            for requirement in op.security or ({},):
+        """Alternatives (any one of them lets a call in), each a set of schemes with their scopes."""
+
+        def alternatives(op: Operation) -> list[dict[str, frozenset[str]]]:
+            result: list[dict[str, frozenset[str]]] = []
+            for requirement in op.security or ({},):  # no requirement: calls without credentials are let in
                 scopes = {
-                    name: frozenset(v) if isinstance(v, list) else frozenset()
-                    for name, v in requirement.items()
+                    n: frozenset(v) if isinstance(v, list) else frozenset() for n, v in requirement.items()
                 }
-                result[frozenset(scopes)] = scopes
+                if scopes not in result:
+                    result.append(scopes)
             return result
 
         a, b = alternatives(old), alternatives(new)
         touch = Touch("operation")
         at_old, at_new = join_pointer(old.pointer, "security"), join_pointer(new.pointer, "security")
-        for names, scopes in a.items():
-            shown = " + ".join(sorted(names)) or "no authentication"
-            if names not in b:
-                self.emit("security-requirement-removed", old, new, "security", f"security {shown} no longer accepted",
-                          sorted(names), None, at_old, at_new, touch)  # fmt: skip
+        counterparts: list[
+            dict[str, frozenset[str]]
+        ] = []  # new alternatives reported as a change of an old one
+        for alternative in a:
+            if alternative in b:
                 continue
-            for name in sorted(names):
-                more, fewer = b[names][name] - scopes[name], scopes[name] - b[names][name]
-                if more:
-                    self.emit("security-scopes-added", old, new, f"security/{name}", f"{name} needs scopes "
-                              f"{', '.join(sorted(more))}", sorted(scopes[name]), sorted(b[names][name]), at_old,
-                              at_new, touch)  # fmt: skip
-                if fewer:
+            shown = " + ".join(sorted(alternative)) or "no authentication"
+            same_schemes = [x for x in b if set(x) == set(alternative) and x not in a]
+            # a credential that satisfied the old requirement satisfies one that asks for fewer scopes
+            laxer = next((x for x in same_schemes if all(x[n] <= alternative[n] for n in x)), None)
+            if laxer is not None:
+                counterparts.append(laxer)
+                for name in sorted(n for n in laxer if laxer[n] < alternative[n]):
                     self.emit("security-scopes-removed", old, new, f"security/{name}", f"{name} no longer needs "
-                              f"scopes {', '.join(sorted(fewer))}", sorted(scopes[name]), sorted(b[names][name]),
-                              at_old, at_new, touch)  # fmt: skip
-        for names in b:
-            if names not in a:
-                shown = " + ".join(sorted(names)) or "no authentication"
+                              f"scopes {', '.join(sorted(alternative[name] - laxer[name]))}",
+                              sorted(alternative[name]), sorted(laxer[name]), at_old, at_new, touch)  # fmt: skip
+            elif same_schemes or (same_schemes := [x for x in b if set(x) == set(alternative)]):
+                closest = min(same_schemes, key=lambda x: sum(len(x[n] - alternative[n]) for n in x))
+                counterparts.append(closest)
+                for name in sorted(n for n in closest if closest[n] - alternative[n]):
+                    self.emit("security-scopes-added", old, new, f"security/{name}", f"{name} needs scopes "
+                              f"{', '.join(sorted(closest[name] - alternative[name]))}",
+                              sorted(alternative[name]), sorted(closest[name]), at_old, at_new, touch)  # fmt: skip
+            else:
+                self.emit("security-requirement-removed", old, new, "security", f"security {shown} no longer "
+                          "accepted", sorted(alternative), None, at_old, at_new, touch)  # fmt: skip
+        for alternative in b:
+            if alternative not in a and alternative not in counterparts:
+                shown = " + ".join(sorted(alternative)) or "no authentication"
                 self.emit("security-requirement-added", old, new, "security", f"security {shown} now accepted",
-                          None, sorted(names), at_old, at_new, touch)  # fmt: skip
-        used = {n for names in a if names in b for n in names}
+                          None, sorted(alternative), at_old, at_new, touch)  # fmt: skip
+        used = {n for x in a for n in x} & {n for x in b for n in x}
         for name in sorted(used):
             x, y = _scheme(self.old.security_schemes.get(name)), _scheme(self.new.security_schemes.get(name))
             if x != y:
@@ -424,12 +484,29 @@ def _kind(resolved: dict[str, Any]) -> str | None:
 
 
 def _param_pointer(param: Parameter) -> str:
-    """The parameter object's pointer (its schema's, less the last steps)."""
-    pointer = param.schema_pointer
-    for tail in ("/schema",):
-        if pointer.endswith(tail):
-            return pointer[: -len(tail)]
-    return pointer.split("/content/", 1)[0] if "/content/" in pointer else pointer
+    return param.pointer or param.schema_pointer.rsplit("/schema", 1)[0]
+
+
+def _param_media(param: Parameter) -> str | None:
+    return param.media_type
+
+
+def _same_name(a: Parameter, b: Parameter) -> bool:
+    """Header names are case-insensitive (RFC 9110); query, path and cookie names are not."""
+    if "header" in (a.location, b.location):
+        return a.name.lower() == b.name.lower()
+    return a.name == b.name
+
+
+def _covering(op: Operation, key: str) -> str | None:
+    """For an exact status, the key of ``op`` that answers it (its range or ``default``), if not the same key."""
+    if not key.isdigit():
+        return None
+    found = op.response_for(int(key))
+    if found is None:
+        return None
+    covering = found.key.upper() if found.key != "default" else "default"
+    return covering if covering != key else None
 
 
 def _body_pointer(op: Operation) -> str | None:
@@ -438,9 +515,3 @@ def _body_pointer(op: Operation) -> str | None:
         return None
     first = next(iter(body.content.values()))
     return first.schema_pointer.split("/content/", 1)[0]
-
-
-def changes_of(diff: SpecDiff, operations: Collection[str]) -> list[Change]:
-    """The changes of the given operations (by new or old id)."""
-    wanted = set(operations)
-    return [c for c in diff.changes if c.operation_id in wanted or c.old_operation_id in wanted]

@@ -2,14 +2,13 @@
 
 :class:`SchemaDiff` walks an old and a new schema object side by side, following ``$ref``s in
 each document, and reports each difference as a :class:`Found` under the rule of its facet
-(``request-max-length-tightened``, ``response-enum-value-added`` ...). It works on the OpenAPI
-schema objects as written (after our overlay and the loader's repairs), not on the converted JSON
-Schema, so that every finding can point at the line of each document where it sits.
+(``request-max-length-tightened``, ``response-enum-value-added`` ...; the facets themselves are in
+``contracts.specdiff.facets``). It works on the OpenAPI schema objects as written (after our
+overlay and the loader's repairs), not on the converted JSON Schema, so that every finding can
+point at the line of each document where it sits.
 
 The instance path of a finding (``("customerSession", "cartItems", "*", "quantity")``) says where
-in a request or an answer the change applies; ``*`` stands for any array item or map value. What
-one direction hides is treated as absent: ``readOnly`` properties in requests, ``writeOnly`` ones
-in responses (OpenAPI 3.0.3, Schema Object), as the validator does.
+in a request or an answer the change applies; ``*`` stands for any array item or map value.
 
 Recursive schemas (the vendor's are) are walked once per pair of schema pointers on the current
 path: a pair met again below itself is not entered again. Subtrees that are the same in both
@@ -20,28 +19,20 @@ is not walked at all, which is what keeps a whole-document diff fast.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..documents import join_pointer
-from ..errors import short_json
+from ..errors import ContractLoadError
 from ..schema import resolve_pointer
 
-__all__ = ["Found", "SchemaDiff", "SchemaSource"]
+__all__ = ["Found", "SchemaDiff", "SchemaSource", "deep_recursion"]
 
-_NUMERIC = {"integer", "number"}
-# Keywords that carry no validation meaning (prose, examples, tooling hints).
-_ANNOTATIONS = {"description", "title", "example", "examples", "externalDocs", "xml", "$comment", "summary"}
-# Keywords a facet of its own compares; every other keyword falls to `keyword-changed`.
-_HANDLED = {
-    "$ref", "type", "nullable", "enum", "const", "maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum",
-    "maxLength", "minLength", "maxItems", "minItems", "pattern", "format", "default", "properties", "required",
-    "additionalProperties", "items", "allOf", "oneOf", "anyOf", "deprecated", "readOnly", "writeOnly",
-}  # fmt: skip
-# (narrow, wide): the wide format admits every value of the narrow one; "no format" admits all.
-_WIDER_FORMATS = {("int32", "int64"), ("float", "double"), ("int32", "double"), ("int64", "double")}
-_COMPOSITIONS = (("allOf", "all-of"), ("oneOf", "one-of"), ("anyOf", "any-of"))
+_ANNOTATIONS = frozenset({"description", "title", "example", "examples", "externalDocs", "xml", "$comment",
+                          "summary", "deprecated"})  # fmt: skip
+#: Deep enough for any schema met so far (the vendor's nest about 12 levels); each level is a few frames.
+RECURSION_LIMIT = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,19 +51,35 @@ class Found:
     bound: tuple[str, Any] | None = None
 
 
+def _strict(value: Any) -> str:
+    """A text that tells apart what ``==`` does not (``1`` and ``True``, ``0`` and ``False``)."""
+    return json.dumps(value, default=str)
+
+
+def _same_text(old: Any, new: Any) -> bool:
+    return old == new and _strict(old) == _strict(new)
+
+
 class SchemaSource:
-    """One document's schemas: ``$ref`` resolution and which components stayed the same."""
+    """One document's schemas: ``$ref`` resolution, in the document's own dialect."""
 
     def __init__(self, data: dict[str, Any], openapi_version: str) -> None:
         self.data = data
         self.legacy = not openapi_version.startswith("3.1")  # 3.0: nullable, boolean exclusive bounds
 
     def resolve(self, node: Any, pointer: str) -> tuple[Any, str]:
-        """Follow ``$ref`` chains: (the schema, its pointer). A ref that leads nowhere, or in a
-        circle, is an empty schema (the loader reported it)."""
+        """Follow ``$ref`` chains: (the schema, its pointer). Boolean schemas become schema objects
+        (``false``: no type at all). In OpenAPI 3.1 the keywords beside a ``$ref`` apply too, and are
+        laid over the target (3.0 ignores them, as the validator does)."""
+        siblings: dict[str, Any] = {}
         seen = 0
         while isinstance(node, dict) and isinstance(node.get("$ref"), str):
             ref = node["$ref"]
+            if not self.legacy:
+                siblings = {
+                    **{k: v for k, v in node.items() if k != "$ref" and k not in _ANNOTATIONS},
+                    **siblings,
+                }
             if not ref.startswith("#") or seen > 32:
                 return {}, pointer
             try:
@@ -80,6 +87,12 @@ class SchemaSource:
             except KeyError:
                 return {}, pointer
             seen += 1
+        if node is False:
+            node = {"type": []}
+        elif not isinstance(node, dict):
+            node = {}
+        if siblings:
+            node = {**node, **siblings}
         return node, pointer
 
 
@@ -97,101 +110,18 @@ def _refs(node: Any) -> Iterator[str]:
             stack.extend(current)
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+class deep_recursion:
+    """Room for the walk's recursion on deeply nested schemas; a schema deeper still is reported as
+    bad input, not as a crash."""
 
+    def __enter__(self) -> None:
+        self.limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(self.limit, RECURSION_LIMIT))
 
-def _show(values: Any) -> str:
-    if isinstance(values, (list, tuple)):
-        return ", ".join(short_json(v, 40) for v in values)
-    return short_json(values, 60)
-
-
-def _types(node: dict[str, Any], legacy: bool) -> tuple[frozenset[str] | None, bool]:
-    """(JSON types other than null, or None for any; whether null is allowed)."""
-    kind = node.get("type")
-    kinds = {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else None
-    nullable = bool(kinds and "null" in kinds) or (legacy and node.get("nullable") is True)
-    if kinds is not None:
-        kinds.discard("null")
-    enum = node.get("enum")
-    if isinstance(enum, list) and None in enum and kinds is not None:
-        nullable = True
-    return (frozenset(kinds) if kinds is not None else None), nullable
-
-
-def _covers(wide: frozenset[str] | None, narrow: frozenset[str] | None) -> bool:
-    if wide is None:
-        return True
-    if narrow is None:
-        return False
-    return all(t in wide or (t == "integer" and "number" in wide) for t in narrow)
-
-
-def _has(kinds: frozenset[str] | None, *wanted: str) -> bool:
-    return kinds is None or any(k in kinds for k in wanted)
-
-
-def _enum(node: dict[str, Any]) -> list[Any] | None:
-    if "const" in node:
-        return [node["const"]]
-    enum = node.get("enum")
-    return [v for v in enum if v is not None] if isinstance(enum, list) else None
-
-
-def _bound(node: dict[str, Any], side: str, legacy: bool) -> tuple[float, bool] | None:
-    """(limit, exclusive) of the maximum (``side="max"``) or minimum, or None."""
-    plain_key, exclusive_key = (
-        ("maximum", "exclusiveMaximum") if side == "max" else ("minimum", "exclusiveMinimum")
-    )
-    plain, exclusive = node.get(plain_key), node.get(exclusive_key)
-    if legacy or isinstance(exclusive, bool):
-        if not isinstance(plain, (int, float)) or isinstance(plain, bool):
-            return None
-        return plain, exclusive is True
-    candidates = []
-    if isinstance(plain, (int, float)) and not isinstance(plain, bool):
-        candidates.append((plain, False))
-    if isinstance(exclusive, (int, float)) and not isinstance(exclusive, bool):
-        candidates.append((exclusive, True))
-    if not candidates:
-        return None
-    # the tighter of the two: lowest maximum / highest minimum; exclusive wins a tie
-    if side == "max":
-        return min(candidates, key=lambda c: (c[0], not c[1]))
-    return max(candidates, key=lambda c: (c[0], c[1]))
-
-
-def _tighter(old: tuple[float, bool] | None, new: tuple[float, bool] | None, side: str) -> int:
-    """+1 when ``new`` is the tighter bound, -1 when the looser, 0 when the same."""
-    if old == new:
-        return 0
-    if old is None:
-        return 1
-    if new is None:
-        return -1
-    if old[0] == new[0]:
-        return 1 if new[1] else -1
-    lower = new[0] < old[0]
-    return (1 if lower else -1) if side == "max" else (-1 if lower else 1)
-
-
-def _show_bound(bound: tuple[float, bool] | None, side: str) -> str:
-    if bound is None:
-        return "none"
-    sign = ("<" if bound[1] else "<=") if side == "max" else (">" if bound[1] else ">=")
-    return f"{sign} {bound[0]}"
-
-
-def _format_order(old: str | None, new: str | None) -> int:
-    """+1: new is wider, -1: narrower, 0: same, 2: unrelated."""
-    if old == new:
-        return 0
-    if new is None or (old, new) in _WIDER_FORMATS:
-        return 1
-    if old is None or (new, old) in _WIDER_FORMATS:
-        return -1
-    return 2
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object) -> None:
+        sys.setrecursionlimit(self.limit)
+        if kind is RecursionError:
+            raise ContractLoadError("nested deeper than the diff can follow", source="a schema") from None
 
 
 class SchemaDiff:
@@ -201,27 +131,50 @@ class SchemaDiff:
         self.old = old
         self.new = new
         self._stable: dict[str, bool] = {}  # component pointer -> same text, all the way down
+        self._equal: dict[str, bool] = {}  # component pointer -> same text at that pointer
 
     # -- the unchanged parts
 
+    def _equal_at(self, pointer: str) -> bool:
+        known = self._equal.get(pointer)
+        if known is None:
+            try:
+                known = _same_text(
+                    resolve_pointer(self.old.data, pointer), resolve_pointer(self.new.data, pointer)
+                )
+            except KeyError:
+                known = False
+            self._equal[pointer] = known
+        return known
+
     def stable(self, pointer: str) -> bool:
-        """Whether the schema at ``pointer`` reads the same in both documents, references included."""
+        """Whether the schema at ``pointer`` reads the same in both documents, references included: every
+        component it reaches has the same text in both."""
         known = self._stable.get(pointer)
         if known is not None:
             return known
-        self._stable[pointer] = True  # a cycle back here is judged by the rest of the walk
-        try:
-            old_node = resolve_pointer(self.old.data, pointer)
-            new_node = resolve_pointer(self.new.data, pointer)
-        except KeyError:
+        reached, todo, same = {pointer}, [pointer], True
+        while todo and same:
+            current = todo.pop()
+            if self._stable.get(current) is True:
+                continue  # its whole closure is known to be the same
+            if not self._equal_at(current):
+                same = False
+                break
+            for ref in _refs(resolve_pointer(self.old.data, current)):
+                if ref not in reached:
+                    reached.add(ref)
+                    todo.append(ref)
+        if same:
+            for each in reached:  # every closure inside this one is the same too
+                self._stable[each] = True
+        else:
             self._stable[pointer] = False
-            return False
-        same = old_node == new_node and all(self.stable(ref) for ref in set(_refs(old_node)))
-        self._stable[pointer] = same
         return same
 
-    def _same(self, old: Any, new: Any) -> bool:
-        if self.old.legacy != self.new.legacy or old != new:
+    def same(self, old: Any, new: Any) -> bool:
+        """Whether two (raw) schemas mean the same: same text, and every reference in them stable."""
+        if self.old.legacy != self.new.legacy or not _same_text(old, new):
             return False
         return all(self.stable(ref) for ref in set(_refs(old)))
 
@@ -240,10 +193,13 @@ class SchemaDiff:
     ) -> list[Found]:
         """Every difference between ``old`` and ``new`` (schema objects, possibly ``$ref``s)."""
         out: list[Found] = []
-        self._walk(direction, old, old_pointer, new, new_pointer, path, required, out, set())
+        with deep_recursion():
+            self.walk(
+                direction, old, old_pointer, new, new_pointer, path, required, out, set(), (frozenset(),) * 2
+            )
         return out
 
-    def _walk(
+    def walk(
         self,
         direction: str,
         old: Any,
@@ -254,351 +210,24 @@ class SchemaDiff:
         required: bool,
         out: list[Found],
         active: set[tuple[str, str]],
+        inherited: tuple[frozenset[str], frozenset[str]],
     ) -> None:
-        if self._same(old, new):
+        """``inherited``: names the allOf siblings of each side hide in this direction (readOnly ...)."""
+        from .facets import Pair
+
+        if self.same(old, new) and inherited[0] == inherited[1]:
             return
         old, old_pointer = self.old.resolve(old, old_pointer)
         new, new_pointer = self.new.resolve(new, new_pointer)
+        if self.same(old, new) and inherited[0] == inherited[1]:
+            return  # two references to the same unchanged component, or an inline copy of it
         pair = (old_pointer, new_pointer)
         if pair in active:
             return  # recursive schema: this pair is being compared further up the path
-        if self._same(old, new):
-            return
-        old = old if isinstance(old, dict) else ({} if old is not False else {"not": {}})
-        new = new if isinstance(new, dict) else ({} if new is not False else {"not": {}})
         active.add(pair)
         try:
-            _Pair(self, direction, old, old_pointer, new, new_pointer, path, required, out, active).run()
+            Pair(
+                self, direction, old, old_pointer, new, new_pointer, path, required, out, active, inherited
+            ).run()
         finally:
             active.discard(pair)
-
-
-class _Pair:
-    """The comparison of one pair of (resolved) schema objects."""
-
-    def __init__(
-        self,
-        diff: SchemaDiff,
-        direction: str,
-        old: dict[str, Any],
-        old_pointer: str,
-        new: dict[str, Any],
-        new_pointer: str,
-        path: tuple[str, ...],
-        required: bool,
-        out: list[Found],
-        active: set[tuple[str, str]],
-    ) -> None:
-        self.diff, self.direction = diff, direction
-        self.old, self.old_pointer, self.new, self.new_pointer = old, old_pointer, new, new_pointer
-        self.path, self.required, self.out, self.active = path, required, out, active
-        self.old_types, self.old_null = _types(old, diff.old.legacy)
-        self.new_types, self.new_null = _types(new, diff.new.legacy)
-
-    def found(self, suffix: str, message: str, before: Any = None, after: Any = None, *,
-              key: str | None = None, path: tuple[str, ...] | None = None, touch: str = "present",
-              values: tuple[Any, ...] = (), bound: tuple[str, Any] | None = None,
-              old_pointer: str | None = "", new_pointer: str | None = "") -> None:  # fmt: skip
-        """Note a difference; pointers default to the keyword ``key`` in each schema (or the schema)."""
-        if old_pointer == "":
-            old_pointer = join_pointer(self.old_pointer, key) if key and key in self.old else self.old_pointer
-        if new_pointer == "":
-            new_pointer = join_pointer(self.new_pointer, key) if key and key in self.new else self.new_pointer
-        self.out.append(Found(f"{self.direction}-{suffix}", self.path if path is None else path, old_pointer,
-                              new_pointer, message, before, after, touch, values, bound))  # fmt: skip
-
-    def child(self, old: Any, old_pointer: str, new: Any, new_pointer: str, token: str | None,
-              required: bool = False) -> None:  # fmt: skip
-        path = self.path if token is None else (*self.path, token)
-        self.diff._walk(
-            self.direction, old, old_pointer, new, new_pointer, path, required, self.out, self.active
-        )
-
-    def run(self) -> None:
-        self.types()
-        self.nullable()
-        self.enum()
-        if _has(self.old_types, *_NUMERIC) and _has(self.new_types, *_NUMERIC):
-            self.bounds()
-        if _has(self.old_types, "string") and _has(self.new_types, "string"):
-            self.counts("maxLength", "max-length", "max")
-            self.counts("minLength", "min-length", "min")
-            self.pattern()
-        if _has(self.old_types, "array") and _has(self.new_types, "array"):
-            self.counts("maxItems", "max-items", "max")
-            self.counts("minItems", "min-items", "min")
-            self.items()
-        self.format()
-        self.default()
-        if _has(self.old_types, "object") and _has(self.new_types, "object"):
-            self.properties()
-            self.additional()
-        self.compositions()
-        self.deprecated()
-        self.other_keywords()
-
-    # -- facets
-
-    def types(self) -> None:
-        old, new = self.old_types, self.new_types
-        wider, narrower = _covers(new, old), _covers(old, new)
-        if wider and narrower:
-            return
-        before = "any" if old is None else "|".join(sorted(old))
-        after = "any" if new is None else "|".join(sorted(new))
-        message = f"type {before} -> {after}"
-        if wider:
-            self.found("type-widened", message, before, after, key="type")
-        elif narrower:
-            self.found("type-narrowed", message, before, after, key="type", touch="outside",
-                       bound=("type", sorted(new or ())))  # fmt: skip
-        else:
-            self.found("type-changed", message, before, after, key="type", touch="outside",
-                       bound=("type", sorted(new or ())))  # fmt: skip
-
-    def nullable(self) -> None:
-        if self.old_null == self.new_null:
-            return
-        key = "nullable" if self.diff.new.legacy else "type"
-        # a required property of an answer: the SDK refuses None there, so it has rules of its own
-        facet = "required-nullable" if self.direction == "response" and self.required else "nullable"
-        if self.new_null:
-            self.found(f"{facet}-added", "null is now allowed", False, True, key=key)
-        else:
-            self.found(f"{facet}-removed", "null is no longer allowed", True, False, key=key, touch="values",
-                       values=(None,))  # fmt: skip
-
-    def enum(self) -> None:
-        old, new = _enum(self.old), _enum(self.new)
-        if old is None and new is None:
-            return
-        key = "enum" if "enum" in self.new or "enum" in self.old else "const"
-        if old is None:
-            self.found("enum-added", f"enum [{_show(new)}] now restricts the value", None, new, key=key,
-                       touch="outside", bound=("enum", new))  # fmt: skip
-            return
-        if new is None:
-            self.found(
-                "enum-removed", f"enum [{_show(old)}] no longer restricts the value", old, None, key=key
-            )
-            return
-        old_keys = {_canonical(v): v for v in old}
-        new_keys = {_canonical(v): v for v in new}
-        removed = [v for k, v in old_keys.items() if k not in new_keys]
-        added = [v for k, v in new_keys.items() if k not in old_keys]
-        if removed:
-            self.found("enum-value-removed", f"enum value(s) {_show(removed)} removed", old, new, key=key,
-                       touch="values", values=tuple(removed))  # fmt: skip
-        if added:
-            self.found("enum-value-added", f"enum value(s) {_show(added)} added", old, new, key=key)
-
-    def bounds(self) -> None:
-        for side, keys in (
-            ("max", ("maximum", "exclusiveMaximum")),
-            ("min", ("minimum", "exclusiveMinimum")),
-        ):
-            old, new = (
-                _bound(self.old, side, self.diff.old.legacy),
-                _bound(self.new, side, self.diff.new.legacy),
-            )
-            order = _tighter(old, new, side)
-            if not order:
-                continue
-            key = next((k for k in keys if k in self.new), next((k for k in keys if k in self.old), keys[0]))
-            word = "maximum" if side == "max" else "minimum"
-            message = f"{word} {_show_bound(old, side)} -> {_show_bound(new, side)}"
-            before = None if old is None else old[0]
-            after = None if new is None else new[0]
-            if order > 0:
-                assert new is not None
-                self.found(f"{side}-tightened", message, before, after, key=key, touch="outside",
-                           bound=(("exclusive" + word.capitalize()) if new[1] else word, new[0]))  # fmt: skip
-            else:
-                self.found(f"{side}-loosened", message, before, after, key=key)
-
-    def counts(self, keyword: str, facet: str, side: str) -> None:
-        old, new = self.old.get(keyword), self.new.get(keyword)
-        old = old if isinstance(old, int) and not isinstance(old, bool) else None
-        new = new if isinstance(new, int) and not isinstance(new, bool) else None
-        if old == new:
-            return
-        message = f"{keyword} {'none' if old is None else old} -> {'none' if new is None else new}"
-        if side == "max":
-            tighter = old is None or (new is not None and new < old)
-        else:
-            tighter = old is None or (new is not None and new > old)
-        if tighter:
-            self.found(
-                f"{facet}-tightened", message, old, new, key=keyword, touch="outside", bound=(keyword, new)
-            )
-        else:
-            self.found(f"{facet}-loosened", message, old, new, key=keyword)
-
-    def pattern(self) -> None:
-        old, new = self.old.get("pattern"), self.new.get("pattern")
-        if old == new:
-            return
-        if old is None:
-            self.found("pattern-added", f"pattern {new!r} added", None, new, key="pattern", touch="outside",
-                       bound=("pattern", new))  # fmt: skip
-        elif new is None:
-            self.found("pattern-removed", f"pattern {old!r} removed", old, None, key="pattern")
-        else:
-            self.found("pattern-changed", f"pattern {old!r} -> {new!r}", old, new, key="pattern",
-                       touch="outside", bound=("pattern", new))  # fmt: skip
-
-    def format(self) -> None:
-        old = self.old.get("format") if isinstance(self.old.get("format"), str) else None
-        new = self.new.get("format") if isinstance(self.new.get("format"), str) else None
-        order = _format_order(old, new)
-        if not order:
-            return
-        message = f"format {old or 'none'} -> {new or 'none'}"
-        suffix = {1: "format-widened", -1: "format-narrowed", 2: "format-changed"}[order]
-        self.found(suffix, message, old, new, key="format")
-
-    def default(self) -> None:
-        has_old, has_new = "default" in self.old, "default" in self.new
-        if not has_old and not has_new:
-            return
-        old, new = self.old.get("default"), self.new.get("default")
-        if has_old == has_new and _canonical(old) == _canonical(new):
-            return
-        message = (
-            f"default {short_json(old) if has_old else 'none'} -> {short_json(new) if has_new else 'none'}"
-        )
-        self.found("default-changed", message, old, new, key="default", touch="missing")
-
-    def items(self) -> None:
-        old, new = self.old.get("items"), self.new.get("items")
-        if old is None and new is None:
-            return
-        self.child(
-            old if old is not None else {}, join_pointer(self.old_pointer, "items"),
-            new if new is not None else {}, join_pointer(self.new_pointer, "items"), "*",
-        )  # fmt: skip
-
-    def _visible(self, node: dict[str, Any], source: Any) -> tuple[dict[str, Any], set[str], set[str]]:
-        """(properties, required names, hidden names) of ``node`` as this direction sees them."""
-        props = node.get("properties")
-        props = props if isinstance(props, dict) else {}
-        flag = "readOnly" if self.direction == "request" else "writeOnly"
-        hidden = set()
-        for name, sub in props.items():
-            resolved, _ = source.resolve(sub, "")
-            if isinstance(resolved, dict) and resolved.get(flag) is True:
-                hidden.add(name)
-        required = node.get("required")
-        names = {n for n in required if isinstance(n, str)} if isinstance(required, list) else set()
-        visible = {k: v for k, v in props.items() if k not in hidden}
-        for name in sorted(names - hidden - set(visible)):
-            visible[name] = {}  # required but not described (the vendor has such): any value, still required
-        return visible, names - hidden, hidden
-
-    def properties(self) -> None:
-        old_props, old_required, _ = self._visible(self.old, self.diff.old)
-        new_props, new_required, new_hidden = self._visible(self.new, self.diff.new)
-        old_base = join_pointer(self.old_pointer, "properties")
-        new_base = join_pointer(self.new_pointer, "properties")
-        for name in [*old_props, *(n for n in new_props if n not in old_props)]:
-            path = (*self.path, name)
-            old_at = join_pointer(old_base, name) if name in old_props else None
-            new_at = join_pointer(new_base, name) if name in new_props else None
-            if name not in new_props:
-                why = " (now readOnly)" if name in new_hidden and self.direction == "request" else (
-                    " (now writeOnly)" if name in new_hidden else "")  # fmt: skip
-                suffix = "required-property-removed" if name in old_required else "property-removed"
-                self.found(suffix, f"property {name!r} removed{why}", path=path, old_pointer=old_at,
-                           new_pointer=self.new_pointer)  # fmt: skip
-                continue
-            if name not in old_props:
-                if name in new_required:
-                    self.found("required-property-added", f"required property {name!r} added", path=path,
-                               old_pointer=self.old_pointer, new_pointer=new_at, touch="missing")  # fmt: skip
-                else:
-                    self.found("property-added", f"optional property {name!r} added", path=path,
-                               old_pointer=self.old_pointer, new_pointer=new_at, touch="present")  # fmt: skip
-                continue
-            if name in new_required and name not in old_required:
-                self.found("property-became-required", f"property {name!r} is now required", path=path,
-                           old_pointer=old_at, new_pointer=join_pointer(self.new_pointer, "required"),
-                           touch="missing")  # fmt: skip
-            elif name in old_required and name not in new_required:
-                self.found("property-became-optional", f"property {name!r} is now optional", path=path,
-                           old_pointer=join_pointer(self.old_pointer, "required"), new_pointer=new_at)  # fmt: skip
-            self.child(old_props[name], old_at or "", new_props[name], new_at or "", name,
-                       required=name in new_required)  # fmt: skip
-
-    def additional(self) -> None:
-        def shape(node: dict[str, Any]) -> tuple[str, Any]:
-            value = node.get("additionalProperties", True)
-            if value is False:
-                return "closed", None
-            if isinstance(value, dict) and value:
-                return "schema", value
-            return "open", None
-
-        (old_kind, old), (new_kind, new) = shape(self.old), shape(self.new)
-        key = "additionalProperties"
-        if old_kind == new_kind == "closed" or old_kind == new_kind == "open":
-            return
-        if new_kind == "closed":
-            allowed = sorted(self._visible(self.new, self.diff.new)[0])
-            self.found("additional-properties-closed", "additionalProperties: false (unlisted properties refused)",
-                       True, False, key=key, touch="outside", bound=("additionalProperties", allowed))  # fmt: skip
-            return
-        if old_kind == "closed":
-            self.found(
-                "additional-properties-opened", "additionalProperties no longer false", False, True, key=key
-            )
-            if new_kind == "open":
-                return
-        self.child(
-            old if old is not None else {}, join_pointer(self.old_pointer, key),
-            new if new is not None else {}, join_pointer(self.new_pointer, key), "*",
-        )  # fmt: skip
-
-    def compositions(self) -> None:
-        for keyword, facet in _COMPOSITIONS:
-            old_value, new_value = self.old.get(keyword), self.new.get(keyword)
-            old: list[Any] = old_value if isinstance(old_value, list) else []
-            new: list[Any] = new_value if isinstance(new_value, list) else []
-            if not old and not new:
-                continue
-            old_members = dict(_members(old))
-            new_members = dict(_members(new))
-            for name, index in old_members.items():
-                old_at = join_pointer(self.old_pointer, keyword, index)
-                if name in new_members:
-                    new_at = join_pointer(self.new_pointer, keyword, new_members[name])
-                    self.child(old[index], old_at, new[new_members[name]], new_at, None, self.required)
-                else:
-                    self.found(f"{facet}-member-removed", f"{keyword} member {name} removed",
-                               old_pointer=old_at, new_pointer=self.new_pointer)  # fmt: skip
-            for name, index in new_members.items():
-                if name not in old_members:
-                    self.found(f"{facet}-member-added", f"{keyword} member {name} added",
-                               old_pointer=self.old_pointer, new_pointer=join_pointer(self.new_pointer, keyword, index))  # fmt: skip
-
-    def deprecated(self) -> None:
-        old, new = self.old.get("deprecated") is True, self.new.get("deprecated") is True
-        if old != new:
-            self.found("deprecated" if new else "undeprecated", "deprecated" if new else "no longer deprecated",
-                       old, new, key="deprecated")  # fmt: skip
-
-    def other_keywords(self) -> None:
-        for key in [*self.old, *(k for k in self.new if k not in self.old)]:
-            if key in _HANDLED or key in _ANNOTATIONS or key.startswith("x-"):
-                continue
-            old, new = self.old.get(key), self.new.get(key)
-            if _canonical(old) != _canonical(new):
-                self.found(
-                    "keyword-changed", f"{key} {short_json(old)} -> {short_json(new)}", old, new, key=key
-                )
-
-
-def _members(members: list[Any]) -> Iterator[tuple[str, int]]:
-    """Name each member of an allOf/oneOf/anyOf: its ``$ref`` when it has one, else its position."""
-    for index, member in enumerate(members):
-        ref = member.get("$ref") if isinstance(member, dict) else None
-        yield (ref if isinstance(ref, str) else f"#{index}"), index

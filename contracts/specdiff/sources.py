@@ -18,11 +18,21 @@ from ..errors import ContractLoadError
 from ..schema import follow_refs
 from ..spec import Contract, load_spec
 
-__all__ = ["check_refs", "load_side", "read_source"]
+__all__ = ["check_refs", "git_parts", "load_side", "read_source"]
 
 # "REV:path": a revision (no whitespace, not a drive letter) and a path inside it
 _GIT_SPEC = re.compile(r"(?P<rev>[^\s:][^\s:]+|[^\s:]):(?P<path>[^:].*)")
 _GIT_TIMEOUT = 30.0
+
+
+def git_parts(spec: str) -> tuple[str, str] | None:
+    """(revision, path) when ``spec`` names a file in git rather than an existing file, else None."""
+    if Path(spec).is_file():
+        return None
+    found = _GIT_SPEC.fullmatch(spec)
+    if found is None or (len(found["rev"]) == 1 and found["path"][:1] in ("\\", "/")):  # C:\x, C:/x
+        return None
+    return found["rev"], found["path"]
 
 
 def read_source(spec: str) -> Document:
@@ -30,13 +40,13 @@ def read_source(spec: str) -> Document:
 
     An existing file wins over the git reading, so a file whose name has a colon still works.
     """
-    path = Path(spec)
-    if path.is_file():
-        return read_document(path)
-    found = _GIT_SPEC.fullmatch(spec)
-    if found is None or (len(found["rev"]) == 1 and found["path"][:1] in ("\\", "/")):  # C:\x, C:/x
-        return read_document(path)  # the usual "no such file" error
-    return _from_git(spec, found["rev"], found["path"])
+    parts = git_parts(spec)
+    if parts is None:
+        return read_document(spec)  # also the usual "no such file" error
+    revision, path = parts
+    if revision.startswith("-"):  # would reach git as an option (--output=...)
+        raise ContractLoadError("no such file, and a git revision cannot start with '-'", source=spec)
+    return _from_git(spec, revision, path)
 
 
 def _from_git(spec: str, revision: str, path: str) -> Document:
@@ -56,6 +66,10 @@ def _from_git(spec: str, revision: str, path: str) -> Document:
     return parse_document(done.stdout, source=spec)
 
 
+#: Values, not schemas or objects: a "$ref" key inside them is data (an example of a JSON Schema ...).
+_LITERALS = frozenset({"example", "examples", "default", "enum", "const"})
+
+
 def check_refs(contract: Contract) -> None:
     """Raise :class:`ContractLoadError` for the first local ``$ref`` that points at nothing or only at refs
     that lead back to it."""
@@ -71,7 +85,9 @@ def check_refs(contract: Contract) -> None:
                     raise ContractLoadError(problem, source=contract.source, pointer=pointer,
                                             line=contract.document.line_of(pointer))  # fmt: skip
             stack.extend(
-                (join_pointer(pointer, k), v) for k, v in node.items() if isinstance(v, (dict, list))
+                (join_pointer(pointer, k), v)
+                for k, v in node.items()
+                if isinstance(v, (dict, list)) and k not in _LITERALS and not str(k).startswith("x-")
             )
         elif isinstance(node, list):
             stack.extend(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from contracts.errors import ContractWarning
+from contracts.errors import ContractLoadError, ContractWarning
 from contracts.spec import DEFAULT_OVERLAY, Contract, load_contract
 from contracts.specdiff.operations import Scope, diff_contracts
 from contracts.specdiff.policy import IgnoreEntry, judge
@@ -77,6 +77,12 @@ def run(request: DiffRequest, *, progress: Callable[[str], None] | None = None) 
         new = _load(request.new, request.overlay_file if request.overlay_new else None, warned)
         scope = None if request.all_operations else Scope.of(load_contract())
     diff = diff_contracts(old, new, scope=scope)
+    if scope is not None and not diff.operations:
+        raise ContractLoadError(
+            "neither document has any of the contract's 28 Integration API operations (by operationId or by "
+            "method and path); compare them with --all-operations",
+            source=f"{request.old}, {request.new}",
+        )
     judgement = judge(diff, fail_on=request.fail_on, severity=request.severity, ignore=request.ignore)
     report = UpgradeReport(judgement, command=request.command, warnings=warned)
     if request.traffic:

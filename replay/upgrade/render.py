@@ -17,10 +17,11 @@ from typing import Any
 from contracts.specdiff.model import Change, Side
 from contracts.specdiff.policy import IgnoreEntry, entry_dict
 from contracts.specdiff.rules import RULES, Level
+from contracts.specdiff.sources import git_parts
 
 from ..junit import JUnitCase, junit_document
-from ..text import printable
-from .report import COMPARE_LEVEL, REJECTED_LEVEL, UpgradeReport
+from ..text import one_line, printable
+from .report import COMPARE_LEVEL, UpgradeReport
 from .traffic import MAX_REJECTED
 
 __all__ = ["FORMATS", "render", "render_rules"]
@@ -106,7 +107,7 @@ def render_text(report: UpgradeReport) -> str:
     lines.append("")
     for operation, items in report.ordered():
         first = items[0][1]
-        head = f"{operation}  {first.method} {first.path}"
+        head = "(every operation)" if operation == "*" else f"{operation}  {first.method} {first.path}"
         if first.old_operation_id:
             head += f"  (was {first.old_operation_id})"
         if not report.in_traffic(operation, first.old_operation_id):
@@ -115,9 +116,9 @@ def render_text(report: UpgradeReport) -> str:
         for index, change in items:
             level = "ignored" if change.ignored else str(change.level)
             lines.append(f"  {level:<5} {change.rule_id}")
-            lines.append(f"        {printable(change.location)}: {printable(change.message)}")
+            lines.append(f"        {one_line(change.location)}: {one_line(change.message)}")
             if change.ignored:
-                lines.append(f"        ignored: {printable(change.ignored)}")
+                lines.append(f"        ignored: {one_line(change.ignored)}")
             if sides := _sides(change):
                 lines.append(f"        {sides}")
             note = _traffic_note(report, index, change)
@@ -154,13 +155,13 @@ def _text_rejected(report: UpgradeReport) -> list[str]:
         return ["", f"re-verified {t.interactions} recorded interaction(s): the new contract rejects none that the old "
                     "one accepts"]  # fmt: skip
     lines = ["", f"re-verified: {t.rejected_count} recorded interaction(s) the old contract accepts, the new one "
-                 f"rejects ({REJECTED_LEVEL} each):"]  # fmt: skip
+                 "rejects (each counts as the worst change that explains it, ERR when none does):"]  # fmt: skip
     for rejected in t.rejected[:_LISTED]:
-        lines.append(
-            f"  {rejected.interaction}: {rejected.operation_id} {rejected.method} {printable(rejected.url)}"
-        )
+        level = "ignored" if rejected.level is None else str(rejected.level)
+        lines.append(f"  {level:<5} {rejected.interaction}: {rejected.operation_id} {rejected.method} "
+                     f"{one_line(rejected.url)}")  # fmt: skip
         for violation, rule_id in zip(rejected.violations, rejected.explained_by, strict=True):
-            lines.append(f"      {printable(str(violation))}" + (f"  [{rule_id}]" if rule_id else ""))
+            lines.append(f"      {one_line(str(violation))}" + (f"  [{rule_id}]" if rule_id else ""))
     if t.rejected_count > _LISTED:
         lines.append(
             f"  ... and {t.rejected_count - _LISTED} more (--format json lists up to {MAX_REJECTED})"
@@ -277,13 +278,14 @@ def render_junit(report: UpgradeReport) -> str:
             text = "\n".join(f"{v}" + (f" [{rule_id}]" if rule_id else "")
                              for v, rule_id in zip(r.violations, r.explained_by, strict=True))  # fmt: skip
             name = r.interaction.split(" (line", 1)[0]
-            failure = (
-                f"the new contract rejects it: {r.violations[0]}"
-                if report.fail_on <= REJECTED_LEVEL
-                else None
-            )
+            if r.level is None:
+                cases.append(
+                    JUnitCase(r.operation_id or "(no operation)", name, skipped="ignored", text=text)
+                )
+                continue
+            failure = f"the new contract rejects it: {r.violations[0]}" if r.level >= report.fail_on else None
             cases.append(JUnitCase(r.operation_id or "(no operation)", name, failure=failure,
-                                   failure_type=str(REJECTED_LEVEL), text=text))  # fmt: skip
+                                   failure_type=str(r.level), text=text))  # fmt: skip
         suites.append(("traffic under the new contract", cases))
     if report.overlay is not None:
         cases = []
@@ -308,8 +310,17 @@ def render_junit(report: UpgradeReport) -> str:
 # --------------------------------------------------------------------------- markdown
 
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]|#~])")
+
+
 def _cell(text: Any) -> str:
-    return printable(str(text)).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text in a table cell or a list item: shown as written, never read as markdown or HTML."""
+    return _MARKDOWN.sub(r"\\\1", html.escape(one_line(str(text)), quote=False))
+
+
+def _code(text: Any) -> str:
+    """Text as code: an HTML code element (a markdown code span can neither escape a backtick nor a pipe)."""
+    return "<code>" + html.escape(one_line(str(text))).replace("|", "&#124;") + "</code>"
 
 
 def render_markdown(report: UpgradeReport) -> str:
@@ -334,7 +345,7 @@ def render_markdown(report: UpgradeReport) -> str:
                     if change.level >= report.fail_on
                     else str(change.level)
                 )
-                row = f"| {level} | `{change.rule_id}` | {_cell(operation)} | `{_cell(change.location)}` | {_cell(change.message)} |"
+                row = f"| {level} | `{change.rule_id}` | {_cell(operation)} | {_code(change.location)} | {_cell(change.message)} |"
                 if report.traffic is not None:
                     note = _traffic_note(report, index, change) or ""
                     hits = report.hits(index)
@@ -349,11 +360,11 @@ def render_markdown(report: UpgradeReport) -> str:
                   "the new one:", ""]  # fmt: skip
         for r in report.traffic.rejected[:20]:
             first = r.violations[0]
-            lines.append(f"- `{_cell(r.interaction)}` {_cell(r.operation_id)}: {_cell(first)}"
+            lines.append(f"- {_code(r.interaction)} {_cell(r.operation_id)}: {_cell(first)}"
                          + (f" (`{r.explained_by[0]}`)" if r.explained_by[0] else ""))  # fmt: skip
         lines.append("")
     for overlay_level, result in report.overlay_findings:
-        notes.append(f"{overlay_level} overlay action {result.status}: `{_cell(result.action.target)}`")
+        notes.append(f"{overlay_level} overlay action {result.status}: {result.action.target}")
     if report.compare is not None:
         notes.append(
             f"replay compare: {report.compare_findings} finding(s) in {report.compare.done} interaction(s)"
@@ -382,9 +393,10 @@ def _gh_property(text: str) -> str:
 
 
 def _file_of(side: Side | None, fallback: str) -> str:
+    """The file an annotation points at: for ``REV:path`` read from git, the path."""
     source = side.source if side is not None else fallback
-    head, sep, tail = source.partition(":")
-    return tail if sep and not head.endswith((".yaml", ".yml", ".json")) and "/" not in head else source
+    parts = git_parts(source)
+    return _shown(parts[1] if parts is not None else source)
 
 
 def render_github(report: UpgradeReport) -> str:

@@ -22,12 +22,11 @@ from .traffic import TrafficImpact
 if TYPE_CHECKING:  # the replay engine loads only when a replay runs (about 120 ms of imports)
     from ..engine import ReplaySummary
 
-__all__ = ["OVERLAY_LEVELS", "UpgradeReport"]
+__all__ = ["COMPARE_LEVEL", "OVERLAY_LEVELS", "UpgradeReport"]
 
 #: How an overlay action that no longer does its job counts: the vendor moved what it corrects
 #: (WARN: our correction is lost), or says the same now (INFO: the action can go).
 OVERLAY_LEVELS = {"unmatched": Level.WARN, "redundant": Level.INFO}
-REJECTED_LEVEL = Level.ERR  # a recorded exchange the new contract refuses breaks that call
 COMPARE_LEVEL = Level.ERR  # the candidate answers a recorded call differently
 
 
@@ -68,6 +67,8 @@ class UpgradeReport:
     def in_traffic(self, operation_id: str, old_operation_id: str | None = None) -> bool:
         if self.traffic is None:
             return True
+        if operation_id == "*":  # a change of every operation (the base path)
+            return self.traffic.interactions > self.traffic.unmatched
         return bool(self.traffic.per_operation.get(old_operation_id or operation_id))
 
     @property
@@ -86,8 +87,12 @@ class UpgradeReport:
     def failing(self) -> int:
         """Findings at or above ``fail_on``, every part counted."""
         count = len(self.judgement.failing)
-        if self.traffic is not None and self.fail_on <= REJECTED_LEVEL:
-            count += self.traffic.rejected_count
+        if self.traffic is not None:
+            count += sum(
+                n
+                for level, n in self.traffic.rejected_levels.items()
+                if level is not None and level >= self.fail_on
+            )
         count += sum(1 for level, _ in self.overlay_findings if level >= self.fail_on)
         if self.fail_on <= COMPARE_LEVEL:
             count += self.compare_findings

@@ -16,6 +16,7 @@ against it.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -27,6 +28,7 @@ from contracts.errors import Violation
 from contracts.http import normalize_headers, parse_json, query_params
 from contracts.spec import Contract
 from contracts.specdiff.model import Change, SpecDiff, Touch
+from contracts.specdiff.rules import Level
 
 from ..interactions import Interaction, ReadProblem, decoded_body
 from ..verify import check, file_interactions, input_files
@@ -54,6 +56,7 @@ class Rejected:
     url: str
     violations: tuple[Violation, ...]
     explained_by: tuple[str | None, ...]  # per violation: the rule id of the change at its location
+    level: Level | None = Level.ERR  # see rejection_level
 
 
 @dataclass(slots=True)
@@ -65,6 +68,9 @@ class TrafficImpact:
     touched: dict[int, Touched] = field(default_factory=dict)  # index into diff.changes
     rejected: list[Rejected] = field(default_factory=list)
     rejected_count: int = 0
+    rejected_levels: Counter[Level | None] = field(
+        default_factory=Counter
+    )  # all of them, also those not listed
     problems: list[ReadProblem] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
 
@@ -228,19 +234,49 @@ def touches(touch: Touch, exchange: _Exchange, status: str | None) -> bool:
         return False
     if touch.kind == "present":
         return any(True for _ in _values(root, path))
+    # parameters arrive as text: "3" is 3 and "true" is true to an integer or boolean parameter
+    readings = _readings if touch.part in _WIRE else _as_is
     if touch.kind == "values":
-        wanted = touch.values
-        return any(v in wanted and (v is not None or None in wanted) for v in _values(root, path))
+        wanted = {_text(v) for v in touch.values}
+        return any(_text(r) in wanted for v in _values(root, path) for r in readings(v))
     if touch.kind == "outside" and touch.bound is not None:
-        return any(_outside(v, touch.bound) for v in _values(root, path))
+        bound = touch.bound
+        return any(all(_outside(r, bound) for r in readings(v)) for v in _values(root, path))
     return False
 
 
-def _explain(violation: Violation, changes: list[Change]) -> str | None:
-    """The rule of the change whose place holds the violation: the deepest one whose touch path is a
-    prefix of the violation's pointer; a change of the whole operation explains what nothing else does."""
+_WIRE = frozenset({"query", "path", "header", "cookie"})
+
+
+def _text(value: Any) -> str:
+    """Values compared as JSON texts: 1 and true are not the same value."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _as_is(value: Any) -> tuple[Any, ...]:
+    return (value,)
+
+
+def _readings(value: Any) -> tuple[Any, ...]:
+    """A parameter's text, and what it reads as when the parameter is a number or a boolean."""
+    if not isinstance(value, str):
+        return (value,)
+    if value in ("true", "false"):
+        return value, value == "true"
+    number = _number(value)
+    if number is not None:
+        return value, int(number) if float(number).is_integer() and "." not in value else number
+    return (value,)
+
+
+def _explain(violation: Violation, changes: list[Change]) -> Change | None:
+    """The change whose place holds the violation: the deepest one whose touch path is a prefix of the
+    violation's pointer. A change of the whole operation explains what nothing else does, if it breaks
+    calls (a removed operation, a security requirement); a rename or a deprecation explains nothing."""
     tokens = tuple(t.replace("~1", "/").replace("~0", "~") for t in violation.pointer.split("/")[1:])
-    best: tuple[int, str] | None = None
+    if violation.location == "header":
+        tokens = tuple(t.lower() for t in tokens)
+    best: tuple[int, Change] | None = None
     for change in changes:
         touch = change.touch
         if touch.phase and touch.phase != violation.phase:
@@ -251,7 +287,9 @@ def _explain(violation: Violation, changes: list[Change]) -> str | None:
             and not _status_fits(touch.status, violation.status)
         ):
             continue
-        if touch.kind == "operation" or (touch.kind == "status" and violation.location == "status"):
+        if (touch.kind == "operation" and change.rule.level is Level.ERR) or (
+            touch.kind == "status" and violation.location == "status"
+        ):
             score = 0
         elif (
             touch.part == violation.location
@@ -262,8 +300,17 @@ def _explain(violation: Violation, changes: list[Change]) -> str | None:
         else:
             continue
         if best is None or score > best[0]:
-            best = (score, change.rule_id)
+            best = (score, change)
     return best[1] if best else None
+
+
+def rejection_level(explained: tuple[Change | None, ...]) -> Level | None:
+    """How much a rejected interaction counts: as much as the worst change that explains one of its
+    violations (with the team's severity and ignores applied), ERR for a violation no change explains,
+    None when every explanation is ignored."""
+    levels = [Level.ERR if change is None else change.level for change in explained
+              if change is None or change.ignored is None]  # fmt: skip
+    return max(levels) if levels else None
 
 
 def _status_fits(key: str, status: int) -> bool:
@@ -286,8 +333,7 @@ def traffic_impact(
         by_operation.setdefault(change.old_operation_id or change.operation_id, []).append((index, change))
     for path in input_files(paths, impact.unreadable):
         impact.files += 1
-        formats: list[str] = []
-        for item in file_interactions(path, impact.problems, formats):
+        for item in file_interactions(path, impact.problems, []):
             impact.interactions += 1
             if progress is not None and not impact.interactions % 1000:
                 progress(str(path), impact.interactions)
@@ -311,7 +357,8 @@ def _one(item: Interaction, impact: TrafficImpact, by_operation: dict[str, list[
     impact.per_operation[operation_id] += 1
     exchange = _Exchange(item, match.path_params)
     status = exchange.status_key(old, operation_id)
-    for index, change in by_operation.get(operation_id, ()):
+    concerned = [*by_operation.get(operation_id, ()), *by_operation.get("*", ())]  # "*": every operation
+    for index, change in concerned:
         if touches(change.touch, exchange, status):
             hit = impact.touched.setdefault(index, Touched())
             hit.count += 1
@@ -323,10 +370,13 @@ def _one(item: Interaction, impact: TrafficImpact, by_operation: dict[str, list[
     after, _ = check(new, item)
     if not after:
         return
+    changes = [c for _, c in concerned]
+    explained = tuple(_explain(v, changes) for v in after)
+    level = rejection_level(explained)
     impact.rejected_count += 1
+    impact.rejected_levels[level] += 1
     if len(impact.rejected) < MAX_REJECTED:
-        changes = [c for _, c in by_operation.get(operation_id, ())]
         impact.rejected.append(Rejected(
             item.where, operation_id, item.request.method, item.request.url, tuple(after),
-            tuple(_explain(v, changes) for v in after),
+            tuple(c.rule_id if c is not None else None for c in explained), level,
         ))  # fmt: skip

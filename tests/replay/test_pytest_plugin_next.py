@@ -73,3 +73,41 @@ def test_the_next_contract_under_xdist(pytester: pytest.Pytester, next_release: 
                                 str(next_release), "-p", "no:cacheprovider")  # fmt: skip
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(["*6 of 6 exchange(s) checked would break:*"])
+
+
+def test_the_ini_setting_names_a_file_of_the_project(pytester: pytest.Pytester, next_release: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    shutil.copy(next_release, pytester.path / "next.yaml")
+    (pytester.path / "tests").mkdir()
+    shutil.copy(CASSETTES / "cancelled-order.yaml", pytester.path / "tests" / "cancelled-order.yaml")
+    pytester.makeini("[pytest]\ntalon_next_contract = next.yaml\n")
+    monkeypatch.chdir(pytester.path / "tests")
+    result = pytester.runpytest("--talon-verify-cassettes", ".", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(["*6 of 6 exchange(s) checked would break:*"])
+
+
+def test_a_call_that_fails_today_is_not_reported_for_the_next(pytester: pytest.Pytester) -> None:
+    """An answer today's contract already refuses is today's failure, not news about the next release."""
+    import yaml
+
+    strict = yaml.safe_load(DEFAULT_VENDOR_CONTRACT.read_text())
+    strict["components"]["schemas"]["IntegrationStateV2"]["required"].append("notSentByAnyone")
+    (pytester.path / "strict.yaml").write_text(yaml.safe_dump(strict))
+    pytester.makepyfile(
+        """
+        import pytest
+        from contracts.errors import ContractViolationError
+
+        def test_answer_refused_today(talon_client):
+            with pytest.raises(ContractViolationError, match="notSentByAnyone"):
+                talon_client.update_customer_session_v2("o-1", {"customerSession": {"profileId": "ana"}})
+
+        def test_inventory(talon_client):
+            talon_client.get_customer_inventory("seed-alice")
+        """
+    )
+    result = pytester.runpytest("--talon-contract", "strict.yaml", "--talon-next-contract", "strict.yaml",
+                                "-p", "no:cacheprovider")  # fmt: skip
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*none of the 1 exchange(s) checked would break*"])

@@ -75,18 +75,35 @@ def test_read_only_properties_are_absent_from_requests_only() -> None:
         "properties": {"id": {"type": "string", "readOnly": True}, "name": {"type": "string"}},
     }
     assert _rules(body_document("request", plain), body_document("request", read_only)) == [
-        ("request-property-removed", "request body/x/id")
+        ("request-property-became-read-only", "request body/x/id")
     ]
     assert _rules(body_document("response", plain), body_document("response", read_only)) == []
     found = diff(body_document("request", plain), body_document("request", read_only)).changes[0]
-    assert "now readOnly" in found.message
+    assert found.message == "property 'id' is now readOnly" and found.level.name == "ERR"
+
+
+def test_a_property_an_all_of_sibling_no_longer_hides_is_now_required() -> None:
+    """allOf: [Base, {required: [id]}] with Base.id readOnly: requests need no id; without readOnly they do."""
+
+    def doc(read_only: bool) -> dict[str, Any]:
+        base = {
+            "type": "object",
+            "properties": {"id": {"type": "string", **({"readOnly": True} if read_only else {})}},
+        }
+        return _with_components("request", {"allOf": [{"$ref": "#/components/schemas/Base"},
+                                                      {"type": "object", "required": ["id"]}]}, {"Base": base})  # fmt: skip
+
+    assert sorted(_rules(doc(True), doc(False))) == [
+        ("request-property-no-longer-read-only", "request body/x/id"),
+        ("request-required-property-added", "request body/x/id"),
+    ]
 
 
 def test_write_only_properties_are_absent_from_responses_only() -> None:
     plain = {"type": "object", "properties": {"secret": {"type": "string"}}}
     write_only = {"type": "object", "properties": {"secret": {"type": "string", "writeOnly": True}}}
     assert _rules(body_document("response", plain), body_document("response", write_only)) == [
-        ("response-property-removed", "response 200 body/x/secret")
+        ("response-property-became-write-only", "response 200 body/x/secret")
     ]
     assert _rules(body_document("request", plain), body_document("request", write_only)) == []
 
@@ -238,6 +255,113 @@ def test_parameter_that_became_a_list_compares_its_items_with_the_old_value() ->
     base = op({"type": "string", "enum": ["a", "b"]})
     revision = op({"type": "array", "items": {"type": "string", "enum": ["a"]}})
     assert sorted(_rules(base, revision)) == [
-        ("request-enum-value-removed", "request query/s"),
+        ("request-enum-value-removed", "request query/s/*"),
         ("request-parameter-became-list", "request query/s"),
     ]
+    # a list that must hold two values refuses the single one a client sends
+    revision = op({"type": "array", "items": {"type": "string", "enum": ["a", "b"]}, "minItems": 2})
+    assert sorted(_rules(base, revision)) == [
+        ("request-min-items-tightened", "request query/s"),
+        ("request-parameter-became-list", "request query/s"),
+    ]
+
+
+# --------------------------------------------------------------------------- found by a second read
+
+
+def test_null_in_an_enum_is_an_enum_value_not_a_type() -> None:
+    # 3.0: nullable admits null beside an enum; without it, null in the enum is refused by the type
+    base = body_document("request", {"type": "string", "nullable": True, "enum": ["a", None]})
+    revision = body_document("request", {"type": "string", "enum": ["a", None]})
+    assert _rules(base, revision) == [("request-nullable-removed", "request body/x")]
+    untyped = body_document("response", {"enum": ["a", "b"]}, required=True)
+    with_null = body_document("response", {"enum": ["a", "b", None]}, required=True)
+    assert _rules(untyped, with_null) == [("response-enum-value-added", "response 200 body/x")]
+    assert _rules(
+        body_document("request", {"enum": ["a", None]}), body_document("request", {"enum": ["a"]})
+    ) == [("request-enum-value-removed", "request body/x")]
+
+
+def test_stability_is_not_decided_by_a_cycle_still_being_walked() -> None:
+    """A refs B1..B3 and D, each Bi refs A; D changes: every B is changed too, whatever the order."""
+
+    def components(max_length: int | None) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": "string", **({"maxLength": max_length} if max_length else {})}
+        a = {"type": "object", "properties": {**{f"b{i}": {"$ref": f"#/components/schemas/B{i}"} for i in (1, 2, 3)},
+                                              "d": {"$ref": "#/components/schemas/D"}}}  # fmt: skip
+        bs = {
+            f"B{i}": {"type": "object", "properties": {"a": {"$ref": "#/components/schemas/A"}}}
+            for i in (1, 2, 3)
+        }
+        return {"A": a, "D": d, **bs}
+
+    old = _with_components("request", {"$ref": "#/components/schemas/A"}, components(None))
+    new = _with_components("request", {"$ref": "#/components/schemas/A"}, components(3))
+    differ = SchemaDiff(SchemaSource(old, "3.0.3"), SchemaSource(new, "3.0.3"))
+    assert not differ.stable("/components/schemas/A")
+    assert [differ.stable(f"/components/schemas/B{i}") for i in (1, 2, 3)] == [False, False, False]
+    assert differ.stable("/components/schemas/A") is False  # asked again, from the cache
+
+
+def test_keywords_without_a_facet_see_changes_behind_their_refs() -> None:
+    components = {"Reserved": {"type": "string", "enum": ["admin"]}}
+    schema = {"type": "string", "not": {"$ref": "#/components/schemas/Reserved"}}
+    base = _with_components("request", schema, components)
+    revision = _with_components(
+        "request", schema, {"Reserved": {"type": "string", "enum": ["admin", "root"]}}
+    )
+    assert _rules(base, revision) == [("request-keyword-changed", "request body/x")]
+    found = diff(base, revision).changes[0]
+    assert found.level.name == "ERR"
+
+
+def test_siblings_of_a_ref_count_in_3_1() -> None:
+    components = {"S": {"type": "string"}}
+    base = _with_components("request", {"$ref": "#/components/schemas/S"}, components, version="3.1.0")
+    revision = _with_components("request", {"$ref": "#/components/schemas/S", "maxLength": 5}, components,
+                                version="3.1.0")  # fmt: skip
+    assert _rules(base, revision) == [("request-max-length-tightened", "request body/x")]
+    legacy = _with_components("request", {"$ref": "#/components/schemas/S", "maxLength": 5}, components)
+    assert _rules(_with_components("request", {"$ref": "#/components/schemas/S"}, components), legacy) == []
+
+
+def test_one_and_true_are_different_values() -> None:
+    assert _rules(body_document("request", {"const": 1}), body_document("request", {"const": True})) == [
+        ("request-enum-value-removed", "request body/x"),
+        ("request-enum-value-added", "request body/x"),
+    ]
+    assert _rules(body_document("request", {"type": "integer", "default": 0}),
+                  body_document("request", {"type": "integer", "default": False})) == [
+        ("request-default-changed", "request body/x")
+    ]  # fmt: skip
+
+
+def test_a_false_schema_accepts_nothing() -> None:
+    assert _rules(body_document("request", {"type": "string"}), body_document("request", False)) == [
+        ("request-type-narrowed", "request body/x")
+    ]
+    found = diff(body_document("request", {"type": "string"}), body_document("request", False)).changes[0]
+    assert found.message == "type string -> nothing" and found.level.name == "ERR"
+    items = {"type": "array", "items": False}
+    assert _rules(body_document("request", {"type": "array", "items": {"type": "string"}}),
+                  body_document("request", items)) == [("request-type-narrowed", "request body/x/*")]  # fmt: skip
+
+
+def test_odd_but_loadable_schemas_do_not_crash() -> None:
+    odd = [{"type": [["string"]]}, {"properties": None}, {"enum": []}, {"items": []}, {"required": "x"},
+           {"allOf": "x"}, {"additionalProperties": "no"}, True, False, {"type": "object", "properties": {"a": 3}}]  # fmt: skip
+    for old in odd:
+        for new in odd:
+            diff(body_document("request", old), body_document("response", new))
+
+
+def test_a_very_deep_schema_is_followed() -> None:
+    depth = 400
+    components = {f"S{i}": {"type": "object", "properties": {"next": {"$ref": f"#/components/schemas/S{i + 1}"}}}
+                  for i in range(depth)}  # fmt: skip
+    components[f"S{depth}"] = {"type": "string"}
+    changed = {**components, f"S{depth}": {"type": "integer"}}
+    base = _with_components("request", {"$ref": "#/components/schemas/S0"}, components)
+    revision = _with_components("request", {"$ref": "#/components/schemas/S0"}, changed)
+    [(rule_id, location)] = _rules(base, revision)
+    assert rule_id == "request-type-changed" and location.count("/next") == depth

@@ -102,3 +102,18 @@ def test_not_utf8(tmp_path: Path) -> None:
 def test_a_recursive_schema_is_not_a_ref_loop() -> None:
     """The vendor's schemas refer to themselves through properties: that is legal and loads."""
     assert len(load_side(str(V7)).operations) == 28
+
+
+def test_a_revision_that_would_be_a_git_option_is_refused(repo: Path) -> None:
+    with pytest.raises(ContractLoadError, match="cannot start with '-'"):
+        read_source("--output=pwned:x")
+    assert not (repo / "pwned:x").exists()
+
+
+def test_a_ref_inside_an_example_is_data(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text(
+        "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n"
+        "    A: {type: object, example: {$ref: '#/nowhere'}, default: {$ref: '#/nowhere'}, x-doc: {$ref: '#/x'}}\n"
+    )
+    assert load_side(str(path)).data["components"]["schemas"]["A"]["example"] == {"$ref": "#/nowhere"}

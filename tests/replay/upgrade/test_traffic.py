@@ -15,7 +15,7 @@ from contracts.specdiff.operations import diff_contracts
 from contracts.specdiff.rules import Level
 from contracts.specdiff.sources import load_side
 from replay.interactions import Interaction
-from replay.upgrade.traffic import _Exchange, _explain, touches, traffic_impact
+from replay.upgrade.traffic import _Exchange, _explain, rejection_level, touches, traffic_impact
 
 from .conftest import CASSETTES
 
@@ -92,26 +92,62 @@ def test_a_violation_is_explained_by_the_deepest_change_at_its_place() -> None:
         change("request-property-removed", Touch("present", "request", None, "body", ("customerSession",))),
         change("request-max-tightened", Touch("outside", "request", None, "body", ("customerSession", "cartItems", "*", "quantity"))),
         change("response-required-property-removed", Touch("present", "response", "200", "body", ("createdCoupons",))),
+        change("response-header-removed", Touch("present", "response", "200", "header", ("x-rate",))),
     ]  # fmt: skip
 
     def violation(phase: str, location: str, pointer: str, status: int | None = None) -> Violation:
         return Violation(operation_id="op", phase=phase, location=location, pointer=pointer, keyword="k",
                          expected=None, actual=None, message="m", status=status)  # fmt: skip
 
+    def explained(found: Violation, among: list[Change] = changes) -> str | None:
+        change = _explain(found, among)
+        return change.rule_id if change is not None else None
+
     assert (
-        _explain(violation("request", "body", "/customerSession/cartItems/3/quantity"), changes)
+        explained(violation("request", "body", "/customerSession/cartItems/3/quantity"))
         == "request-max-tightened"
     )
+    assert explained(violation("request", "body", "/customerSession/state")) == "request-property-removed"
     assert (
-        _explain(violation("request", "body", "/customerSession/state"), changes)
-        == "request-property-removed"
-    )
-    assert (
-        _explain(violation("response", "body", "/createdCoupons", 200), changes)
+        explained(violation("response", "body", "/createdCoupons", 200))
         == "response-required-property-removed"
     )
-    assert _explain(violation("response", "body", "/createdCoupons", 404), changes) == "operation-deprecated"
-    assert _explain(violation("request", "query", "/pageSize"), changes[1:]) is None
+    assert explained(violation("response", "header", "/X-Rate", 200)) == "response-header-removed"  # any case
+    # a deprecation explains nothing; an operation-wide change that breaks calls explains what is left
+    assert explained(violation("response", "body", "/createdCoupons", 404)) is None
+    removed = [*changes, change("operation-removed", Touch("operation"))]
+    assert explained(violation("response", "body", "/createdCoupons", 404), removed) == "operation-removed"
+    assert explained(violation("request", "query", "/pageSize"), changes[1:]) is None
+
+
+def test_a_rejection_counts_as_the_worst_change_that_explains_it() -> None:
+    def change(level: Level, ignored: str | None = None) -> Change:
+        return Change("r", level, "op", "PUT", "/x", "loc", "m", ignored=ignored)
+
+    assert rejection_level((change(Level.INFO), change(Level.WARN))) is Level.WARN
+    assert rejection_level((change(Level.INFO), None)) is Level.ERR  # nothing explains the second one
+    assert rejection_level((change(Level.ERR, ignored="known"),)) is None
+    assert rejection_level((change(Level.ERR, ignored="known"), change(Level.INFO))) is Level.INFO
+
+
+def test_parameters_are_compared_as_the_text_they_arrive_as() -> None:
+    exchange = _exchange(BODY, url="/v2/x?n=3&flag=false&s=007")
+    assert touches(Touch("values", "request", None, "query", ("n",), (3,)), exchange, "200")
+    assert touches(Touch("values", "request", None, "query", ("flag",), (False,)), exchange, "200")
+    assert not touches(Touch("values", "request", None, "query", ("flag",), (0,)), exchange, "200")
+    assert not touches(
+        Touch("outside", "request", None, "query", ("n",), (), ("enum", [1, 2, 3])), exchange, "200"
+    )
+    assert touches(Touch("outside", "request", None, "query", ("n",), (), ("enum", [1, 2])), exchange, "200")
+    assert not touches(
+        Touch("outside", "request", None, "query", ("n",), (), ("type", ["integer"])), exchange, "200"
+    )
+    assert not touches(
+        Touch("outside", "request", None, "query", ("s",), (), ("type", ["string"])), exchange, "200"
+    )
+    # in a body, 1 and true are different values
+    assert not touches(Touch("values", "request", None, "body", ("customerSession", "cartItems", "*", "quantity"),
+                             (True,)), _exchange({"customerSession": {"cartItems": [{"quantity": 1}]}}), "200")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +199,24 @@ def test_unreadable_traffic_is_reported_not_raised(tmp_path: Path, impact: Any) 
     assert found.interactions == 1 and found.unmatched == 1
     assert len(found.problems) == 1 and str(found.problems[0]).startswith(f"{bad}:2")
     assert found.unreadable and "missing" in found.unreadable[0]
+
+
+def test_a_change_of_every_operation_touches_every_interaction(tmp_path: Path) -> None:
+    from contracts.spec import load_spec
+
+    def doc(base: str) -> Any:
+        return load_spec({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+                          "servers": [{"url": f"https://x.example{base}"}],
+                          "paths": {"/t": {"get": {"operationId": "getThing", "responses": {"200": {"description": "OK"}}}}}},
+                         warn=False)  # fmt: skip
+
+    old, new = doc("/v1"), doc("/v2")
+    capture = tmp_path / "c.jsonl"
+    capture.write_text(
+        '{"request": {"method": "GET", "uri": "https://x.example/v1/t"}, "response": {"status": 200}}\n'
+    )
+    diff = diff_contracts(old, new)
+    assert [c.rule_id for c in diff.changes] == ["api-base-path-changed"]
+    found = traffic_impact([capture], diff, old, new)
+    assert found.hits(0).count == 1
+    assert found.rejected_count == 1 and found.rejected[0].explained_by == ("api-base-path-changed",)
