@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from contracts.errors import ContractLoadError, ContractWarning
-from contracts.spec import DEFAULT_OVERLAY, Contract, load_contract
+from contracts.spec import DEFAULT_OVERLAY, DEFAULT_VENDOR_CONTRACT, Contract, load_contract
 from contracts.specdiff.operations import Scope, diff_contracts
 from contracts.specdiff.policy import IgnoreEntry, judge
 from contracts.specdiff.rules import Level
@@ -66,6 +66,12 @@ def _load(spec: str, overlay: Path | None, warned: list[str]) -> Contract:
     return contract
 
 
+def _shipped(spec: str) -> bool:
+    """Whether ``spec`` is the shipped vendor document (its operations are the scope: no second load)."""
+    path = Path(spec)
+    return path.is_file() and path.resolve() == DEFAULT_VENDOR_CONTRACT.resolve()
+
+
 def run(request: DiffRequest, *, progress: Callable[[str], None] | None = None) -> UpgradeReport:
     """Everything the request asks for, in one report. Bad input raises ``TalonContractsError``."""
     started = time.monotonic()
@@ -75,7 +81,7 @@ def run(request: DiffRequest, *, progress: Callable[[str], None] | None = None) 
         warnings.simplefilter("ignore", ContractWarning)  # the report carries them
         old = _load(request.old, request.overlay_file if request.overlay_old else None, warned)
         new = _load(request.new, request.overlay_file if request.overlay_new else None, warned)
-        scope = None if request.all_operations else Scope.of(load_contract())
+        scope = None if request.all_operations else Scope.of(old if _shipped(request.old) else load_contract())
     diff = diff_contracts(old, new, scope=scope)
     if scope is not None and not diff.operations:
         raise ContractLoadError(
