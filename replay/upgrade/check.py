@@ -81,7 +81,9 @@ def run(request: DiffRequest, *, progress: Callable[[str], None] | None = None) 
         warnings.simplefilter("ignore", ContractWarning)  # the report carries them
         old = _load(request.old, request.overlay_file if request.overlay_old else None, warned)
         new = _load(request.new, request.overlay_file if request.overlay_new else None, warned)
-        scope = None if request.all_operations else Scope.of(old if _shipped(request.old) else load_contract())
+        scope = (
+            None if request.all_operations else Scope.of(old if _shipped(request.old) else load_contract())
+        )
     diff = diff_contracts(old, new, scope=scope)
     if scope is not None and not diff.operations:
         raise ContractLoadError(
