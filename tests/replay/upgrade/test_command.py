@@ -378,3 +378,24 @@ def test_reports_show_odd_text_as_text(runner: CliRunner, tmp_path: Path) -> Non
     assert "<b>" not in row and "&lt;b&gt;" in row
     github = _run(runner, "diff", str(old), str(new), "--all-operations", "--format", "github").stdout
     assert len(github.splitlines()) == 1
+
+
+def test_the_overlay_can_be_applied_to_one_side(runner: CliRunner) -> None:
+    """Our overlay on the new side only: what it adds (the 204 of silent=yes, the 404s we decided) shows as changes."""
+    payload = json.loads(_run(runner, "diff", V7, V7, "--overlay", "new", "--format", "json").stdout)
+    added = {(c["operation"], c["rule"]) for c in payload["changes"]}
+    assert ("trackEventV2", "response-success-status-added") in added
+    assert ("getCustomerSession", "response-error-status-added") in added
+    assert (
+        json.loads(_run(runner, "diff", V7, V7, "--overlay", "both", "--format", "json").stdout)["changes"]
+        == []
+    )
+
+
+def test_what_hits_the_traffic_comes_first_and_the_rest_is_marked(runner: CliRunner) -> None:
+    text = _run(runner, "diff", V6, V7, "--traffic", STORIES[0]).stdout  # the checkout story only
+    operations = re.findall(r"^(\w+)  (?:GET|PUT|POST|DELETE) ", text, re.MULTILINE)
+    assert operations[:2] == ["updateCustomerSessionV2", "getLoyaltyBalances"]  # both touched by the story
+    assert "getLoyaltyCardPoints  GET /v1/loyalty_programs/{loyaltyProgramId}/cards/{loyaltyCardId}/points  " \
+           "[not in your traffic]" in text  # fmt: skip
+    assert operations.index("returnCartItems") > operations.index("getLoyaltyBalances")
