@@ -147,18 +147,25 @@ def diff(old: str, new: str, overlay_sides: str | None, traffic: tuple[Path, ...
 
 @click.command("upgrade-check")
 @click.option(
-    "--to", "new", required=True, help="The new vendor document (a path, or REV:path read from git)."
+    "--to",
+    "new",
+    required=True,
+    metavar="DOCUMENT",
+    help="The new vendor document (a path, or REV:path read from git).",
 )
-@click.option("--from", "old", default=str(DEFAULT_VENDOR_CONTRACT), show_default=False,
+@click.option("--from", "old", default=str(DEFAULT_VENDOR_CONTRACT), show_default=False, metavar="DOCUMENT",
               help="The document you test against today. Default: the shipped contract.")  # fmt: skip
 @click.argument("traffic", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--no-overlay", is_flag=True,
               help="Compare the vendor documents as written. Default: our overlay applied to both, and checked "
                    "against the new one.")  # fmt: skip
-@click.option("--baseline", default=None, help="Replay the traffic against this base URL too (default with "
+@click.option("--baseline", default=None, metavar="URL", help="Replay the traffic against this base URL too (default with "
               "--candidate: embedded sandboxes).")  # fmt: skip
 @click.option(
-    "--candidate", default=None, help="...and against this one, and report where the answers differ."
+    "--candidate",
+    default=None,
+    metavar="URL",
+    help="...and against this one, and report where the answers differ.",
 )
 @click.option(
     "--api-key", envvar="TALON_API_KEY", default=None, help="Key for --baseline (or TALON_API_KEY)."
