@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..documents import join_pointer
 from ..errors import short_json
 from ..schema import hidden_properties
-from .schemas import Found
+from .schemas import ANNOTATIONS, Found
 
 if TYPE_CHECKING:
     from .schemas import SchemaDiff, SchemaSource
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 __all__ = ["Pair"]
 
 _NUMERIC = {"integer", "number"}
-_ANNOTATIONS = {"description", "title", "example", "examples", "externalDocs", "xml", "$comment", "summary"}
 # Keywords a facet of its own compares; every other keyword falls to `keyword-changed`.
 _HANDLED = {
     "$ref", "type", "nullable", "enum", "const", "maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum",
@@ -492,7 +491,7 @@ class Pair:
         """Keywords no facet reads (``not``, ``multipleOf``, ``prefixItems``, ``if`` ...): any change counts,
         also one behind a ``$ref`` they hold."""
         for key in [*self.old, *(k for k in self.new if k not in self.old)]:
-            if not isinstance(key, str) or key in _HANDLED or key in _ANNOTATIONS or key.startswith("x-"):
+            if not isinstance(key, str) or key in _HANDLED or key in ANNOTATIONS or key.startswith("x-"):
                 continue
             old, new = self.old.get(key), self.new.get(key)
             if not self.diff.same(old, new) or _canonical(old) != _canonical(new):

@@ -269,7 +269,7 @@ class _Differ:
                     f"{b.style}/{str(b.explode).lower()}",
                 )
             )
-        old_media, new_media = _param_media(a), _param_media(b)
+        old_media, new_media = a.media_type, b.media_type
         if old_media != new_media:
             changes.append(
                 ("content", old_media or "schema (no content type)", new_media or "schema (no content type)")
@@ -485,10 +485,6 @@ def _kind(resolved: dict[str, Any]) -> str | None:
 
 def _param_pointer(param: Parameter) -> str:
     return param.pointer or param.schema_pointer.rsplit("/schema", 1)[0]
-
-
-def _param_media(param: Parameter) -> str | None:
-    return param.media_type
 
 
 def _same_name(a: Parameter, b: Parameter) -> bool:

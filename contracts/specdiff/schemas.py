@@ -27,10 +27,12 @@ from typing import Any
 from ..errors import ContractLoadError
 from ..schema import resolve_pointer
 
-__all__ = ["Found", "SchemaDiff", "SchemaSource", "deep_recursion"]
+__all__ = ["ANNOTATIONS", "Found", "SchemaDiff", "SchemaSource", "deep_recursion"]
 
-_ANNOTATIONS = frozenset({"description", "title", "example", "examples", "externalDocs", "xml", "$comment",
-                          "summary", "deprecated"})  # fmt: skip
+#: Keywords that carry no validation meaning (prose, examples, tooling hints): never compared.
+ANNOTATIONS = frozenset(
+    {"description", "title", "example", "examples", "externalDocs", "xml", "$comment", "summary"}
+)
 #: Deep enough for any schema met so far (the vendor's nest about 12 levels); each level is a few frames.
 RECURSION_LIMIT = 20_000
 
@@ -77,7 +79,7 @@ class SchemaSource:
             ref = node["$ref"]
             if not self.legacy:
                 siblings = {
-                    **{k: v for k, v in node.items() if k != "$ref" and k not in _ANNOTATIONS},
+                    **{k: v for k, v in node.items() if k != "$ref" and k not in ANNOTATIONS},
                     **siblings,
                 }
             if not ref.startswith("#") or seen > 32:
