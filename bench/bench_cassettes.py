@@ -3,7 +3,7 @@
 Run with ``make bench-cassettes`` (or ``python bench/bench_cassettes.py [--count N] [--large N]
 [--repeat R] [--quick]``). The recorded interactions of every file in ``cassettes/`` are cycled
 through to build N interactions (10,000 by default; each copy gets its own session ids, timestamps
-and durations), written in a temporary directory in each format ``replay.cassettes`` reads:
+and durations), written in a temporary directory in each format ``replay.cassettes.reading`` reads:
 
 * ``vcr``: a vcrpy cassette (``write_cassette(fmt="vcr")``);
 * ``schemathesis``: a schemathesis VCR report (``http_interactions``), written item by item;
@@ -49,8 +49,8 @@ from _children import run_child  # bench/ is on the path when run as a script
 
 from contracts.http import HeadersLike, normalize_headers
 from contracts.spec import load_contract
-from replay.cassettes import cassette_files, header_lists, read_interactions, write_cassette
-from replay.interactions import Interaction, ReadProblem
+from replay.cassettes.reading import cassette_files, header_lists, read_interactions, write_cassette
+from replay.cassettes.model import Interaction, ReadProblem
 from replay.verify import verify
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ Measured, in the same run:
   concurrency (1, 2 and 4, then 4 and 8 in 2 processes, by default), the fastest of R runs (5 by default): every response is
   validated against the contract and diffed against its recording. The server answers exactly what
   was recorded, so every outcome must be ``same`` and every request known;
-* a reference floor: the same requests through ``replay.transport.Transport`` only (read, send);
+* a reference floor: the same requests through ``replay.engine.transport.Transport`` only (read, send);
 * a naive loop on the first M interactions (2,000 by default), the fastest of R runs like the engine
   rows, one at a time: ``json.loads`` of the
   line, ``requests.Session().request``, ``jsonschema.Draft202012Validator.is_valid`` on the
@@ -79,10 +79,10 @@ from _children import run_child  # bench/ is on the path when run as a script
 
 from contracts.http import normalize_headers
 from contracts.spec import Contract, load_contract
-from replay.cassettes import cassette_files, header_lists, read_interactions, write_cassette
-from replay.engine import CONCURRENCY_CONFLICTS, Replayer, ReplayOptions
-from replay.interactions import Interaction, ReadProblem, decoded_body
-from replay.transport import Transport
+from replay.cassettes.reading import cassette_files, header_lists, read_interactions, write_cassette
+from replay.engine.runner import CONCURRENCY_CONFLICTS, Replayer, ReplayOptions
+from replay.cassettes.model import Interaction, ReadProblem, decoded_body
+from replay.engine.transport import Transport
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "cassettes"

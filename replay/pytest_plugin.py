@@ -176,7 +176,7 @@ def _check_next(config: pytest.Config, test: str, interaction: Any, today: Contr
     contract = _next_contract(config)
     if contract is None:
         return
-    from .verify import check
+    from replay.verify import check
 
     if today is not None and check(today, interaction)[0]:
         return
@@ -272,7 +272,7 @@ def talon_client(
     def note(response: ApiResponse) -> None:
         exercised.add(response.operation_id)
         if setting(pytestconfig, "next_contract"):
-            from .interactions import Interaction
+            from replay.cassettes.model import Interaction
 
             exchange = Interaction(test, 0, response.request, response.as_http())
             _check_next(pytestconfig, test, exchange, today=talon_contract)
@@ -314,7 +314,7 @@ def talon_cassette(
     """A vcrpy cassette named after the test, recorded with the project's redaction rules."""
     import vcr
 
-    from .redaction import vcr_config
+    from replay.recording.redaction import vcr_config
 
     name = request.node.name.replace("/", "_") + ".yaml"
     # matched without scheme, host and port: the sandbox's port changes every session, and a cassette
@@ -461,7 +461,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 def _collects_cassettes(config: pytest.Config, path: Path) -> bool:
     """Cassettes are collected under --talon-verify-cassettes directories, and under a directory
     named ``cassettes`` that was named on the command line (a project's other YAML files never are)."""
-    from .cassettes import CASSETTE_SUFFIXES
+    from replay.cassettes.reading import CASSETTE_SUFFIXES
 
     if path.suffix.lower() not in CASSETTE_SUFFIXES:
         return False
@@ -484,8 +484,8 @@ class CassetteFile(pytest.File):
     """A recorded capture: each interaction is a test item."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        from .cassettes import read_interactions
-        from .interactions import ReadProblem
+        from replay.cassettes.reading import read_interactions
+        from replay.cassettes.model import ReadProblem
 
         contract = _contract_of(self.config)
         self.config.stash[_ACTIVE] = True
@@ -510,7 +510,7 @@ class InteractionItem(pytest.Item):
     def runtest(self) -> None:
         from contracts.errors import ContractViolationError
 
-        from .verify import check
+        from replay.verify import check
 
         violations, _ = check(self.contract, self.interaction)
         match = self.contract.find(self.interaction.request.method, self.interaction.request.url)

@@ -2,7 +2,7 @@
 
 Both read captures one interaction at a time (bounded memory for YAML and JSON Lines captures of
 any size; a HAR or a JSON cassette is one JSON document, parsed whole) and
-return outcome dataclasses; ``replay.render`` prints them.
+return outcome dataclasses; ``replay.reporting.text`` prints them.
 
 Negative exchanges: a recording may deliberately send a bad request to see the API reject it (the
 corpus does, to cover the documented 400s). When the recorded answer is a documented 4xx, the
@@ -21,8 +21,8 @@ from contracts.errors import Violation
 from contracts.http import HttpResponse
 from contracts.spec import Contract
 
-from .cassettes import CASSETTE_SUFFIXES, CassetteError, cassette_files, read_interactions
-from .interactions import Interaction, ReadProblem, decoded_body
+from replay.cassettes.reading import CASSETTE_SUFFIXES, CassetteError, cassette_files, read_interactions
+from replay.cassettes.model import Interaction, ReadProblem, decoded_body
 
 __all__ = [
     "CoverageReport",

@@ -18,11 +18,11 @@ from contracts.specdiff.policy import IgnoreEntry, judge
 from contracts.specdiff.rules import Level
 from contracts.specdiff.sources import load_side
 
-from .report import UpgradeReport
-from .traffic import traffic_impact
+from replay.upgrade.report import UpgradeReport
+from replay.upgrade.traffic import traffic_impact
 
 if TYPE_CHECKING:
-    from ..engine import ReplaySummary
+    from replay.engine.runner import ReplaySummary
 
 __all__ = ["CompareTargets", "DiffRequest", "run"]
 
@@ -119,8 +119,8 @@ def run(request: DiffRequest, *, progress: Callable[[str], None] | None = None) 
 def compare(paths: Sequence[str], contract: Contract, targets: CompareTargets) -> ReplaySummary:
     """``replay compare`` of ``paths``: the candidate's answers against the baseline's, checked against
     ``contract`` (the new one)."""
-    from ..engine import Replayer, ReplayOptions, new_namespace
-    from ..replay_command import load_seed_key, sandbox_factory
+    from replay.engine.runner import Replayer, ReplayOptions, new_namespace
+    from replay.cli.replay import load_seed_key, sandbox_factory
 
     embedded = targets.baseline is None
     namespace = "" if embedded or not targets.namespace else new_namespace()

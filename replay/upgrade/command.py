@@ -15,8 +15,8 @@ from contracts.spec import DEFAULT_OVERLAY, DEFAULT_VENDOR_CONTRACT
 from contracts.specdiff.policy import parse_severity, read_ignore_file
 from contracts.specdiff.rules import Level
 
-from .check import CompareTargets, DiffRequest, run
-from .render import FORMATS, render, render_rules
+from replay.upgrade.check import CompareTargets, DiffRequest, run
+from replay.upgrade.render import FORMATS, render, render_rules
 
 __all__ = ["diff", "upgrade_check"]
 
@@ -87,7 +87,7 @@ def _policies(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write(text: str, path: Path) -> None:
-    from ..cassettes import atomic_write
+    from replay.cassettes.reading import atomic_write
 
     try:
         with atomic_write(path) as out:
@@ -188,8 +188,8 @@ def upgrade_check(new: str, old: str, traffic: tuple[Path, ...], no_overlay: boo
     """What moving to a new API release breaks for you: the spec diff, its impact on your recorded
     TRAFFIC (cassettes, HAR, JSON Lines), our overlay on the new document and, with --candidate, a replay
     of the traffic against both targets. One report, one exit code (0, 1 findings, 2 bad input)."""
-    from ..engine import is_loopback
-    from ..replay_command import allowed_hosts, check_target
+    from replay.engine.runner import is_loopback
+    from replay.cli.replay import allowed_hosts, check_target
 
     targets = None
     if baseline is not None and candidate is None:

@@ -19,10 +19,10 @@ from contracts.specdiff.policy import IgnoreEntry, entry_dict
 from contracts.specdiff.rules import RULES, Level
 from contracts.specdiff.sources import git_parts
 
-from ..junit import JUnitCase, junit_document
-from ..text import one_line, printable
-from .report import COMPARE_LEVEL, UpgradeReport
-from .traffic import MAX_REJECTED
+from replay.reporting.junit import JUnitCase, junit_document
+from replay.printable import one_line, printable
+from replay.upgrade.report import COMPARE_LEVEL, UpgradeReport
+from replay.upgrade.traffic import MAX_REJECTED
 
 __all__ = ["FORMATS", "render", "render_rules"]
 
@@ -133,7 +133,7 @@ def render_text(report: UpgradeReport) -> str:
     if report.overlay is not None:
         lines += _text_overlay(report)
     if report.compare is not None:
-        from ..render import render_replay
+        from replay.reporting.text import render_replay
 
         lines += [
             "",
@@ -189,7 +189,7 @@ def _text_overlay(report: UpgradeReport) -> list[str]:
 def _compare_dict(report: UpgradeReport) -> dict[str, Any] | None:
     if report.compare is None:
         return None
-    from ..reports import summary_dict  # the replay engine loads only when a replay ran
+    from replay.reporting.reports import summary_dict  # the replay engine loads only when a replay ran
 
     return summary_dict(report.compare)
 
@@ -295,7 +295,7 @@ def render_junit(report: UpgradeReport) -> str:
                                    failure_type=str(level), text=message))  # fmt: skip
         suites.append(("overlay on the new document", cases))
     if report.compare is not None:
-        from ..reports import describe
+        from replay.reporting.reports import describe
 
         cases = [
             JUnitCase(o.operation_id or o.method, f"{o.source}#{o.index}",
@@ -458,7 +458,7 @@ def render_html(report: UpgradeReport) -> str:
                          for level, r in report.overlay_findings)  # fmt: skip
         sections.append(f"<h2>Our overlay on the new document</h2><ul>{listed}</ul>")
     if report.compare is not None:
-        from ..reports import describe
+        from replay.reporting.reports import describe
 
         listed = "".join(f"<li><code>{e(o.where)}</code> {e(o.kind)}<pre>{e(describe(o))}</pre></li>"
                          for o in report.compare.findings[:200])  # fmt: skip

@@ -30,8 +30,8 @@ from contracts.spec import Contract
 from contracts.specdiff.model import Change, SpecDiff, Touch
 from contracts.specdiff.rules import Level
 
-from ..interactions import Interaction, ReadProblem, decoded_body
-from ..verify import check, file_interactions, input_files
+from replay.cassettes.model import Interaction, ReadProblem, decoded_body
+from replay.verify import check, file_interactions, input_files
 
 __all__ = ["Rejected", "Touched", "TrafficImpact", "traffic_impact"]
 

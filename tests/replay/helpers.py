@@ -10,8 +10,8 @@ import orjson
 import yaml
 
 from contracts.http import HttpRequest, HttpResponse
-from replay.cassettes import read_interactions
-from replay.interactions import Interaction
+from replay.cassettes.reading import read_interactions
+from replay.cassettes.model import Interaction
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "cassettes"

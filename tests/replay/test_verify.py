@@ -12,8 +12,8 @@ from contracts.errors import Violation
 from contracts.http import HttpRequest, HttpResponse
 from contracts.spec import Contract
 from replay import verify as verify_module
-from replay.cassettes import write_cassette
-from replay.interactions import Interaction
+from replay.cassettes.reading import write_cassette
+from replay.cassettes.model import Interaction
 from replay.verify import FileSummary, coverage, verify
 
 from .helpers import session_exchange

@@ -14,7 +14,7 @@ from contracts.specdiff.model import Change, Touch
 from contracts.specdiff.operations import diff_contracts
 from contracts.specdiff.rules import Level
 from contracts.specdiff.sources import load_side
-from replay.interactions import Interaction
+from replay.cassettes.model import Interaction
 from replay.upgrade.traffic import _Exchange, _explain, rejection_level, touches, traffic_impact
 
 from .conftest import CASSETTES

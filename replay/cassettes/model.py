@@ -1,0 +1,95 @@
+"""One in-memory model of a recorded HTTP interaction, whatever file format it came from.
+
+Cassette readers (``replay.cassettes.reading``) turn vcrpy cassettes, schemathesis VCR reports, HAR files
+and JSON Lines captures into :class:`Interaction` objects; problems with a single interaction
+become :class:`ReadProblem` records so that the rest of a file can still be used.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.http import HttpRequest, HttpResponse, normalize_headers
+
+__all__ = ["Interaction", "ReadProblem", "decoded_body"]
+
+
+@dataclass(slots=True)
+class Interaction:
+    """A request and (usually) its response, with where it was read from."""
+
+    source: str
+    index: int  # 0-based position in its file
+    request: HttpRequest
+    response: HttpResponse | None
+    recorded_at: str | None = None  # RFC 3339, when the request was sent
+    elapsed: float | None = None  # seconds until the response
+    line: int | None = None  # where the interaction starts in its file, when known
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}#{self.index}" + (f" (line {self.line})" if self.line else "")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadProblem:
+    """A part of a file that could not be read. ``fatal``: reading the file stopped there."""
+
+    source: str
+    message: str
+    index: int | None = None
+    line: int | None = None
+    fatal: bool = False
+
+    def __str__(self) -> str:
+        where = self.source + (f":{self.line}" if self.line else "")
+        if self.index is not None:
+            where += f" (interaction {self.index})"
+        return f"{where}: {self.message}"
+
+
+#: Decompressed bodies larger than this are left compressed (and then fail validation as not JSON):
+#: no Integration API answer comes near it, and a "zip bomb" in a capture must not exhaust memory.
+MAX_DECODED_BODY = 64 * 1024 * 1024
+
+
+def _decompress(data: bytes, wbits: int) -> bytes | None:
+    decompressor = zlib.decompressobj(wbits)
+    try:
+        result = decompressor.decompress(data, MAX_DECODED_BODY)
+    except zlib.error:
+        return None
+    if decompressor.unconsumed_tail:
+        return None  # over the limit
+    return result
+
+
+def decoded_body(headers: Any, body: bytes | str | None) -> bytes | str | None:
+    """The body as the application saw it: content encodings undone (vcrpy keeps them).
+
+    ``gzip``/``x-gzip`` and ``deflate`` (zlib-wrapped or raw), applied in the order the header
+    lists them; ``identity`` is ignored. A body that does not decompress is returned as it is.
+    """
+    if not isinstance(body, bytes) or not body:
+        return body
+    header = normalize_headers(headers).get("content-encoding", "")
+    codings = [c.strip().lower() for c in header.split(",") if c.strip()]
+    data: bytes = body
+    for coding in reversed(codings):
+        if coding in ("gzip", "x-gzip"):
+            decoded = _decompress(data, 16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            decoded = _decompress(data, zlib.MAX_WBITS)
+            if decoded is None:
+                decoded = _decompress(data, -zlib.MAX_WBITS)  # raw deflate, as some servers send
+        elif coding == "identity":
+            continue
+        else:
+            return body  # br, zstd ...: left for the validator to report
+        if decoded is None:
+            return body
+        data = decoded
+    return data

@@ -1,0 +1,710 @@
+"""Structural comparison of a recorded response with a live one.
+
+:func:`diff_responses` compares status, chosen headers and bodies; :func:`diff_json` compares two
+JSON documents. Every difference becomes a :class:`Change` at a location inside the body; a
+difference at a location that a noise rule (``replay.engine.noise``) explains carries that rule, so a
+report can show the real changes and count the expected ones.
+
+Semantics:
+
+* JSON kinds are object, array, string, number, boolean and null. Numbers compare by value
+  (``1`` and ``1.0`` are the same), but a boolean is not a number (``true`` vs ``1`` is a
+  ``type_changed``). Different kinds at one location: ``type_changed``; same kind, different
+  value: ``changed``; a member or element on one side only: ``removed`` / ``added``.
+* A location that a noise rule selects is not descended into: an object ``id`` that changed, or a
+  whole sub-document under a rule, is one change with ``noise`` set.
+* Arrays are compared by position unless an :class:`ArrayRule` says otherwise. ``by_key`` rules
+  pair items by a key (``ArrayRules.builtin()``: effects, triggered campaigns, coupons, loyalty
+  and audience memberships), so a reordering is not a change; unpaired items are ``removed`` at
+  their recorded index or ``added`` at their live index; paired items are compared at their
+  recorded index. Items with equal keys are paired in order.
+* Defaults: ``noise=None`` is *no* noise rules (every difference is real; the engine passes
+  ``NoiseRules.builtin()`` plus the user's), while ``arrays=None`` is ``ArrayRules.builtin()``:
+  pairing effects by identity is not a judgement about what matters, only about what "the same
+  effect" is. Pass ``ArrayRules()`` to compare every array by position.
+
+Speed: the walk descends only into subtrees that differ (``==`` on containers is C-level), and
+noise and array rules are compiled automata stepped one token per level (see ``replay.engine.noise``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import orjson
+
+from contracts.documents import join_pointer
+from contracts.errors import short_json
+from contracts.http import HttpResponse, has_content, media_type, normalize_headers, parse_json
+
+from replay.cassettes.model import decoded_body
+from replay.engine.noise import MatcherState, NoiseRule, NoiseRules, PathMatcher, PathPattern, Token
+
+__all__ = [
+    "BUILTIN_ARRAYS",
+    "CHANGE_KINDS",
+    "ArrayRule",
+    "ArrayRules",
+    "Change",
+    "ExchangeDiff",
+    "diff_json",
+    "diff_responses",
+    "effect_key",
+]
+
+CHANGE_KINDS = ("added", "removed", "changed", "type_changed")
+Location = tuple[Token, ...]
+ItemKey = Callable[[Any], Hashable]
+
+# --------------------------------------------------------------------------- JSON kinds
+
+_KINDS: dict[type, str] = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
+_NUMBERS = (int, float)  # exact types: bool is deliberately not one
+
+
+def json_kind(value: Any) -> str:
+    """``object``, ``array``, ``string``, ``number``, ``boolean`` or ``null`` (bool is not a number)."""
+    kind = _KINDS.get(type(value))
+    if kind is not None:
+        return kind
+    # subclasses (a parser's OrderedDict, an IntEnum ...): the slow way, bool before int
+    for base, name in (
+        (bool, "boolean"),
+        (dict, "object"),
+        (list, "array"),
+        (str, "string"),
+        (int, "number"),
+        (float, "number"),
+    ):
+        if isinstance(value, base):
+            return name
+    return type(value).__name__
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One difference inside a body. ``before`` is the recorded value, ``after`` the live one."""
+
+    location: Location  # () is the body as a whole
+    kind: str  # one of CHANGE_KINDS
+    before: Any
+    after: Any
+    noise: NoiseRule | None = None
+
+    @property
+    def pointer(self) -> str:
+        """RFC 6901 JSON pointer of the location ("" for the whole body)."""
+        return join_pointer("", *self.location)
+
+    def __str__(self) -> str:
+        where = self.pointer or "/"
+        limit = 200 if not self.location else 80  # a whole body (often a text) gets more room
+        if self.kind == "added":
+            detail = short_json(self.after, limit)
+        elif self.kind == "removed":
+            detail = short_json(self.before, limit)
+        else:
+            detail = f"{short_json(self.before, limit)} -> {short_json(self.after, limit)}"
+        return f"{self.kind} {where}: {detail}"  # the noise reason is the report's to show
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeDiff:
+    """How a live exchange differs from its recording."""
+
+    status: tuple[int, int] | None  # (recorded, live) when they differ
+    headers: tuple[
+        tuple[str, str | None, str | None], ...
+    ]  # (name, recorded, live) of compared headers that differ
+    body: tuple[Change, ...]  # every change, noise included
+
+    @property
+    def real(self) -> tuple[Change, ...]:
+        """Body changes that no noise rule explains."""
+        return tuple(c for c in self.body if c.noise is None)
+
+    @property
+    def same(self) -> bool:
+        return self.status is None and not self.headers and not self.body
+
+    @property
+    def only_noise(self) -> bool:
+        """Something differs and every difference is explained (status and headers never are)."""
+        return (
+            self.status is None
+            and not self.headers
+            and bool(self.body)
+            and all(c.noise is not None for c in self.body)
+        )
+
+
+# --------------------------------------------------------------------------- array rules
+
+_ARRAY_MODES = ("ordered", "by_key")
+
+
+def _freeze(value: Any) -> Hashable:
+    """A hashable stand-in for a JSON value used in a key."""
+    if type(value) in (dict, list):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:  # integers beyond 64 bits, deep nesting
+            return repr(value)
+    return cast(Hashable, value)
+
+
+def _hashable(key: tuple[Any, ...]) -> Hashable:
+    """``key`` itself when all its parts are scalars (the usual case, checked at C speed), else frozen."""
+    try:
+        hash(key)
+    except TypeError:
+        return tuple(_freeze(part) for part in key)
+    return key
+
+
+def _fields_key(fields: tuple[str, ...]) -> ItemKey:
+    paths = tuple(tuple(f.split(".")) for f in fields)
+    if all(len(path) == 1 for path in paths):
+        names = tuple(path[0] for path in paths)
+
+        def flat_key(item: Any) -> Hashable:
+            if type(item) is not dict:
+                return None  # not an object: such items share a key, i.e. they pair in order
+            return _hashable(tuple(map(item.get, names)))
+
+        return flat_key
+
+    def nested_key(item: Any) -> Hashable:
+        if type(item) is not dict:
+            return None
+        values: list[Any] = []
+        for path in paths:
+            value: Any = item
+            for part in path:
+                value = value.get(part) if type(value) is dict else None
+            values.append(value)
+        return _hashable(tuple(values))
+
+    return nested_key
+
+
+# Props that tell two effects of the same rule and type apart: the discount's or points' name, the
+# cart item (and sub-item) they apply to, who receives the points and in which sub-ledger, the
+# additional cost, bundle or item. Amounts (``value``, ``desiredValue``) and generated values
+# (``transactionUUID``, clock-derived dates) are left out on purpose: a changed amount must show
+# as a change of that effect, not as one effect removed and another added.
+_EFFECT_IDENTITY_PROPS = (
+    "name",
+    "position",
+    "subPosition",
+    "cartItemPosition",
+    "cartItemSubPosition",
+    "recipientIntegrationId",
+    "subLedgerId",
+    "cardIdentifier",
+    "additionalCost",
+    "bundleIndex",
+    "sku",
+    "couponValue",
+    "audienceName",
+)
+# Effects whose props.value is the coupon code the client sent (stable, and what distinguishes
+# two rejected coupons). Referral codes are generated by the server, so referral effects are not
+# keyed by theirs.
+_COUPON_CODE_EFFECTS = frozenset({"acceptCoupon", "rejectCoupon", "rollbackCoupon"})
+
+
+def effect_key(effect: Any) -> Hashable:
+    """The identity of an effect: which rule produced it, of which type, for what.
+
+    Unique within every response of the committed corpus; where two effects still share a key
+    (two identical effects of one rule) they are paired in order.
+    """
+    if type(effect) is not dict:
+        return None
+    props = effect.get("props")
+    if type(props) is not dict:
+        props = {}
+    effect_type = effect.get("effectType")
+    return _hashable(
+        (
+            effect.get("campaignId"),
+            effect.get("rulesetId"),
+            effect.get("ruleIndex"),
+            effect_type,
+            props.get("value") if type(effect_type) is str and effect_type in _COUPON_CODE_EFFECTS else None,
+            *map(props.get, _EFFECT_IDENTITY_PROPS),
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayRule:
+    """How the items of the arrays at ``pattern`` are paired.
+
+    ``match``: ``"ordered"`` (by position) or ``"by_key"``; ``key`` is then a tuple of field names
+    (dotted for nested fields: ``"props.name"``; a name that contains a dot needs a function) or a
+    function of an item returning a hashable key. Key functions must not raise.
+    """
+
+    name: str
+    pattern: str
+    match: str = "ordered"
+    key: tuple[str, ...] | ItemKey | None = None
+    _compiled: PathPattern = field(init=False, repr=False, compare=False)
+    _key_function: ItemKey | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_compiled", PathPattern(self.pattern))
+        if self.match not in _ARRAY_MODES:
+            raise ValueError(f"array rule {self.name!r}: match must be one of {', '.join(_ARRAY_MODES)}")
+        function: ItemKey | None = None
+        if self.match == "by_key":
+            if self.key is None:
+                raise ValueError(f"array rule {self.name!r}: by_key needs a key (field names or a function)")
+            if isinstance(self.key, str):
+                object.__setattr__(self, "key", (self.key,))  # a single field name is a common slip
+            if isinstance(self.key, tuple):
+                if not self.key or not all(isinstance(f, str) and f for f in self.key):
+                    raise ValueError(f"array rule {self.name!r}: key fields must be non-empty names")
+                function = _fields_key(self.key)
+            elif callable(self.key):
+                function = self.key
+            else:
+                raise TypeError(f"array rule {self.name!r}: key is a tuple of field names or a function")
+        object.__setattr__(self, "_key_function", function)
+
+    @property
+    def compiled(self) -> PathPattern:
+        return self._compiled
+
+    @property
+    def key_function(self) -> ItemKey | None:
+        """None for positional matching."""
+        return self._key_function
+
+
+BUILTIN_ARRAYS: tuple[ArrayRule, ...] = (
+    ArrayRule("effects", "$..effects", "by_key", effect_key),
+    ArrayRule("triggeredCampaigns", "$..triggeredCampaigns", "by_key", ("id",)),
+    ArrayRule("coupons", "$..coupons", "by_key", ("value",)),
+    ArrayRule("loyaltyMemberships", "$..loyaltyMemberships", "by_key", ("loyaltyProgramId",)),
+    # By name, not id: audience ids are generated (a noise rule covers them), so pairing by id
+    # would turn a renumbered audience into a removed and an added membership.
+    ArrayRule("audienceMemberships", "$..audienceMemberships", "by_key", ("name",)),
+)
+
+
+class ArrayRules:
+    """A registry of array rules by name. Where several select an array, the *last* one wins, so
+    ``ArrayRules.builtin() + ArrayRules([...])`` lets yours override; a rule with a name already
+    present replaces it in place."""
+
+    __slots__ = ("_matcher", "_rules")
+
+    def __init__(self, rules: Iterable[ArrayRule] = ()) -> None:
+        by_name: dict[str, ArrayRule] = {}
+        for rule in rules:
+            if not isinstance(rule, ArrayRule):
+                raise TypeError(f"ArrayRules holds ArrayRule objects, not {type(rule).__name__}")
+            by_name[rule.name] = rule
+        self._rules = tuple(by_name.values())
+        self._matcher = PathMatcher(r.compiled for r in self._rules)
+
+    @property
+    def matcher(self) -> PathMatcher:
+        return self._matcher
+
+    @property
+    def rules(self) -> tuple[ArrayRule, ...]:
+        return self._rules
+
+    def rule_for(self, location: Sequence[Token]) -> ArrayRule | None:
+        accept = self._matcher.match(location)
+        return self._rules[accept[-1]] if accept else None
+
+    def __getitem__(self, name: str) -> ArrayRule:
+        for rule in self._rules:
+            if rule.name == name:
+                return rule
+        raise KeyError(name)
+
+    def without(self, *names: str) -> ArrayRules:
+        return ArrayRules(r for r in self._rules if r.name not in names)
+
+    def __add__(self, other: ArrayRules) -> ArrayRules:
+        if not isinstance(other, ArrayRules):
+            return NotImplemented
+        return ArrayRules(self._rules + other._rules)
+
+    def __iter__(self) -> Iterator[ArrayRule]:
+        return iter(self._rules)
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __repr__(self) -> str:
+        return f"ArrayRules({', '.join(r.name for r in self._rules)})"
+
+    @classmethod
+    def builtin(cls) -> ArrayRules:
+        return _BUILTIN_ARRAY_RULES
+
+
+_BUILTIN_ARRAY_RULES = ArrayRules(BUILTIN_ARRAYS)
+_NO_NOISE = NoiseRules()
+
+# --------------------------------------------------------------------------- the walk
+
+
+def _strict_equal(a: Any, b: Any) -> bool:
+    """JSON equality in Python, for what orjson cannot serialize (integers beyond 64 bits, deep nesting)."""
+    kind_a, kind_b = type(a), type(b)
+    if kind_a is not kind_b:
+        return kind_a in _NUMBERS and kind_b in _NUMBERS and bool(a == b)
+    if kind_a is dict:
+        return a.keys() == b.keys() and all(_strict_equal(v, b[k]) for k, v in a.items())
+    if kind_a is list:
+        return len(a) == len(b) and all(_strict_equal(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _exact(a: Any, b: Any) -> bool:
+    """Whether two containers that ``==`` calls equal are the same JSON.
+
+    ``==`` is C-level and so the way to skip identical subtrees, but it says ``True == 1``: a
+    boolean swapped for a number deep inside would go unseen. Equal serializations settle it at C
+    speed too; when they differ (that swap, ``1`` vs ``1.0``, or members in another order) the walk
+    descends and reports exactly what, if anything, differs.
+    """
+    if not a:
+        return True  # [] or {}
+    try:
+        return orjson.dumps(a) == orjson.dumps(b)
+    except orjson.JSONEncodeError:
+        return _strict_equal(a, b)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: numbers by value across int/float, never a boolean for a number."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is type(b):
+        return bool(a == b) and ((kind is not dict and kind is not list) or _exact(a, b))
+    return kind in _NUMBERS and type(b) in _NUMBERS and bool(a == b)
+
+
+class _Walker:
+    """One diff: the rules of the operation and the changes found so far."""
+
+    __slots__ = ("array_rules", "changes", "noise_rules")
+
+    def __init__(self, noise_rules: tuple[NoiseRule, ...], array_rules: tuple[ArrayRule, ...]) -> None:
+        self.noise_rules = noise_rules
+        self.array_rules = array_rules
+        self.changes: list[Change] = []
+
+    def explain(self, accept: tuple[int, ...], *values: Any) -> NoiseRule | None:
+        for index in accept:
+            rule = self.noise_rules[index]
+            if rule.values is None or all(rule.covers(v) for v in values):
+                return rule
+        return None
+
+    def differ(self, a: Any, b: Any, location: Location, noise: MatcherState, arrays: MatcherState) -> None:
+        """``a`` and ``b`` are not the same; ``noise``/``arrays`` are the matchers' states here."""
+        if noise.accept:
+            rule = self.explain(noise.accept, a, b)
+            if rule is not None:
+                kind = "changed" if json_kind(a) == json_kind(b) else "type_changed"
+                self.changes.append(Change(location, kind, a, b, rule))
+                return
+        kind_a, kind_b = type(a), type(b)
+        if kind_a is dict and kind_b is dict:
+            self.objects(a, b, location, noise, arrays)
+        elif kind_a is list and kind_b is list:
+            self.arrays(a, b, location, noise, arrays)
+        else:
+            json_a = json_kind(a)
+            if json_a != json_kind(b):
+                self.changes.append(Change(location, "type_changed", a, b))
+            elif json_a == "object":  # dict subclasses (a parser's OrderedDict ...)
+                self.objects(a, b, location, noise, arrays)
+            elif json_a == "array":
+                self.arrays(a, b, location, noise, arrays)
+            else:
+                self.changes.append(Change(location, "changed", a, b))
+
+    def alone(self, kind: str, value: Any, location: Location, noise: MatcherState) -> None:
+        """A member or element on one side only."""
+        rule = self.explain(noise.accept, value) if noise.accept else None
+        if kind == "added":
+            self.changes.append(Change(location, kind, None, value, rule))
+        else:
+            self.changes.append(Change(location, kind, value, None, rule))
+
+    def objects(
+        self,
+        a: dict[str, Any],
+        b: dict[str, Any],
+        location: Location,
+        noise: MatcherState,
+        arrays: MatcherState,
+    ) -> None:
+        shared = 0
+        for key, value_a in a.items():
+            if key in b:
+                shared += 1
+                value_b = b[key]
+                if value_a is value_b:
+                    continue
+                kind = type(value_a)  # _same(), inlined: this loop is the hot path
+                if kind is type(value_b):
+                    if value_a == value_b and (
+                        (kind is not dict and kind is not list) or _exact(value_a, value_b)
+                    ):
+                        continue
+                elif kind in _NUMBERS and type(value_b) in _NUMBERS and value_a == value_b:
+                    continue
+                self.differ(
+                    value_a,
+                    value_b,
+                    (*location, key),
+                    noise if noise.dead else noise.step(key),
+                    arrays if arrays.dead else arrays.step(key),
+                )
+            else:
+                self.alone("removed", value_a, (*location, key), noise if noise.dead else noise.step(key))
+        if shared != len(b):
+            for key, value_b in b.items():
+                if key not in a:
+                    self.alone("added", value_b, (*location, key), noise if noise.dead else noise.step(key))
+
+    def arrays(
+        self, a: list[Any], b: list[Any], location: Location, noise: MatcherState, arrays: MatcherState
+    ) -> None:
+        rule = self.array_rules[arrays.accept[-1]] if arrays.accept else None
+        key = rule.key_function if rule is not None else None
+        if key is None:
+            self.ordered(a, b, location, noise, arrays)
+        else:
+            self.keyed(a, b, key, location, noise, arrays)
+
+    def pair(
+        self, a: Any, b: Any, index: int, location: Location, noise: MatcherState, arrays: MatcherState
+    ) -> None:
+        if _same(a, b):
+            return
+        self.differ(
+            a,
+            b,
+            (*location, index),
+            noise if noise.dead else noise.step(index),
+            arrays if arrays.dead else arrays.step(index),
+        )
+
+    def ordered(
+        self, a: list[Any], b: list[Any], location: Location, noise: MatcherState, arrays: MatcherState
+    ) -> None:
+        common = min(len(a), len(b))
+        for index in range(common):
+            self.pair(a[index], b[index], index, location, noise, arrays)
+        for index in range(common, len(a)):
+            self.alone("removed", a[index], (*location, index), noise if noise.dead else noise.step(index))
+        for index in range(common, len(b)):
+            self.alone("added", b[index], (*location, index), noise if noise.dead else noise.step(index))
+
+    def keyed(
+        self,
+        a: list[Any],
+        b: list[Any],
+        key: ItemKey,
+        location: Location,
+        noise: MatcherState,
+        arrays: MatcherState,
+    ) -> None:
+        waiting: dict[Hashable, list[int]] = {}  # key -> live indexes not yet paired, last first
+        for index in range(len(b) - 1, -1, -1):
+            waiting.setdefault(key(b[index]), []).append(index)
+        for index, item in enumerate(a):
+            candidates = waiting.get(key(item))
+            if candidates:
+                self.pair(item, b[candidates.pop()], index, location, noise, arrays)
+            else:
+                self.alone("removed", item, (*location, index), noise if noise.dead else noise.step(index))
+        left = sorted(i for indexes in waiting.values() for i in indexes)
+        for index in left:
+            self.alone("added", b[index], (*location, index), noise if noise.dead else noise.step(index))
+
+
+def _walker(
+    operation_id: str | None, noise: NoiseRules | None, arrays: ArrayRules | None
+) -> tuple[_Walker, MatcherState, MatcherState]:
+    noise_matcher, noise_rules = (noise if noise is not None else _NO_NOISE).matcher(operation_id)
+    array_rules = arrays if arrays is not None else _BUILTIN_ARRAY_RULES
+    walker = _Walker(noise_rules, array_rules.rules)
+    return walker, noise_matcher.start, array_rules.matcher.start
+
+
+def diff_json(
+    before: Any,
+    after: Any,
+    *,
+    operation_id: str | None = None,
+    noise: NoiseRules | None = None,
+    arrays: ArrayRules | None = None,
+) -> list[Change]:
+    """The changes from ``before`` (recorded) to ``after`` (live), noise marked."""
+    try:
+        if _same(before, after):
+            return []
+        walker, noise_state, array_state = _walker(operation_id, noise, arrays)
+        walker.differ(before, after, (), noise_state, array_state)
+    except RecursionError:
+        # deeper than Python's stack (parse_json accepts such documents): C-level == is the only
+        # judge left of sameness, and a difference is one change for the whole
+        try:
+            if before == after:
+                return []
+        except RecursionError:
+            pass
+        walker, noise_state, _ = _walker(operation_id, noise, arrays)
+        rule = walker.explain(noise_state.accept, before, after) if noise_state.accept else None
+        return [Change((), "changed", before, after, rule)]
+    return walker.changes
+
+
+# --------------------------------------------------------------------------- responses
+
+
+class _Unset:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET: Any = _Unset()
+_EMPTY = object()
+
+
+def _bytes(body: bytes | str | None) -> bytes:
+    if body is None:
+        return b""
+    return body.encode("utf-8") if isinstance(body, str) else body
+
+
+def _text(body: bytes | str | None) -> str:
+    if body is None:
+        return ""
+    return body if isinstance(body, str) else body.decode("utf-8", errors="replace")
+
+
+def _value(body: bytes | str | None, given: Any) -> tuple[Any, bool]:
+    """(the body's value, whether it is JSON): a parsed document, ``_EMPTY``, or the text."""
+    if given is not _UNSET:
+        return given, True
+    if not has_content(body):
+        return _EMPTY, False
+    assert body is not None
+    try:
+        return parse_json(body), True
+    except ValueError:
+        return _text(body), False
+
+
+def _header_changes(
+    recorded: dict[str, str], live: dict[str, str], names: Sequence[str]
+) -> tuple[tuple[str, str | None, str | None], ...]:
+    changes: list[tuple[str, str | None, str | None]] = []
+    for raw in names:
+        name = raw.lower()
+        before, after = recorded.get(name), live.get(name)
+        if name == "content-type":
+            # the media type is the contract; parameters (charset=utf-8) are the server's taste
+            differ = (before is None) != (after is None) or media_type(before) != media_type(after)
+        else:
+            differ = before != after
+        if differ:
+            changes.append((name, before, after))
+    return tuple(changes)
+
+
+#: What :func:`diff_responses` returns when nothing differs.
+NO_DIFFERENCE = ExchangeDiff(None, (), ())
+
+
+def diff_responses(
+    recorded: HttpResponse,
+    live: HttpResponse,
+    *,
+    operation_id: str | None = None,
+    noise: NoiseRules | None = None,
+    arrays: ArrayRules | None = None,
+    headers: Sequence[str] = ("content-type",),
+    recorded_json: Any = _UNSET,
+    live_json: Any = _UNSET,
+) -> ExchangeDiff:
+    """Compare a live response with its recording: status, the ``headers`` named, and the bodies.
+
+    Bodies with a ``Content-Encoding`` are decoded first. Identical bytes are the same without
+    parsing. Otherwise both are parsed (or taken from ``recorded_json``/``live_json`` when the
+    caller already has them) and diffed structurally; when either is not JSON, a single change at
+    the body as a whole holds both texts. A body on one side only is ``added``/``removed``.
+    """
+    status = None if recorded.status == live.status else (recorded.status, live.status)
+    recorded_headers = normalize_headers(recorded.headers)
+    live_headers = normalize_headers(live.headers)
+    header_changes = _header_changes(recorded_headers, live_headers, headers)
+    body_a, body_b = recorded.body, live.body
+    if "content-encoding" in recorded_headers:
+        body_a = decoded_body(recorded_headers, body_a)
+    if "content-encoding" in live_headers:
+        body_b = decoded_body(live_headers, body_b)
+    body: tuple[Change, ...] = ()
+    if _bytes(body_a) != _bytes(body_b):
+        body = tuple(_body_changes(body_a, body_b, recorded_json, live_json, operation_id, noise, arrays))
+    if status is None and not header_changes and not body:
+        return NO_DIFFERENCE  # the usual answer, shared (frozen)
+    return ExchangeDiff(status, header_changes, body)
+
+
+def _body_changes(
+    body_a: bytes | str | None,
+    body_b: bytes | str | None,
+    given_a: Any,
+    given_b: Any,
+    operation_id: str | None,
+    noise: NoiseRules | None,
+    arrays: ArrayRules | None,
+) -> list[Change]:
+    value_a, json_a = _value(body_a, given_a)
+    value_b, json_b = _value(body_b, given_b)
+    if value_a is _EMPTY and value_b is _EMPTY:
+        return []  # whitespace against nothing
+    if json_a and json_b:
+        return diff_json(value_a, value_b, operation_id=operation_id, noise=noise, arrays=arrays)
+    walker, noise_state, _ = _walker(operation_id, noise, arrays)
+    if value_a is _EMPTY:
+        walker.alone("added", value_b, (), noise_state)
+    elif value_b is _EMPTY:
+        walker.alone("removed", value_a, (), noise_state)
+    else:
+        text_a, text_b = _text(body_a), _text(body_b)
+        rule = walker.explain(noise_state.accept, text_a, text_b) if noise_state.accept else None
+        walker.changes.append(Change((), "changed", text_a, text_b, rule))
+    return walker.changes

@@ -1,0 +1,365 @@
+"""``talon-contracts replay`` through CliRunner: exit codes, reports (JUnit against pytest's schema, HTML
+in headless Chromium), safety refusals, Ctrl-C, learn-noise and compare."""
+
+from __future__ import annotations
+
+import _thread
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xmlschema
+import yaml
+from click.testing import CliRunner
+
+from contracts.sandbox import Sandbox
+from replay.engine import runner as engine
+from replay.cli import cli
+from replay.engine.noise import NoiseRules
+from replay.cli.replay import _Progress, estimate
+
+from ..helpers import CORPUS
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+SEED = Path(__file__).resolve().parents[3] / "contracts" / "sandbox" / "seed.yaml"
+STORIES = [str(CORPUS / "checkout-coupon-referral.yaml"), str(CORPUS / "loyalty-card.yaml")]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def _planted_seed() -> dict[str, Any]:
+    seed = yaml.safe_load(SEED.read_text())
+    seed["campaigns"][0]["name"] = "Welcome discount (2027 edition)"
+    return seed
+
+
+def _against(target: Sandbox) -> list[str]:
+    """``replay STORIES`` against ``target``, as recorded (no namespace), quietly."""
+    return [
+        "replay",
+        *STORIES,
+        "--target",
+        target.base_url,
+        "--api-key",
+        target.api_key,
+        "--quiet",
+        "--no-namespace",
+    ]
+
+
+@pytest.fixture
+def planted() -> Iterator[Sandbox]:
+    """A target whose campaign 1 was renamed since the recording."""
+    with Sandbox(seed=_planted_seed(), api_key="planted-target-key") as sandbox:
+        yield sandbox
+
+
+def test_replay_against_embedded_sandboxes_is_clean(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["replay", *STORIES, "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "embedded sandboxes" in result.stderr
+    assert (
+        "28 interaction(s) from 2 file(s)" in result.stdout
+        and "changed" not in result.stdout.splitlines()[-1]
+    )
+
+
+def test_findings_exit_1_with_diffs_and_reports(runner: CliRunner, planted: Sandbox, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    args = ["replay", *STORIES, "--target", planted.base_url, "--api-key", planted.api_key, "--quiet",
+            "--no-namespace", "--report", f"json:{reports / 'replay.json'}",
+            "--report", f"junit:{reports / 'replay.xml'}", "--report", f"html:{reports / 'replay.html'}"]  # fmt: skip
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert (
+        "CHANGED" in result.stdout
+        and '"Welcome discount" -> "Welcome discount (2027 edition)"' in result.stdout
+    )
+    assert "reproduce: curl" in result.stdout and planted.api_key not in result.output
+
+    payload = json.loads((reports / "replay.json").read_text())
+    assert payload["summary"]["outcomes"]["changed"] >= 2
+    changed = [o for o in payload["outcomes"] if o["outcome"] == "changed"]
+    assert all(o["curl"].startswith("curl ") and "$TALON_API_KEY" in o["curl"] for o in changed)
+    real = [c for o in changed for c in o["changes"] if c["noise"] is None]
+    assert {c["live"] for c in real} == {"Welcome discount (2027 edition)"}
+
+    xmlschema.XMLSchema(str(FIXTURES / "junit-10.xsd")).validate(str(reports / "replay.xml"))
+    junit = (reports / "replay.xml").read_text()
+    assert f'tests="{payload["summary"]["interactions"]}"' in junit and "<failure" in junit
+    assert (reports / "replay.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_the_html_report_opens_in_a_headless_browser(
+    runner: CliRunner, planted: Sandbox, tmp_path: Path
+) -> None:
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI installs Debian's chromium (.ci/run); it is missing")
+        pytest.skip("no chromium here: install Debian's chromium package to run this check")
+    from playwright.sync_api import sync_playwright
+
+    page_path = tmp_path / "replay.html"
+    result = runner.invoke(cli, ["replay", *STORIES, "--target", planted.base_url, "--api-key", planted.api_key,
+                                 "--quiet", "--no-namespace", "--report", f"html:{page_path}"])  # fmt: skip
+    assert result.exit_code == 1
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        chrome = playwright.chromium.launch(
+            executable_path=browser,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        try:
+            page = chrome.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            page.goto(page_path.as_uri())
+            assert page.title() == "talon-contracts replay"
+            findings = page.locator("section.finding")
+            assert findings.count() >= 2
+            assert "Welcome discount (2027 edition)" in findings.first.inner_text()
+            assert page.locator("section.finding pre").first.is_visible()
+        finally:
+            chrome.close()
+    assert errors == []
+
+
+def test_a_target_that_is_not_loopback_is_refused(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TALON_CONTRACTS_ALLOW_HOSTS", raising=False)
+    result = runner.invoke(
+        cli, ["replay", *STORIES, "--target", "https://staging.example.com", "--api-key", "k"]
+    )
+    assert result.exit_code == 2
+    assert "refusing to replay against staging.example.com" in result.stderr
+    assert "--allow-host staging.example.com" in result.stderr
+
+
+def test_an_allowed_host_that_does_not_answer_is_an_infrastructure_error(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TALON_CONTRACTS_ALLOW_HOSTS", "nowhere.invalid")
+    result = runner.invoke(cli, ["replay", *STORIES, "--target", "http://nowhere.invalid:1", "--api-key", "k",
+                                 "--quiet", "--writes", "allow"])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "giving up" in result.stdout and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "http://127.0.0.1:9"], "--api-key"),
+        (["--rate", "fast"], "expected requests per second"),
+        (["--speed", "0x"], "expected max, or a factor"),
+        (["--fail-on", "changed,broken"], "unknown outcome(s) broken"),
+        (["--report", "pdf:x.pdf"], "expected FORMAT:PATH"),
+        (["--operation", "getEverything"], "unknown operation(s) getEverything"),
+        (["--ignore", "$..["], "--noise/--ignore"),
+        (["--writes", "sometimes"], "Invalid value for '--writes'"),
+    ],
+)
+def test_usage_errors_exit_2(runner: CliRunner, args: list[str], message: str) -> None:
+    result = runner.invoke(cli, ["replay", *STORIES, *args], env={"TALON_API_KEY": ""})
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+
+
+def test_a_bad_noise_file_names_the_rule(runner: CliRunner, tmp_path: Path) -> None:
+    rules = tmp_path / "noise.yaml"
+    rules.write_text("version: 1\nrules:\n  - pth: $..created\n    reason: clock\n")
+    result = runner.invoke(cli, ["replay", *STORIES, "--noise", str(rules)])
+    assert result.exit_code == 2 and "pth" in result.stderr and "valid: " in result.stderr
+
+
+def test_ignore_and_fail_on_decide_what_counts(runner: CliRunner, planted: Sandbox) -> None:
+    base = _against(planted)
+    ignored = runner.invoke(cli, [*base, "--ignore", "$.triggeredCampaigns[*].name"])
+    assert ignored.exit_code == 0, ignored.output
+    assert runner.invoke(cli, [*base, "--fail-on", "violation,error"]).exit_code == 0
+
+
+def test_ctrl_c_stops_and_still_writes_the_reports(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emitted = engine.Replayer._emit
+
+    def interrupt_after_five(self: engine.Replayer, outcome: engine.Outcome) -> None:
+        emitted(self, outcome)
+        if self.summary.done == 5:
+            _thread.interrupt_main()  # what Ctrl-C does to the main thread
+            self._stop.wait(2)  # until the main thread has seen it (it polls the workers every 0.2 s)
+
+    monkeypatch.setattr(engine.Replayer, "_emit", interrupt_after_five)
+    report = tmp_path / "replay.json"
+    result = runner.invoke(
+        cli, ["replay", str(CORPUS), "--quiet", "--concurrency", "1", "--report", f"json:{report}"]
+    )
+    assert result.exit_code == 130, result.output
+    payload = json.loads(report.read_text())
+    assert payload["summary"]["interrupted"] is True
+    assert 5 <= payload["summary"]["interactions"] < 149 == 149
+    assert len(payload["outcomes"]) == payload["summary"]["interactions"]
+    assert "interrupted:" in result.stdout
+
+
+def test_learn_noise_writes_rules_that_replay_uses(runner: CliRunner, tmp_path: Path) -> None:
+    learned = tmp_path / "learned.yaml"
+    result = runner.invoke(
+        cli, ["replay", "learn-noise", *STORIES, "--quiet", "--no-builtin-noise", "--out", str(learned)]
+    )
+    assert result.exit_code == 0, result.output
+    rules = NoiseRules.load(learned)
+    patterns = {rule.pattern for rule in rules}
+    assert "$.customerSession.created" in patterns and "$.customerProfile.lastActivity" in patterns
+    assert all("learned" in rule.reason for rule in rules)
+    assert "noise-learned" not in result.output  # --out was used
+    assert learned.read_text().startswith("# learned by talon-contracts replay learn-noise")
+
+
+def test_compare_reports_where_the_candidate_differs(runner: CliRunner, planted: Sandbox) -> None:
+    with Sandbox() as same:
+        result = runner.invoke(cli, ["replay", "compare", *STORIES, "--candidate", same.base_url, "--quiet",
+                                     "--candidate-api-key", same.api_key, "--no-namespace"])  # fmt: skip
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["replay", "compare", *STORIES, "--candidate", planted.base_url, "--quiet",
+                                 "--candidate-api-key", planted.api_key, "--no-namespace"])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert '"Welcome discount" -> "Welcome discount (2027 edition)"' in result.stdout
+
+
+def test_progress_line_and_estimate() -> None:
+    assert estimate((CORPUS,)) == 149
+    summary = engine.ReplaySummary("t")
+    summary.estimated_total = 200
+    summary.counts.update({"same": 40, "noise": 10})
+    line = _Progress(summary, enabled=False).line()
+    assert line.startswith("replayed 50/~200 (25%) at ") and "ETA" in line and "same 40 noise 10" in line
+
+
+def _pytest(path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)],
+        capture_output=True, text=True, env={**os.environ, **env}, cwd=path.parent, timeout=120,
+    )  # fmt: skip
+
+
+def test_export_test_turns_findings_into_a_standalone_test(
+    runner: CliRunner, planted: Sandbox, tmp_path: Path
+) -> None:
+    report = tmp_path / "replay.json"
+    base = _against(planted)
+    assert runner.invoke(cli, [*base, "--report", f"json:{report}"]).exit_code == 1
+    exported = tmp_path / "exported" / "test_findings.py"
+    result = runner.invoke(
+        cli, ["replay", "export-test", "--from-report", str(report), "--out", str(exported)]
+    )
+    assert result.exit_code == 0, result.output
+    findings = [o for o in json.loads(report.read_text())["outcomes"] if o["outcome"] == "changed"]
+    assert f"{len(findings)} interaction(s) checked by {exported}" in result.stderr
+    text = exported.read_text()
+    assert planted.api_key not in text and "cassettes" in text
+    # the cassette is not needed any more: the test carries the story up to the findings
+    passing = _pytest(exported, {"TALON_BASE_URL": "", "TALON_API_KEY": ""})  # an unchanged embedded sandbox
+    assert passing.returncode == 0, passing.stdout + passing.stderr
+    failing = _pytest(exported, {"TALON_BASE_URL": planted.base_url, "TALON_API_KEY": planted.api_key})
+    assert failing.returncode == 1
+    assert "Welcome discount (2027 edition)" in failing.stdout and "reproduce: curl" in failing.stdout
+
+
+def test_export_test_selection_errors(runner: CliRunner, tmp_path: Path) -> None:
+    out = str(tmp_path / "t.py")
+    assert runner.invoke(cli, ["replay", "export-test", STORIES[0], "--out", out]).exit_code == 2
+    result = runner.invoke(cli, ["replay", "export-test", *STORIES, "--select", "3", "--out", out])
+    assert result.exit_code == 2 and "FILE#INDEX" in result.stderr
+    result = runner.invoke(cli, ["replay", "export-test", STORIES[0], "--select", "x", "--out", out])
+    assert result.exit_code == 2 and "must be a number" in result.stderr
+    result = runner.invoke(cli, ["replay", "export-test", STORIES[0], "--select", "999", "--out", out])
+    assert result.exit_code == 1 and "no interaction 999" in result.stderr
+    result = runner.invoke(
+        cli, ["replay", "export-test", STORIES[0], "--select", "2", "--no-setup", "--out", out]
+    )
+    assert result.exit_code == 0 and Path(out).read_text().count('\'{"request"') == 1
+
+
+def test_only_real_loopback_addresses_count_as_loopback(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TALON_CONTRACTS_ALLOW_HOSTS", raising=False)
+    result = runner.invoke(
+        cli, ["replay", *STORIES, "--target", "http://127.attacker.example.com", "--api-key", "k"]
+    )
+    assert result.exit_code == 2 and "refusing to replay against 127.attacker.example.com" in result.stderr
+    assert engine.is_loopback("http://127.0.0.5:9000") and engine.is_loopback("http://[::1]:9000")
+    assert engine.is_loopback("http://shop.localhost") and not engine.is_loopback(
+        "http://localhost.example.com"
+    )
+
+
+def test_compare_is_as_careful_as_its_least_safe_target(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["replay", "compare", *STORIES, "--candidate", "http://staging.invalid:1",
+                                 "--allow-host", "staging.invalid", "--api-key", "k", "--quiet"])  # fmt: skip
+    assert "writes: dry" in result.stderr and result.exit_code == 2  # dry writes, then: nobody answers
+
+
+def test_a_report_path_that_cannot_be_written_is_refused_before_replaying(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    for spec in (f"html:{tmp_path}", f"json:{tmp_path / 'missing-dir-is-fine' / 'r.json'}"):
+        result = runner.invoke(cli, ["replay", STORIES[0], "--quiet", "--report", spec])
+        if spec.startswith("html"):
+            assert result.exit_code == 2 and "is a directory" in result.stderr
+            assert "interaction(s)" not in result.stdout  # nothing was replayed
+        else:
+            assert result.exit_code == 0 and (tmp_path / "missing-dir-is-fine" / "r.json").exists()
+
+
+def test_control_characters_cannot_break_the_junit_report_or_the_terminal(
+    runner: CliRunner, planted: Sandbox, tmp_path: Path
+) -> None:
+    capture = tmp_path / "weird.jsonl"
+    record = {"request": {"method": "GET", "uri": "http://localhost:9000/v2/customer_sessions/\x1b[31mred",
+                          "headers": {"Authorization": ["ApiKey-v1 REDACTED"], "X-Note": ["a\x00b"]}},
+              "response": {"status": 200, "headers": {"Content-Type": ["text/plain"]}, "body": "bell\x07 nul\x00"}}  # fmt: skip
+    capture.write_text(json.dumps(record) + "\n")
+    report = tmp_path / "r.xml"
+    result = runner.invoke(cli, ["replay", str(capture), "--target", planted.base_url, "--api-key", planted.api_key,
+                                 "--quiet", "--report", f"junit:{report}", "--report", f"html:{tmp_path / 'r.html'}"])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    xmlschema.XMLSchema(str(FIXTURES / "junit-10.xsd")).validate(str(report))
+    assert "\x1b" not in result.stdout and "\\x1b" in result.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="worker processes are forked (POSIX)")
+def test_worker_processes_report_the_same_findings(
+    runner: CliRunner, planted: Sandbox, tmp_path: Path
+) -> None:
+    report = tmp_path / "replay.json"
+    result = runner.invoke(cli, [*_against(planted), "--processes", "2", "--report", f"json:{report}"])
+    assert result.exit_code == 1, result.output
+    payload = json.loads(report.read_text())
+    outcomes = payload["outcomes"]
+    assert len(outcomes) == payload["summary"]["interactions"] == 28  # 11 + 17, each once
+    assert sorted((Path(o["file"]).name, o["index"]) for o in outcomes) == sorted(
+        (Path(path).name, index)
+        for path, count in ((STORIES[0], 11), (STORIES[1], 17))
+        for index in range(count)
+    )
+    real = {
+        c["live"] for o in outcomes if o["outcome"] == "changed" for c in o["changes"] if c["noise"] is None
+    }
+    assert real == {"Welcome discount (2027 edition)"}
+    assert all(o["outcome"] in ("same", "noise", "changed") for o in outcomes)
