@@ -80,7 +80,7 @@ from _children import run_child  # bench/ is on the path when run as a script
 from contracts.http import normalize_headers
 from contracts.spec import Contract, load_contract
 from replay.cassettes.reading import cassette_files, header_lists, read_interactions, write_cassette
-from replay.engine.runner import CONCURRENCY_CONFLICTS, Replayer, ReplayOptions
+from replay.engine import CONCURRENCY_CONFLICTS, Replayer, ReplayOptions
 from replay.cassettes.model import Interaction, ReadProblem, decoded_body
 from replay.engine.transport import Transport
 

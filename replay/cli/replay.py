@@ -1,4 +1,4 @@
-"""``talon-contracts replay``: options and orchestration around ``replay.engine.runner`` (the work) and
+"""``talon-contracts replay``: options and orchestration around ``replay.engine`` (the work) and
 ``replay.reporting.reports`` / ``replay.reporting.text`` (the output)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import click
 from contracts.errors import TalonContractsError
 from contracts.spec import Contract
 
-from replay.engine.runner import (
+from replay.engine import (
     OUTCOMES,
     WRITE_POLICIES,
     Outcome,
@@ -70,12 +70,16 @@ def _speed(value: str) -> float | None:
     return float(found.group(1))
 
 
+#: ``malfunction`` is not one: a failure of the tool always exits 2 (when nothing else failed).
+FAIL_ON_KINDS = tuple(k for k in OUTCOMES if k != "malfunction")
+
+
 def _fail_on(value: str) -> frozenset[str]:
     kinds = frozenset(k.strip() for k in value.split(",") if k.strip())
-    unknown = kinds - set(OUTCOMES)
+    unknown = kinds - set(FAIL_ON_KINDS)
     if unknown:
         raise click.BadParameter(
-            f"unknown outcome(s) {', '.join(sorted(unknown))}; valid: {', '.join(OUTCOMES)}",
+            f"unknown outcome(s) {', '.join(sorted(unknown))}; valid: {', '.join(FAIL_ON_KINDS)}",
             param_hint="--fail-on",
         )
     return kinds
@@ -300,7 +304,9 @@ def _finish(
         sys.exit(EXIT_INTERRUPTED)
     if summary.unreadable or summary.problems:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if any(summary.counts.get(k) for k in _fail_on(fail_on)) else EXIT_OK)
+    if any(summary.counts.get(k) for k in _fail_on(fail_on)):
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_ERROR if summary.counts.get("malfunction") else EXIT_OK)
 
 
 def _open_reports(specs: tuple[str, ...]) -> list[tuple[Any, Callable[[], str | None]]]:

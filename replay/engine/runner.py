@@ -44,7 +44,7 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn, Protocol, TypeVar, cast
+from typing import Any, Literal, NamedTuple, NoReturn, Protocol, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
@@ -72,8 +72,15 @@ from replay.engine.transport import Pending, RateLimiter, Sent, Transport
 
 __all__ = ["OUTCOMES", "WRITE_POLICIES", "Outcome", "ReplayOptions", "ReplaySummary", "Replayer"]
 
-OUTCOMES = ("same", "noise", "changed", "violation", "error", "skipped")
-FINDINGS = frozenset({"changed", "violation", "error"})  # the outcomes that are findings
+#: What happened to one interaction, most severe first: ``malfunction`` (the tool failed on it: a
+#: bug of ours, never a finding about the API), ``error`` (no answer), ``violation`` (the answer
+#: breaks the contract), ``changed`` (status, content type or a body field differs beyond noise),
+#: ``noise`` (only what the noise rules explain differs), ``same``; ``skipped``: not sent.
+Kind = Literal["same", "noise", "changed", "violation", "error", "malfunction", "skipped"]
+OUTCOMES: tuple[Kind, ...] = ("same", "noise", "changed", "violation", "error", "malfunction", "skipped")
+FINDINGS: frozenset[Kind] = frozenset({"changed", "violation", "error"})  # findings about the target
+#: Outcomes kept with their bodies (and sent whole between processes): the findings and malfunctions.
+KEPT: frozenset[Kind] = FINDINGS | {"malfunction"}
 WRITE_POLICIES = ("allow", "dry", "skip")
 UNREACHABLE_AFTER = 3  # refused connections, before any answer, that end the run
 MAX_FINDINGS_KEPT = 1_000  # findings with their bodies kept for the summary and the HTML report
@@ -100,18 +107,21 @@ class Outcome:
     operation_id: str | None
     method: str
     url: str  # as sent (as recorded when not sent)
-    kind: str
+    kind: Kind
     reason: str | None = None  # why skipped / what failed / what was not compared
     diff: ExchangeDiff | None = None
     violations: tuple[Violation, ...] = ()
     request: HttpRequest | None = None  # as sent, with the credential replaced by its placeholder
-    recorded: HttpResponse | None = None  # kept for findings only
+    #: What the live answer was compared with: the recording, or in compare mode the baseline's
+    #: answer. Kept for findings and malfunctions only, like ``live``.
+    expected: HttpResponse | None = None
     live: HttpResponse | None = None  # kept for findings only
     elapsed: float = 0.0
     attempts: int = 0
 
     @property
     def finding(self) -> bool:
+        """A finding about the target (not a malfunction of the tool: see :data:`Kind`)."""
         return self.kind in FINDINGS
 
     @property
@@ -161,7 +171,9 @@ class ReplaySummary:
     finished: float | None = None
     counts: Counter[str] = field(default_factory=Counter)
     by_operation: dict[str, Counter[str]] = field(default_factory=dict)
-    findings: list[Outcome] = field(default_factory=list)  # the first MAX_FINDINGS_KEPT
+    findings: list[Outcome] = field(
+        default_factory=list
+    )  # the first MAX_FINDINGS_KEPT findings and malfunctions
     problems: list[ReadProblem] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
     stories: int = 0
@@ -184,7 +196,7 @@ class ReplaySummary:
         if counts is None:
             counts = self.by_operation[operation] = Counter()
         counts[kind] += 1
-        if kind in FINDINGS and len(self.findings) < MAX_FINDINGS_KEPT:
+        if kind in KEPT and len(self.findings) < MAX_FINDINGS_KEPT:
             self.findings.append(outcome)
 
 
@@ -656,11 +668,11 @@ class Replayer:
 
     def _failed(self, item: Interaction, exc: Exception) -> Outcome:
         return Outcome(item.source, item.index, item.line, None, item.request.method, item.request.url,
-                       "error", f"could not be replayed ({type(exc).__name__}: {exc})")  # fmt: skip
+                       "malfunction", f"could not be replayed ({type(exc).__name__}: {exc})")  # fmt: skip
 
     def _emit(self, outcome: Outcome) -> None:
-        if not outcome.finding:  # bodies are kept for findings only: memory stays bounded
-            outcome.recorded = outcome.live = None
+        if outcome.kind not in KEPT:  # bodies are kept for findings only: memory stays bounded
+            outcome.expected = outcome.live = None
         with self._lock:
             self.summary.add(outcome)
             if self.sink is not None:
@@ -849,7 +861,7 @@ class Replayer:
         else:
             before, before_json = answers[0]
             before_json = sides[0].rewriter.unmap(before_json) if before_json is not None else None
-            outcome.recorded = before  # the baseline's answer is what the candidate is compared with
+            outcome.expected = before  # the baseline's answer is what the candidate is compared with
         compared = sides[-1].rewriter.unmap(live_json) if live_json is not None else None
         parsed: dict[str, Any] = {}  # the bodies already parsed, so that the diff need not
         if before_json is not None:
@@ -878,7 +890,7 @@ def _packed(outcome: Outcome) -> Any:
     fraction of the cost of three dataclasses."""
     diff, request = outcome.diff, outcome.request
     if (
-        outcome.kind in FINDINGS
+        outcome.kind in KEPT
         or outcome.violations
         or (diff is not None and (diff.status or diff.headers or diff.body))
     ):

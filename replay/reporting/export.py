@@ -95,7 +95,7 @@ import os
 from pathlib import Path
 
 from contracts import load_contract
-from replay.engine.runner import Outcome, ReplayOptions, Replayer, default_writes, new_namespace
+from replay.engine import Outcome, ReplayOptions, Replayer, default_writes, new_namespace
 from replay.reporting.reports import describe
 
 STORIES = {stories}

@@ -21,7 +21,7 @@ from xml.sax.saxutils import quoteattr as _xml_quoteattr
 from contracts.http import normalize_headers
 
 from replay.cassettes.reading import atomic_write
-from replay.engine.runner import Outcome, ReplaySummary
+from replay.engine import OUTCOMES, Outcome, ReplaySummary
 from replay.printable import printable
 
 __all__ = [
@@ -114,10 +114,7 @@ def summary_dict(summary: ReplaySummary) -> dict[str, Any]:
         "interactions": summary.done,
         "stories": summary.stories,
         "seconds": round(summary.seconds, 3),
-        "outcomes": {
-            kind: summary.counts.get(kind, 0)
-            for kind in ("same", "noise", "changed", "violation", "error", "skipped")
-        },
+        "outcomes": {kind: summary.counts.get(kind, 0) for kind in OUTCOMES},
         "by_operation": {op: dict(counts) for op, counts in sorted(summary.by_operation.items())},
         "problems": [str(p) for p in summary.problems],
         "unreadable": summary.unreadable,
@@ -319,8 +316,8 @@ def render_html(summary: ReplaySummary) -> str:
             + changes
             + (f"<p>Contract violations:</p><ul>{violations}</ul>" if violations else "")
             + "<div class='sides'>"
-            f"<div><h4>recorded{f' ({outcome.recorded.status})' if outcome.recorded else ''}</h4>"
-            f"<pre>{html.escape(_pretty(outcome.recorded.body if outcome.recorded else None))}</pre></div>"
+            f"<div><h4>recorded{f' ({outcome.expected.status})' if outcome.expected else ''}</h4>"
+            f"<pre>{html.escape(_pretty(outcome.expected.body if outcome.expected else None))}</pre></div>"
             f"<div><h4>live{f' ({outcome.live.status})' if outcome.live else ''}</h4>"
             f"<pre>{html.escape(_pretty(outcome.live.body if outcome.live else None))}</pre></div></div>"
             + (f"<p>Reproduce:</p><pre>{html.escape(command)}</pre>" if command else "")

@@ -11,7 +11,7 @@ from contracts import Contract, LoadIssue
 from replay.verify import CoverageReport, VerifyReport
 
 if TYPE_CHECKING:
-    from replay.engine.runner import ReplaySummary
+    from replay.engine import ReplaySummary
 
 __all__ = ["ContractCheck", "render_contract_check", "render_coverage", "render_replay", "render_verify"]
 
@@ -273,17 +273,19 @@ def render_coverage(report: CoverageReport, fmt: str = "text") -> str:
 
 def render_replay(summary: ReplaySummary, findings: int = 10) -> str:
     """The terminal summary: outcomes per operation, then the first findings with what differed."""
-    from replay.engine.runner import OUTCOMES
+    from replay.engine import KEPT, OUTCOMES
     from replay.reporting.reports import describe
     from replay.printable import printable
 
     lines = []
     ops = sorted(summary.by_operation.items())
+    # a malfunction is the tool's failure: its column shows only when there is one
+    kinds = [k for k in OUTCOMES if k != "malfunction" or summary.counts.get(k)]
     if ops:
         width = max(len("operation"), *(len(op) for op, _ in ops))
-        lines.append(f"{'operation':<{width}}  " + "  ".join(f"{k:>9}" for k in OUTCOMES))
+        lines.append(f"{'operation':<{width}}  " + "  ".join(f"{k:>9}" for k in kinds))
         for op, counts in ops:
-            lines.append(f"{op:<{width}}  " + "  ".join(f"{counts.get(k, 0) or '':>9}" for k in OUTCOMES))
+            lines.append(f"{op:<{width}}  " + "  ".join(f"{counts.get(k, 0) or '':>9}" for k in kinds))
         lines.append("")
     shown = summary.findings[:findings]
     for number, outcome in enumerate(shown, start=1):
@@ -291,7 +293,7 @@ def render_replay(summary: ReplaySummary, findings: int = 10) -> str:
             f"{number}. {outcome.kind.upper()} {outcome.where}: {outcome.operation_id or '?'} {outcome.method} {outcome.url}"
         )
         lines += [f"     {printable(line)}" for line in describe(outcome, limit=10).splitlines()]
-    more = sum(summary.counts.get(k, 0) for k in ("changed", "violation", "error")) - len(shown)
+    more = sum(summary.counts.get(k, 0) for k in KEPT) - len(shown)
     if more > 0:
         lines.append(f"... and {more} more finding(s) (see --report json:PATH or html:PATH)")
     for problem in summary.problems[:20]:

@@ -22,7 +22,7 @@ from replay.upgrade.report import UpgradeReport
 from replay.upgrade.traffic import traffic_impact
 
 if TYPE_CHECKING:
-    from replay.engine.runner import ReplaySummary
+    from replay.engine import ReplaySummary
 
 __all__ = ["CompareTargets", "DiffRequest", "run"]
 
@@ -119,7 +119,7 @@ def run(request: DiffRequest, *, progress: Callable[[str], None] | None = None) 
 def compare(paths: Sequence[str], contract: Contract, targets: CompareTargets) -> ReplaySummary:
     """``replay compare`` of ``paths``: the candidate's answers against the baseline's, checked against
     ``contract`` (the new one)."""
-    from replay.engine.runner import Replayer, ReplayOptions, new_namespace
+    from replay.engine import Replayer, ReplayOptions, new_namespace
     from replay.cli.replay import load_seed_key, sandbox_factory
 
     embedded = targets.baseline is None

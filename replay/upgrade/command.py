@@ -188,7 +188,7 @@ def upgrade_check(new: str, old: str, traffic: tuple[Path, ...], no_overlay: boo
     """What moving to a new API release breaks for you: the spec diff, its impact on your recorded
     TRAFFIC (cassettes, HAR, JSON Lines), our overlay on the new document and, with --candidate, a replay
     of the traffic against both targets. One report, one exit code (0, 1 findings, 2 bad input)."""
-    from replay.engine.runner import is_loopback
+    from replay.engine import is_loopback
     from replay.cli.replay import allowed_hosts, check_target
 
     targets = None

@@ -20,7 +20,7 @@ from contracts.specdiff.rules import Level
 from replay.upgrade.traffic import TrafficImpact
 
 if TYPE_CHECKING:  # the replay engine loads only when a replay runs (about 120 ms of imports)
-    from replay.engine.runner import ReplaySummary
+    from replay.engine import ReplaySummary
 
 __all__ = ["COMPARE_LEVEL", "OVERLAY_LEVELS", "UpgradeReport"]
 
@@ -79,7 +79,7 @@ class UpgradeReport:
     def compare_findings(self) -> int:
         if self.compare is None:
             return 0
-        from replay.engine.runner import FINDINGS
+        from replay.engine import FINDINGS
 
         return sum(self.compare.counts.get(kind, 0) for kind in FINDINGS)
 

@@ -16,7 +16,15 @@ import pytest
 from contracts.http import HttpResponse, parse_json
 from contracts.spec import Contract
 from replay.engine import diff as diff_module
-from replay.engine.diff import ArrayRule, ArrayRules, Change, ExchangeDiff, diff_json, diff_responses, effect_key
+from replay.engine.diff import (
+    ArrayRule,
+    ArrayRules,
+    Change,
+    ExchangeDiff,
+    diff_json,
+    diff_responses,
+    effect_key,
+)
 from replay.cassettes.model import Interaction
 from replay.engine.noise import NoiseRule, NoiseRules
 

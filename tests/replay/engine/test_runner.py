@@ -76,7 +76,7 @@ def test_the_corpus_replays_without_findings_on_an_unchanged_sandbox(contract: C
         "a recorded conflict with a concurrent request cannot be reproduced"
     }
     assert summary.problems == [] and not summary.interrupted
-    assert all(o.recorded is None and o.live is None for o in outcomes)  # bodies kept for findings only
+    assert all(o.expected is None and o.live is None for o in outcomes)  # bodies kept for findings only
 
 
 def _recorded_with_campaign(campaign_id: int) -> set[tuple[str, int]]:
@@ -114,7 +114,7 @@ def test_a_planted_change_is_found_exactly(contract: Contract) -> None:
             c.pointer.startswith("/triggeredCampaigns/") and c.pointer.endswith("/name") for c in real
         )
         assert {c.after for c in real} == {"Welcome discount (2027 edition)"}
-        assert outcome.recorded is not None and outcome.live is not None  # kept for the reports
+        assert outcome.expected is not None and outcome.live is not None  # kept for the reports
 
 
 def test_a_planted_behaviour_change_stays_in_the_stories_it_touches(contract: Contract) -> None:
@@ -568,7 +568,7 @@ def test_worker_processes_give_up_on_an_unreachable_target_once(contract: Contra
     )
     outcomes: list[Outcome] = []
     summary = Replayer(contract, options, outcomes.append).run(_stories(tmp_path, ["a", "b", "c", "d"], 50))
-    assert outcomes and all(o.recorded is not None for o in outcomes)  # findings keep their bodies
+    assert outcomes and all(o.expected is not None for o in outcomes)  # findings keep their bodies
     assert [u for u in summary.unreadable if u.startswith("giving up")] == [
         "giving up: http://127.0.0.1:9: cannot connect to http://127.0.0.1:9: Connection refused"
     ]
