@@ -80,7 +80,9 @@ from _children import run_child  # bench/ is on the path when run as a script
 from contracts.http import normalize_headers
 from contracts.spec import Contract, load_contract
 from replay.cassettes.reading import cassette_files, header_lists, read_interactions, write_cassette
-from replay.engine import CONCURRENCY_CONFLICTS, Replayer, ReplayOptions
+from replay.engine import Replayer, ReplayOptions
+from replay.engine.pipeline import Side
+from replay.talon.policies import CONCURRENCY_CONFLICTS
 from replay.cassettes.model import Interaction, ReadProblem, decoded_body
 from replay.engine.transport import Transport
 
@@ -510,10 +512,10 @@ class ProfiledReplayer(Replayer):
 
     profiler: cProfile.Profile
 
-    def _worker(self, stories: queue.Queue[Path]) -> None:
+    def play(self, path: Path, sides: list[Side]) -> None:
         self.profiler.enable()
         try:
-            super()._worker(stories)
+            super().play(path, sides)
         finally:
             self.profiler.disable()
 

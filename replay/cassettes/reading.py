@@ -38,7 +38,6 @@ import yaml
 
 from contracts.errors import TalonContractsError
 from contracts.http import HttpRequest, HttpResponse
-
 from replay.cassettes.model import Interaction, ReadProblem
 
 try:

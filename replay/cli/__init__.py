@@ -264,8 +264,9 @@ def record(
     Exit 0 when every story was recorded, 1 when the target did not answer as a story expects,
     2 on usage or infrastructure errors (unreachable target, a credential left in a cassette ...).
     """
-    from replay.recording.record import SCENARIOS, RecordResult
+    from replay.recording.record import RecordResult
     from replay.recording.record import record as run_record
+    from replay.recording.stories import SCENARIOS
     from replay.recording.redaction import DEFAULT_PATHS, RedactionRules
 
     if listing:
@@ -300,7 +301,7 @@ def record(
     failed = [r for r in results if not r.ok]
     if not failed:
         sys.exit(EXIT_OK)
-    sys.exit(EXIT_FINDINGS if all("ScenarioFailed" in (r.error or "") for r in failed) else EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if all(r.finding for r in failed) else EXIT_ERROR)
 
 
 @cli.command()

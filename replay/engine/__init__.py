@@ -1,24 +1,22 @@
 """The replay engine: re-send recorded stories to a live target and tell what changed.
 
 The names other layers use are here; the modules behind them each have one job (see
-``ARCHITECTURE.md``).
+``ARCHITECTURE.md``): ``outcomes`` (what happened to an interaction), ``options``, ``pipeline``
+(one interaction), ``stories`` (one story), the schedulers ``threads``, ``multiplexed`` and
+``processes``, ``runner`` (:class:`Replayer`), and the machinery they use: ``transport``,
+``rewrite``, ``diff``, ``noise``.
 """
 
-from replay.engine.runner import (
-    FINDINGS,
-    KEPT,
-    OUTCOMES,
+from replay.engine.options import (
     WRITE_POLICIES,
-    Kind,
-    Outcome,
     ReplayOptions,
-    Replayer,
-    ReplaySummary,
     StoryTarget,
     default_writes,
     is_loopback,
     new_namespace,
 )
+from replay.engine.outcomes import FINDINGS, KEPT, OUTCOMES, Kind, Outcome, ReplaySummary
+from replay.engine.runner import Replayer
 
 __all__ = [
     "FINDINGS",

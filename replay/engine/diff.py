@@ -38,7 +38,6 @@ import orjson
 from contracts.documents import join_pointer
 from contracts.errors import short_json
 from contracts.http import HttpResponse, has_content, media_type, normalize_headers, parse_json
-
 from replay.cassettes.model import decoded_body
 from replay.engine.noise import MatcherState, NoiseRule, NoiseRules, PathMatcher, PathPattern, Token
 

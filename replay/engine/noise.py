@@ -76,7 +76,6 @@ from typing import Any
 import yaml
 
 from contracts.errors import TalonContractsError
-
 from replay.cassettes.reading import atomic_write
 
 __all__ = [

@@ -34,9 +34,8 @@ import jsonpath
 
 from contracts.errors import TalonContractsError
 from contracts.http import HttpRequest, HttpResponse, is_json_media, media_type, normalize_headers, parse_json
-
-from replay.cassettes.reading import write_cassette
 from replay.cassettes.model import Interaction, decoded_body
+from replay.cassettes.reading import write_cassette
 
 __all__ = [
     "AUTH_PLACEHOLDER",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from replay.recording.record import Story, scenario
+from replay.recording.stories import Story, scenario
 
 BEANS = {"sku": "SKU-BEANS-1KG", "quantity": 2}
 CUPS = {"sku": "SKU-CUP-WHITE", "quantity": 4}

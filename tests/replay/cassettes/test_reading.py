@@ -19,6 +19,7 @@ import yaml
 
 from contracts.http import HttpRequest, HttpResponse
 from contracts.sandbox import Sandbox
+from replay.cassettes.model import Interaction, ReadProblem, decoded_body
 from replay.cassettes.reading import (
     CassetteError,
     cassette_files,
@@ -26,7 +27,6 @@ from replay.cassettes.reading import (
     read_interactions,
     write_cassette,
 )
-from replay.cassettes.model import Interaction, ReadProblem, decoded_body
 from replay.recording.redaction import vcr_config
 
 from ..helpers import CORPUS, corpus, har, jsonl, schemathesis_report, session_exchange

@@ -19,7 +19,7 @@ import yaml
 from click.testing import CliRunner
 
 from contracts.sandbox import Sandbox
-from replay.engine import runner as engine
+from replay import engine
 from replay.cli import cli
 from replay.engine.noise import NoiseRules
 from replay.cli.replay import _Progress, estimate
@@ -195,15 +195,15 @@ def test_ignore_and_fail_on_decide_what_counts(runner: CliRunner, planted: Sandb
 def test_ctrl_c_stops_and_still_writes_the_reports(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emitted = engine.Replayer._emit
+    emitted = engine.Replayer.emit
 
     def interrupt_after_five(self: engine.Replayer, outcome: engine.Outcome) -> None:
         emitted(self, outcome)
         if self.summary.done == 5:
             _thread.interrupt_main()  # what Ctrl-C does to the main thread
-            self._stop.wait(2)  # until the main thread has seen it (it polls the workers every 0.2 s)
+            self.stopping.wait(2)  # until the main thread has seen it (it polls the workers every 0.2 s)
 
-    monkeypatch.setattr(engine.Replayer, "_emit", interrupt_after_five)
+    monkeypatch.setattr(engine.Replayer, "emit", interrupt_after_five)
     report = tmp_path / "replay.json"
     result = runner.invoke(
         cli, ["replay", str(CORPUS), "--quiet", "--concurrency", "1", "--report", f"json:{report}"]

@@ -15,6 +15,7 @@ import pytest
 
 from contracts.http import HttpResponse, parse_json
 from contracts.spec import Contract
+from replay.cassettes.model import Interaction
 from replay.engine import diff as diff_module
 from replay.engine.diff import (
     ArrayRule,
@@ -25,7 +26,6 @@ from replay.engine.diff import (
     diff_responses,
     effect_key,
 )
-from replay.cassettes.model import Interaction
 from replay.engine.noise import NoiseRule, NoiseRules
 
 from ..helpers import corpus

@@ -23,9 +23,11 @@ from hypothesis import strategies as st
 from contracts.client import IntegrationClient, RetryPolicy
 from contracts.sandbox import Sandbox
 from contracts.spec import Contract
-from replay.cassettes.reading import read_interactions, write_cassette
-from replay.engine.runner import Outcome, Replayer, ReplayOptions, _path_and_query
 from replay.cassettes.model import Interaction
+from replay.cassettes.reading import read_interactions, write_cassette
+from replay.engine import Outcome, Replayer, ReplayOptions
+from replay.engine.multiplexed import Multiplexer
+from replay.engine.pipeline import path_and_query
 from replay.engine.transport import Transport
 from tests.httpserver import ScriptedServer
 
@@ -414,7 +416,7 @@ def test_two_stories_creating_the_same_ids_do_not_collide(
 )
 def test_the_path_sent_is_the_one_urlsplit_reads(url: str) -> None:
     parts = urlsplit(url)
-    assert _path_and_query(url) == (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    assert path_and_query(url) == (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def _stories(tmp_path: Path, names: list[str], count: int) -> list[Path]:
@@ -552,10 +554,10 @@ def test_worker_processes_share_the_stories_and_stop_when_told(
 def test_a_worker_process_that_fails_is_an_error_not_silence(
     scripted: ScriptedServer, contract: Contract, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: Replayer, stories: Any, width: int) -> None:
+    def broken(self: Multiplexer) -> None:
         raise ZeroDivisionError("a bug in the worker")
 
-    monkeypatch.setattr(Replayer, "_multiplexed_worker", broken)  # the children are forked with it
+    monkeypatch.setattr(Multiplexer, "run", broken)  # the children are forked with it
     options = ReplayOptions(target=scripted.url, api_key="k", concurrency=2, processes=2)
     with pytest.raises(RuntimeError, match="ZeroDivisionError: a bug in the worker"):
         Replayer(contract, options).run(_stories(tmp_path, ["a", "b"], 1))

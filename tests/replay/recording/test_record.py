@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from contracts.sandbox import Sandbox
-from replay.cassettes.reading import read_interactions
 from replay.cassettes.model import Interaction
-from replay.recording.record import RECORDED_ORIGIN, SCENARIOS, Story, record
+from replay.cassettes.reading import read_interactions
+from replay.recording.record import RECORDED_ORIGIN, record
+from replay.recording.stories import SCENARIOS, Story
 
 
 def _read(path: Path) -> list[Interaction]:
@@ -61,6 +62,7 @@ def test_a_story_the_target_contradicts_is_reported_and_not_written(
     (result,) = record(["wrong-expectation"], tmp_path)
     assert not result.ok and result.path is None
     assert result.error is not None and "ScenarioFailed" in result.error and "404" in result.error
+    assert result.finding  # about the target: `record` exits 1 for it
     assert list(tmp_path.iterdir()) == []
 
 
@@ -74,6 +76,7 @@ def test_a_story_that_would_leak_the_key_is_refused(tmp_path: Path, monkeypatch:
     (result,) = record(["leaky"], tmp_path)
     assert not result.ok and result.error is not None
     assert "SecretLeakError" in result.error and "interaction 0, request body" in result.error
+    assert not result.finding  # a failure to record: `record` exits 2
     assert list(tmp_path.iterdir()) == []
 
 
@@ -87,3 +90,4 @@ def test_bad_arguments(tmp_path: Path) -> None:
 def test_an_unreachable_target_is_an_error_per_story(tmp_path: Path) -> None:
     (result,) = record(["catalog-sync"], tmp_path, target="http://127.0.0.1:9", api_key="k" * 40)
     assert not result.ok and result.error is not None and "ConnectionError" in result.error
+    assert not result.finding

@@ -1,0 +1,96 @@
+"""What happened to each replayed interaction, and the counts of a run."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+from contracts.errors import Violation
+from contracts.http import HttpRequest, HttpResponse
+from replay.cassettes.model import ReadProblem
+from replay.engine.diff import ExchangeDiff
+
+__all__ = ["FINDINGS", "KEPT", "MAX_FINDINGS_KEPT", "OUTCOMES", "Kind", "Outcome", "ReplaySummary"]
+
+#: What happened to one interaction, most severe first: ``malfunction`` (the tool failed on it: a
+#: bug of ours, never a finding about the API), ``error`` (no answer), ``violation`` (the answer
+#: breaks the contract), ``changed`` (status, content type or a body field differs beyond noise),
+#: ``noise`` (only what the noise rules explain differs), ``same``; ``skipped``: not sent.
+Kind = Literal["same", "noise", "changed", "violation", "error", "malfunction", "skipped"]
+OUTCOMES: tuple[Kind, ...] = ("same", "noise", "changed", "violation", "error", "malfunction", "skipped")
+FINDINGS: frozenset[Kind] = frozenset({"changed", "violation", "error"})  # findings about the target
+#: Outcomes kept with their bodies (and sent whole between processes): the findings and malfunctions.
+KEPT: frozenset[Kind] = FINDINGS | {"malfunction"}
+MAX_FINDINGS_KEPT = 1_000  # findings with their bodies kept for the summary and the HTML report
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one recorded interaction."""
+
+    source: str
+    index: int
+    line: int | None
+    operation_id: str | None
+    method: str
+    url: str  # as sent (as recorded when not sent)
+    kind: Kind
+    reason: str | None = None  # why skipped / what failed / what was not compared
+    diff: ExchangeDiff | None = None
+    violations: tuple[Violation, ...] = ()
+    request: HttpRequest | None = None  # as sent, with the credential replaced by its placeholder
+    #: What the live answer was compared with: the recording, or in compare mode the baseline's
+    #: answer. Kept for findings and malfunctions only, like ``live``.
+    expected: HttpResponse | None = None
+    live: HttpResponse | None = None  # kept for findings only
+    elapsed: float = 0.0
+    attempts: int = 0
+
+    @property
+    def finding(self) -> bool:
+        """A finding about the target (not a malfunction of the tool: see :data:`Kind`)."""
+        return self.kind in FINDINGS
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}#{self.index}" + (f" (line {self.line})" if self.line else "")
+
+
+@dataclass(slots=True)
+class ReplaySummary:
+    """Counts, the first findings, and what could not be read."""
+
+    target: str
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    by_operation: dict[str, Counter[str]] = field(default_factory=dict)
+    findings: list[Outcome] = field(
+        default_factory=list
+    )  # the first MAX_FINDINGS_KEPT findings and malfunctions
+    problems: list[ReadProblem] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    stories: int = 0
+    interrupted: bool = False
+    estimated_total: int | None = None
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
+
+    def add(self, outcome: Outcome) -> None:
+        kind = outcome.kind
+        self.counts[kind] += 1
+        operation = outcome.operation_id or "(no operation)"
+        counts = self.by_operation.get(operation)
+        if counts is None:
+            counts = self.by_operation[operation] = Counter()
+        counts[kind] += 1
+        if kind in KEPT and len(self.findings) < MAX_FINDINGS_KEPT:
+            self.findings.append(outcome)

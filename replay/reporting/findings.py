@@ -1,0 +1,72 @@
+"""What a finding (or a malfunction) says: the lines that explain it, and the command that reproduces it.
+
+Every report and the terminal summary take these, so a finding reads the same everywhere; the
+credential is always ``$TALON_API_KEY``, never its value.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING
+
+from contracts.http import normalize_headers
+
+if TYPE_CHECKING:
+    from replay.engine import Outcome
+
+__all__ = ["MALFUNCTION_NOTE", "body_text", "curl_command", "describe"]
+
+#: What a malfunction is, wherever one is shown.
+MALFUNCTION_NOTE = (
+    "a bug of talon-contracts, not a finding about the API: please report it (with this message)"
+)
+
+
+def curl_command(outcome: Outcome) -> str | None:
+    """A shell command that sends the request again (the key taken from ``$TALON_API_KEY``)."""
+    request = outcome.request
+    if request is None:
+        return None
+    parts = ["curl", "-sS", "-X", request.method, shlex.quote(request.url)]
+    for name, value in normalize_headers(request.headers).items():
+        if name == "authorization":
+            key = "invalid-key" if value.endswith("-OTHER") else "$TALON_API_KEY"
+            parts += ["-H", f'"Authorization: ApiKey-v1 {key}"']
+        else:
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+    body = request.body
+    if body:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        parts += ["--data-binary", shlex.quote(text)]
+    return " ".join(parts)
+
+
+def body_text(body: bytes | str | None, limit: int | None = None) -> str:
+    """A recorded or live body as text (undecodable bytes replaced), cut at ``limit`` characters."""
+    if body is None:
+        return ""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return text if limit is None or len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+def describe(outcome: Outcome, limit: int = 40) -> str:
+    """The lines that explain a finding: what differed, what broke the contract, how to reproduce it."""
+    lines: list[str] = []
+    if outcome.kind == "error":
+        lines.append(f"no answer: {outcome.reason}")
+    elif outcome.kind == "malfunction":
+        lines.append(f"{MALFUNCTION_NOTE}: {outcome.reason}")
+    diff = outcome.diff
+    if diff is not None:
+        if diff.status:
+            lines.append(f"status {diff.status[0]} -> {diff.status[1]}")
+        lines += [f"header {n}: {a!r} -> {b!r}" for n, a, b in diff.headers]
+        real = diff.real
+        lines += [str(c) for c in real[:limit]]
+        if len(real) > limit:
+            lines.append(f"... and {len(real) - limit} more change(s)")
+    lines += [f"contract: {v}" for v in outcome.violations[:limit]]
+    command = curl_command(outcome)
+    if command:
+        lines.append(f"reproduce: {command}")
+    return "\n".join(lines) or outcome.kind
