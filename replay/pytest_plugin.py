@@ -484,8 +484,8 @@ class CassetteFile(pytest.File):
     """A recorded capture: each interaction is a test item."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        from replay.cassettes.reading import read_interactions
         from replay.cassettes.model import ReadProblem
+        from replay.cassettes.reading import read_interactions
 
         contract = _contract_of(self.config)
         self.config.stash[_ACTIVE] = True
@@ -509,7 +509,6 @@ class InteractionItem(pytest.Item):
 
     def runtest(self) -> None:
         from contracts.errors import ContractViolationError
-
         from replay.verify import check
 
         violations, _ = check(self.contract, self.interaction)

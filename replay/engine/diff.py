@@ -29,6 +29,7 @@ noise and array rules are compiled automata stepped one token per level (see ``r
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -39,7 +40,8 @@ from contracts.documents import join_pointer
 from contracts.errors import short_json
 from contracts.http import HttpResponse, has_content, media_type, normalize_headers, parse_json
 from replay.cassettes.model import decoded_body
-from replay.engine.noise import MatcherState, NoiseRule, NoiseRules, PathMatcher, PathPattern, Token
+from replay.engine.noise import NoiseRule, NoiseRules
+from replay.paths import MatcherState, PathMatcher, PathPattern, Token
 
 __all__ = [
     "BUILTIN_ARRAYS",
@@ -573,6 +575,8 @@ def diff_json(
             return []
         walker, noise_state, array_state = _walker(operation_id, noise, arrays)
         walker.differ(before, after, (), noise_state, array_state)
+        if noise is not None:
+            return _document_noise(walker.changes, before, after, noise.document_rules(operation_id))
     except RecursionError:
         # deeper than Python's stack (parse_json accepts such documents): C-level == is the only
         # judge left of sameness, and a difference is one change for the whole
@@ -585,6 +589,42 @@ def diff_json(
         rule = walker.explain(noise_state.accept, before, after) if noise_state.accept else None
         return [Change((), "changed", before, after, rule)]
     return walker.changes
+
+
+def _document_noise(
+    changes: list[Change], before: Any, after: Any, rules: tuple[NoiseRule, ...]
+) -> list[Change]:
+    """Real changes at (or under) a location that a document rule selects in either body, marked
+    with that rule. Only rules with a filter or the like get here: they are evaluated against the
+    two documents once per diff, and only when something real is left to explain."""
+    if not rules or all(c.noise is not None for c in changes):
+        return changes
+    selected: dict[Location, NoiseRule] = {}
+    for rule in rules:
+        for document in (before, after):
+            for location in rule.compiled.locations(document):
+                selected.setdefault(location, rule)
+    if not selected:
+        return changes
+    marked: list[Change] = []
+    for change in changes:
+        explained: NoiseRule | None = None
+        if change.noise is None:
+            location = change.location
+            values = (
+                (change.after,)
+                if change.kind == "added"
+                else (change.before,)
+                if change.kind == "removed"
+                else (change.before, change.after)
+            )
+            for depth in range(len(location), -1, -1):
+                found = selected.get(location[:depth])
+                if found is not None and all(found.covers(v) for v in values):
+                    explained = found
+                    break
+        marked.append(dataclasses.replace(change, noise=explained) if explained is not None else change)
+    return marked
 
 
 # --------------------------------------------------------------------------- responses

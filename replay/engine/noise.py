@@ -5,52 +5,12 @@ every write with its clock and numbers what it creates. A *noise rule* names suc
 a JSONPath pattern and says why it differs; the diff (``replay.engine.diff``) marks a difference at that
 location as noise instead of a real change.
 
-Patterns are matched against *concrete locations* (a tuple of object keys and array indexes, e.g.
-``("customerSession", "cartItems", 0, "price")``), never evaluated against documents. The language
-is a subset of RFC 9535:
+Patterns are RFC 9535 JSONPath (``replay.paths``): most are matched against the location of a
+difference as the diff descends; a pattern that needs the document (a filter such as
+``$.effects[?@.effectType=='setDiscount'].props.value``) is evaluated against both bodies when
+they differ.
 
-* ``$`` the root (every pattern starts with it);
-* ``.name`` and ``['name']`` / ``["name"]`` an object member (quoted names may hold dots, brackets,
-  spaces; escapes as in JSON); a shorthand name starts with a letter, ``_`` or a non-ASCII character;
-* ``.*`` and ``[*]`` any member or element;
-* ``[3]`` an array element (negative indexes are refused: a location does not know array lengths);
-* ``..name``, ``..*``, ``..['name']``, ``..[3]`` descendant: any number of levels (zero or more) between.
-
-Patterns compile once; a set of patterns compiles to one lazily built deterministic automaton
-(:class:`PathMatcher`) that the diff steps one token at a time as it descends, so checking a
-location costs a dict lookup per level, whatever the number of rules.
-
-Built-in rules (:data:`BUILTIN`), decided from the v7.0.0 contract and the committed cassettes.
-Each family is noise for a different reason:
-
-* **Server clock readings** (``created``, ``updated``, ``modified``, ``lastActivity``,
-  ``lastUpdate``, ``joined``, ``joinDate``, card-link ``timestamp``, achievement
-  ``completionDate``): the server writes the time of the request, so a replay minutes or months
-  later always differs. These rules carry ``values: timestamp``: they explain a difference only
-  between date-times, so ``null`` or a non-date where a date was recorded stays a real change.
-* **Dates derived from the clock**: the start and expiry dates of loyalty points (in
-  ``addLoyaltyPoints`` effects, ledger entries of events, and the points/transaction listings of
-  the loyalty endpoints) are "session time + pending period" and "session time + validity", and a
-  tier's expiry is computed from when it was reached. They are noise only as date-times: a ledger
-  entry that was ``immediate``/``unlimited`` and now has a date (points that became pending) is a
-  real change. Start and expiry dates the *client* sets (coupons, referrals created with dates)
-  are business data and are not covered.
-* **Generated numeric ids**: sessions, profiles, events, returns, ledger entries, coupons,
-  referrals, audiences and loyalty cards are numbered by the server in creation order, so the same
-  story replayed against another database (or after other traffic) gets other numbers. References
-  to those entities by id (``triggeredByCoupon``, ``couponId``, ``referralId``, a return's
-  ``eventId``/``sessionId``/``profileId``) follow them. Ids of *configuration* (campaigns,
-  rulesets, loyalty programs, tiers, catalogs) are not noise: which campaign fired is the point
-  of a replay.
-* **Generated identifiers**: ``transactionUUID`` (one per loyalty transaction), ``batchId`` and
-  ``importId`` (one per creation batch/import).
-* **Generated referral codes**: a referral's ``code`` is drawn at random from the campaign's
-  pattern, and a session's ``referralCode`` echoes the one the story created. (Inside an
-  ``acceptReferral`` effect the code sits in ``props.value``, where amounts also live; a location
-  pattern cannot tell them apart, so it is not covered.)
-
-Identifiers the client chooses (``integrationId``, coupon values it sent, SKUs), amounts, points,
-states, effect types and campaign ids are never noise.
+The built-in rules, and why each family is noise, are in ``replay.talon.noise``.
 
 Rules files (YAML, or JSON, which is YAML)::
 
@@ -65,8 +25,6 @@ Rules files (YAML, or JSON, which is YAML)::
 from __future__ import annotations
 
 import difflib
-import functools
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -77,313 +35,9 @@ import yaml
 
 from contracts.errors import TalonContractsError
 from replay.cassettes.reading import atomic_write
+from replay.paths import PathMatcher, PathPattern, Token
 
-__all__ = [
-    "BUILTIN",
-    "VALUE_KINDS",
-    "MatcherState",
-    "NoiseRule",
-    "NoiseRules",
-    "NoiseRulesError",
-    "PathMatcher",
-    "PathPattern",
-    "Token",
-    "pattern_for",
-    "write_rules",
-]
-
-Token = str | int  # an object key or an array index
-Location = tuple[Token, ...]
-
-# --------------------------------------------------------------------------- patterns
-
-
-@dataclass(frozen=True, slots=True)
-class _Step:
-    """One segment of a pattern: a selector, reached directly or through any number of levels."""
-
-    descendant: bool
-    selector: Token | None  # None: wildcard; str: member name; int: array index
-
-    def accepts(self, token: Token) -> bool:
-        # type() check: the member "3" is not the element 3 (and neither is ever True)
-        return self.selector is None or (self.selector == token and type(self.selector) is type(token))
-
-
-_NAME_FIRST = re.compile(r"[A-Za-z_\u0080-\U0010ffff]")
-_NAME_REST = re.compile(r"[A-Za-z0-9_\u0080-\U0010ffff]*")
-_INDEX = re.compile(r"-?[0-9]+")
-_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "/": "/", "\\": "\\", "'": "'", '"': '"'}
-
-
-class _Parser:
-    """A recursive-descent reader of the pattern language; errors name the pattern and a 0-based position."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-
-    def fail(self, message: str, pos: int | None = None) -> ValueError:
-        at = self.pos if pos is None else pos
-        return ValueError(f"invalid path pattern {self.text!r} at position {at}: {message}")
-
-    def peek(self, ahead: int = 0) -> str:
-        index = self.pos + ahead
-        return self.text[index] if index < len(self.text) else ""
-
-    def parse(self) -> tuple[_Step, ...]:
-        if not self.text.startswith("$"):
-            raise self.fail("a pattern starts with '$' (the root)", 0)
-        self.pos = 1
-        steps: list[_Step] = []
-        while self.pos < len(self.text):
-            char = self.peek()
-            if char == ".":
-                if self.peek(1) == ".":
-                    self.pos += 2
-                    steps.append(_Step(True, self.after_descendant()))
-                else:
-                    self.pos += 1
-                    steps.append(_Step(False, self.shorthand()))
-            elif char == "[":
-                steps.append(_Step(False, self.bracket()))
-            else:
-                raise self.fail(f"expected '.', '..' or '[' but found {char!r}")
-        return tuple(steps)
-
-    def after_descendant(self) -> Token | None:
-        if self.peek() == "[":
-            return self.bracket()
-        if self.peek() == ".":
-            raise self.fail("'...' is not a segment; use '..name' or '..*'")
-        return self.shorthand()
-
-    def shorthand(self) -> Token | None:
-        """``*`` or a member name after '.' or '..'."""
-        if self.peek() == "*":
-            self.pos += 1
-            return None
-        if not self.peek():
-            raise self.fail("a name or '*' must follow '.'")
-        if not _NAME_FIRST.match(self.peek()):
-            hint = (
-                f" (quote it: ['{self.text[self.pos :].split('.')[0].split('[')[0]}'])"
-                if self.peek().isdigit() or self.peek() in "-$@ "
-                else ""
-            )
-            raise self.fail(f"a name cannot start with {self.peek()!r}{hint}")
-        match = _NAME_REST.match(self.text, self.pos + 1)
-        assert match is not None  # the pattern accepts the empty string
-        name = self.text[self.pos : match.end()]
-        self.pos = match.end()
-        return name
-
-    def bracket(self) -> Token | None:
-        start = self.pos
-        self.pos += 1  # '['
-        self.blanks()
-        char = self.peek()
-        selector: Token | None
-        if char == "*":
-            self.pos += 1
-            selector = None
-        elif char in ("'", '"'):
-            selector = self.quoted()
-        elif char == "-" or char.isdigit():
-            selector = self.index()
-        elif not char:
-            raise self.fail("unterminated '['", start)
-        elif char == "?":
-            raise self.fail("filter selectors ('[?...]') are not supported")
-        elif char == ":":
-            raise self.fail("slices are not supported")
-        else:
-            raise self.fail(f"expected a quoted name, an index or '*' in brackets, found {char!r}")
-        self.blanks()
-        if self.peek() == ",":
-            raise self.fail("unions ('[a, b]') are not supported: write one rule per location")
-        if self.peek() == ":":
-            raise self.fail("slices are not supported")
-        if self.peek() != "]":
-            raise self.fail(
-                "expected ']'" if self.peek() else f"unterminated '[' (opened at position {start})"
-            )
-        self.pos += 1
-        return selector
-
-    def blanks(self) -> None:
-        while self.peek() in (" ", "\t", "\n", "\r"):
-            self.pos += 1
-
-    def index(self) -> int:
-        match = _INDEX.match(self.text, self.pos)
-        if match is None:
-            raise self.fail("expected an index")
-        digits = match.group()
-        if digits.startswith("-"):
-            raise self.fail("negative indexes are not supported: a location does not know its array's length")
-        if len(digits) > 1 and digits.startswith("0"):
-            raise self.fail("an index has no leading zeros")
-        self.pos = match.end()
-        return int(digits)
-
-    def quoted(self) -> str:
-        quote = self.peek()
-        start = self.pos
-        self.pos += 1
-        out: list[str] = []
-        while True:
-            char = self.peek()
-            if not char:
-                raise self.fail(f"unterminated string (opened at position {start})", start)
-            if char == quote:
-                self.pos += 1
-                return "".join(out)
-            if char == "\\":
-                escape = self.peek(1)
-                if escape == "u":
-                    digits = self.text[self.pos + 2 : self.pos + 6]
-                    if not re.fullmatch(r"[0-9A-Fa-f]{4}", digits):
-                        raise self.fail("expected four hex digits after '\\u'")
-                    out.append(chr(int(digits, 16)))
-                    self.pos += 6
-                    continue
-                if escape not in _ESCAPES:
-                    raise self.fail(f"unknown escape '\\{escape}'")
-                out.append(_ESCAPES[escape])
-                self.pos += 2
-                continue
-            if ord(char) < 0x20:
-                raise self.fail("control characters must be escaped in a quoted name")
-            out.append(char)
-            self.pos += 1
-
-
-@dataclass(frozen=True, slots=True)
-class PathPattern:
-    """A compiled pattern. ``PathPattern("$..created")``; raises ``ValueError`` when invalid."""
-
-    text: str
-    steps: tuple[_Step, ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.text, str):
-            raise TypeError(f"a path pattern is a string, not {type(self.text).__name__}")
-        object.__setattr__(self, "steps", _Parser(self.text).parse())
-
-    def matches(self, location: Sequence[Token]) -> bool:
-        """Whether the pattern selects this location (an NFA run; for one-off checks and tests)."""
-        steps = self.steps
-        end = len(steps)
-        positions = {0}
-        for token in location:
-            following: set[int] = set()
-            for position in positions:
-                if position == end:
-                    continue
-                step = steps[position]
-                if step.descendant:
-                    following.add(position)  # this token is one of the levels in between
-                if step.accepts(token):
-                    following.add(position + 1)
-            if not following:
-                return False
-            positions = following
-        return end in positions
-
-    def __str__(self) -> str:
-        return self.text
-
-
-# --------------------------------------------------------------------------- many patterns at once
-
-_OTHER = object()  # the class of every token that no pattern names: only wildcards accept it
-_CACHE_LIMIT = 4096  # tokens remembered per state beyond the ones patterns name (array indexes ...)
-
-
-class MatcherState:
-    """A DFA state: the (pattern, position) pairs still alive after the tokens read so far."""
-
-    __slots__ = ("_by_class", "_next", "accept", "dead", "items", "matcher")
-
-    def __init__(self, matcher: PathMatcher, items: frozenset[tuple[int, int]]) -> None:
-        self.matcher = matcher
-        self.items = items
-        self.dead = not items
-        ends = matcher.ends
-        #: indexes of the patterns that select the location reached, in pattern order
-        self.accept: tuple[int, ...] = tuple(sorted(i for i, p in items if p == ends[i]))
-        self._next: dict[Token, MatcherState] = {}
-        self._by_class: dict[object, MatcherState] = {}
-
-    def step(self, token: Token) -> MatcherState:
-        try:
-            return self._next[token]
-        except KeyError:
-            pass
-        matcher = self.matcher
-        named = matcher.names if type(token) is str else matcher.indexes
-        cls: object = token if token in named else _OTHER
-        state = self._by_class.get(cls)
-        if state is None:
-            state = matcher.advance(self, token if cls is not _OTHER else None)
-            self._by_class[cls] = state
-        if len(self._next) < _CACHE_LIMIT or cls is not _OTHER:
-            self._next[token] = state
-        return state
-
-
-class PathMatcher:
-    """Patterns compiled together into a lazily built DFA over location tokens.
-
-    ``matcher.start.step("customerSession").step("id").accept`` -> indexes of the patterns that
-    select ``$.customerSession.id``. States are built on first use and shared, so a matcher warms
-    up after a few documents and then costs one dict lookup per level.
-    """
-
-    __slots__ = ("ends", "indexes", "names", "patterns", "start", "states")
-
-    def __init__(self, patterns: Iterable[PathPattern]) -> None:
-        self.patterns = tuple(patterns)
-        self.ends = tuple(len(p.steps) for p in self.patterns)
-        self.names = frozenset(s.selector for p in self.patterns for s in p.steps if type(s.selector) is str)
-        self.indexes = frozenset(
-            s.selector for p in self.patterns for s in p.steps if type(s.selector) is int
-        )
-        self.states: dict[frozenset[tuple[int, int]], MatcherState] = {}
-        self.start = self._state(frozenset((i, 0) for i in range(len(self.patterns))))
-
-    def _state(self, items: frozenset[tuple[int, int]]) -> MatcherState:
-        state = self.states.get(items)
-        if state is None:
-            state = self.states[items] = MatcherState(self, items)
-        return state
-
-    def advance(self, state: MatcherState, token: Token | None) -> MatcherState:
-        """The state after ``token``; None stands for any token no pattern names."""
-        following: set[tuple[int, int]] = set()
-        for index, position in state.items:
-            steps = self.patterns[index].steps
-            if position == len(steps):
-                continue
-            step = steps[position]
-            if step.descendant:
-                following.add((index, position))
-            if step.selector is None or (token is not None and step.accepts(token)):
-                following.add((index, position + 1))
-        return self._state(frozenset(following))
-
-    def walk(self, location: Iterable[Token]) -> MatcherState:
-        state = self.start
-        for token in location:
-            if state.dead:
-                break
-            state = state.step(token)
-        return state
-
-    def match(self, location: Iterable[Token]) -> tuple[int, ...]:
-        """Indexes of the patterns that select ``location``, in order."""
-        return self.walk(location).accept
+__all__ = ["VALUE_KINDS", "NoiseRule", "NoiseRules", "NoiseRulesError", "write_rules"]
 
 
 # --------------------------------------------------------------------------- rules
@@ -442,6 +96,7 @@ class NoiseRule:
         return self.operations is None or operation_id in self.operations
 
     def matches(self, operation_id: str | None, location: Sequence[Token]) -> bool:
+        """Whether the rule selects a bare location (never, for a pattern that needs the document)."""
         return self.applies_to(operation_id) and self._compiled.matches(location)
 
     def covers(self, value: Any) -> bool:
@@ -453,10 +108,10 @@ class NoiseRules:
     """An ordered collection of rules; :meth:`match` returns the first rule that selects a location.
 
     Matchers are compiled per operation on first use and kept: build a ``NoiseRules`` once and
-    reuse it (``NoiseRules.builtin()`` is shared).
+    reuse it (``replay.talon.noise.builtin_noise()`` is shared).
     """
 
-    __slots__ = ("_by_operation", "_rules")
+    __slots__ = ("_by_operation", "_documents", "_rules")
 
     def __init__(self, rules: Iterable[NoiseRule] = ()) -> None:
         self._rules = tuple(rules)
@@ -464,14 +119,24 @@ class NoiseRules:
             if not isinstance(rule, NoiseRule):
                 raise TypeError(f"NoiseRules holds NoiseRule objects, not {type(rule).__name__}")
         self._by_operation: dict[str | None, tuple[PathMatcher, tuple[NoiseRule, ...]]] = {}
+        self._documents: dict[str | None, tuple[NoiseRule, ...]] = {}
 
     def matcher(self, operation_id: str | None) -> tuple[PathMatcher, tuple[NoiseRule, ...]]:
-        """The compiled matcher of the rules that apply to an operation, and those rules (same order)."""
+        """The compiled matcher of the location rules that apply to an operation, and those rules
+        (same order). Rules whose pattern needs the document are :meth:`document_rules`."""
         found = self._by_operation.get(operation_id)
         if found is None:
-            rules = tuple(r for r in self._rules if r.applies_to(operation_id))
+            applying = [r for r in self._rules if r.applies_to(operation_id)]
+            rules = tuple(r for r in applying if r.compiled.located)
             found = self._by_operation[operation_id] = (PathMatcher(r.compiled for r in rules), rules)
+            self._documents[operation_id] = tuple(r for r in applying if not r.compiled.located)
         return found
+
+    def document_rules(self, operation_id: str | None) -> tuple[NoiseRule, ...]:
+        """The rules that apply to an operation and are evaluated against the bodies (filters ...)."""
+        if operation_id not in self._documents:
+            self.matcher(operation_id)
+        return self._documents[operation_id]
 
     def match(self, operation_id: str | None, location: Sequence[Token]) -> NoiseRule | None:
         """The first rule that selects the location for this operation (value conditions not checked)."""
@@ -494,155 +159,8 @@ class NoiseRules:
         return f"NoiseRules({len(self._rules)} rules)"
 
     @classmethod
-    def builtin(cls) -> NoiseRules:
-        return _builtin()
-
-    @classmethod
     def load(cls, path: str | Path) -> NoiseRules:
         return cls(_load_rules(Path(path)))
-
-
-# --------------------------------------------------------------------------- built-in rules
-
-_LOYALTY_LISTINGS = frozenset(
-    {
-        "getLoyaltyProgramProfilePoints",
-        "getLoyaltyProgramProfileTransactions",
-        "getLoyaltyCardPoints",
-        "getLoyaltyCardTransactions",
-    }
-)
-_DATA_OF_GENERATED = _LOYALTY_LISTINGS | {"getReservedCustomers", "createReferralsForMultipleAdvocates"}
-
-
-def _family(
-    reason: str, *patterns: str, operations: frozenset[str] | None = None, values: str | None = None
-) -> list[NoiseRule]:
-    return [NoiseRule(p, reason, operations, "builtin", values) for p in patterns]
-
-
-_CLOCK = "timestamp"
-
-BUILTIN: tuple[NoiseRule, ...] = (
-    # --- server clock readings
-    *_family("creation time, stamped by the server's clock", "$..created", values=_CLOCK),
-    *_family(
-        "last update time, stamped by the server's clock",
-        "$..updated",
-        "$..modified",
-        "$..lastUpdate",
-        values=_CLOCK,
-    ),
-    *_family("set by the server's clock on every write to the profile", "$..lastActivity", values=_CLOCK),
-    *_family(
-        "when the profile joined the loyalty program: the time of its first accrual",
-        "$..loyaltyMemberships[*].joined",
-        "$..joinDate",
-        values=_CLOCK,
-    ),
-    *_family("when the profile was linked to the card", "$..profiles[*].timestamp", values=_CLOCK),
-    *_family("when the achievement was completed", "$..achievements[*].completionDate", values=_CLOCK),
-    # --- dates derived from the clock
-    *_family(
-        "points' activation and expiry dates: the session's time plus the program's pending and validity periods",
-        "$..effects[*].props.startDate",
-        "$..effects[*].props.expiryDate",
-        "$..ledgerEntries[*].startDate",
-        "$..ledgerEntries[*].expiryDate",
-        values=_CLOCK,
-    ),
-    *_family(
-        "ledger entries' activation and expiry dates: the session's time plus the program's periods",
-        "$.data[*].startDate",
-        "$.data[*].expiryDate",
-        operations=_LOYALTY_LISTINGS,
-        values=_CLOCK,
-    ),
-    *_family(
-        "a tier's expiry counts from when the tier was reached", "$..currentTier.expiryDate", values=_CLOCK
-    ),
-    # --- generated numeric ids
-    *_family("customer sessions are numbered by the server", "$.customerSession.id"),
-    *_family(
-        "customer profiles are numbered by the server",
-        "$..customerProfile.id",
-        "$.profile.id",
-    ),
-    *_family("events are numbered by the server", "$.event.id", "$..ledgerEntries[*].eventId"),
-    *_family("loyalty ledger entries are numbered by the server", "$..ledgerEntries[*].id"),
-    *_family(
-        "profiles, ledger entries and referrals in these listings are numbered by the server",
-        "$.data[*].id",
-        operations=_DATA_OF_GENERATED,
-    ),
-    *_family(
-        "audiences, coupons and referrals are numbered by the server when created",
-        "$.id",
-        operations=frozenset(
-            {"createAudienceV2", "updateAudienceV2", "createCouponReservation", "createReferral"}
-        ),
-    ),
-    *_family("audiences are numbered by the server when created", "$..audienceMemberships[*].id"),
-    *_family(
-        "coupons are numbered by the server when created",
-        "$.coupons[*].id",
-        "$.createdCoupons[*].id",
-        "$..triggeredByCoupon",
-        "$..couponId",
-        "$..couponID",
-    ),
-    *_family(
-        "referrals are numbered by the server when created",
-        "$.referral.id",
-        "$.referrals[*].id",
-        "$.createdReferrals[*].id",
-        "$..referralId",
-        "$..referralID",
-    ),
-    *_family(
-        "returns, and the session, profile and event they point to, are numbered by the server",
-        "$.return.id",
-        "$.return.eventId",
-        "$.return.sessionId",
-        "$.return.profileId",
-        "$.previousReturns[*].id",
-        "$.previousReturns[*].eventId",
-        "$.previousReturns[*].sessionId",
-        "$.previousReturns[*].profileId",
-    ),
-    *_family("loyalty cards are numbered by the server when created", "$.loyalty.cards[*].id"),
-    *_family(
-        "loyalty cards are numbered by the server when created",
-        "$.id",
-        operations=frozenset({"linkLoyaltyCardToProfile"}),
-    ),
-    # --- generated identifiers
-    *_family("a random UUID per loyalty transaction", "$..transactionUUID"),
-    *_family("a random id per creation batch or import", "$..batchId", "$..importId"),
-    # --- generated referral codes
-    *_family(
-        "referral codes are drawn at random from the campaign's pattern",
-        "$.code",
-        operations=frozenset({"createReferral"}),
-    ),
-    *_family(
-        "referral codes are drawn at random from the campaign's pattern",
-        "$.data[*].code",
-        operations=frozenset({"createReferralsForMultipleAdvocates"}),
-    ),
-    *_family(
-        "referral codes are drawn at random from the campaign's pattern",
-        "$.referral.code",
-        "$.referrals[*].code",
-        "$.createdReferrals[*].code",
-        "$.customerSession.referralCode",
-    ),
-)
-
-
-@functools.cache
-def _builtin() -> NoiseRules:
-    return NoiseRules(BUILTIN)
 
 
 # --------------------------------------------------------------------------- rules files
@@ -808,16 +326,3 @@ def write_rules(path: str | Path, rules: Iterable[NoiseRule], *, header: str | N
     text = "\n".join([*lines, body]) if lines else body
     with atomic_write(path) as stream:
         stream.write(text.encode("utf-8"))
-
-
-def pattern_for(location: Sequence[Token]) -> str:
-    """The pattern that selects exactly this location (for learned rules): ``$.data[0]['a.b']``."""
-    parts = ["$"]
-    for token in location:
-        if not isinstance(token, str):
-            parts.append(f"[{token}]")
-        elif _NAME_FIRST.match(token[:1]) and _NAME_REST.fullmatch(token, 1):
-            parts.append(f".{token}")
-        else:
-            parts.append("[" + json.dumps(token, ensure_ascii=False) + "]")
-    return "".join(parts)

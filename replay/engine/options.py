@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from contracts.client import RetryPolicy
 from replay.engine.noise import NoiseRules
+from replay.talon.noise import builtin_noise
 
 __all__ = ["WRITE_POLICIES", "ReplayOptions", "StoryTarget", "default_writes", "is_loopback", "new_namespace"]
 
@@ -29,7 +30,7 @@ class ReplayOptions:
     speed: float | None = None  # None: as fast as possible; 1.0: the recorded pace; 2.0: twice as fast
     writes: str = "allow"
     namespace: str = ""
-    noise: NoiseRules = field(default_factory=NoiseRules.builtin)
+    noise: NoiseRules = field(default_factory=builtin_noise)
     operations: frozenset[str] | None = None  # only these operations (others: skipped)
     timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(retries=3, backoff=0.2))

@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-import jsonpath
-
 from contracts.errors import TalonContractsError
 from contracts.http import HttpRequest, HttpResponse, is_json_media, media_type, normalize_headers, parse_json
 from replay.cassettes.model import Interaction, decoded_body
 from replay.cassettes.reading import write_cassette
+from replay.paths import PathPattern, value_at
+from replay.talon.policies import PERSONAL_DATA_PATHS
 
 __all__ = [
     "AUTH_PLACEHOLDER",
@@ -55,28 +55,9 @@ AUTH_PLACEHOLDER = f"ApiKey-v1 {PLACEHOLDER}"
 #: A credential other than the key in use (a story's revoked key ...): replay sends an invalid key
 #: in its place, so that a recorded 401 is provoked again instead of answered with data.
 FOREIGN_AUTH_PLACEHOLDER = f"ApiKey-v1 {PLACEHOLDER}-OTHER"
-_JSONPATH = jsonpath.JSONPathEnvironment(strict=True)
 
-#: Personal profile attributes, wherever attributes appear (profiles, sessions, bulk updates ...).
-DEFAULT_PATHS: tuple[str, ...] = tuple(
-    f"$..attributes['{name}']"
-    for base in (
-        "Name",
-        "FirstName",
-        "LastName",
-        "Email",
-        "Phone",
-        "PhoneNumber",
-        "Address",
-        "BirthDate",
-        "Birthdate",
-        "DateOfBirth",
-        "Street",
-        "PostalCode",
-    )
-    # the API's own spelling, lower case and camelCase (attribute names are user-defined)
-    for name in dict.fromkeys((base, base.lower(), base[0].lower() + base[1:]))
-)
+#: What is personal data in this API's bodies: ``replay.talon.policies``.
+DEFAULT_PATHS = PERSONAL_DATA_PATHS
 DEFAULT_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key")
 DEFAULT_QUERY = ("api_key", "apikey", "token", "access_token")
 
@@ -109,11 +90,9 @@ class RedactionRules:
     def __post_init__(self) -> None:
         for path in self.json_paths:
             try:
-                _JSONPATH.compile(path)
-            except jsonpath.JSONPathError as exc:
-                raise ValueError(
-                    f"redaction path {path!r} is not a valid JSONPath: {str(exc).splitlines()[0]}"
-                ) from None
+                PathPattern(path)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"redaction path {path!r}: {exc}") from None
 
 
 @dataclass(slots=True)
@@ -125,10 +104,10 @@ class Redactor:
     api_key: str | None = field(
         default=None, repr=False
     )  # the key in use: others get FOREIGN_AUTH_PLACEHOLDER
-    _compiled: list[Any] = field(default_factory=list, init=False)
+    _compiled: list[PathPattern] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
-        self._compiled = [_JSONPATH.compile(p) for p in self.rules.json_paths]
+        self._compiled = [PathPattern(p) for p in self.rules.json_paths]
 
     # -- pseudonyms
 
@@ -198,13 +177,16 @@ class Redactor:
         """(the document with every configured path pseudonymised, whether anything changed)."""
         changed = False
         for path in self._compiled:
-            for match in list(path.finditer(document)):
-                parent = match.parent.obj if match.parent is not None else None
-                if match.parts and isinstance(parent, (dict, list)):
-                    replacement = self.value(str(match.parts[-1]), match.obj)
-                    if replacement != match.obj:
-                        parent[match.parts[-1]] = replacement
-                        changed = True
+            for location in list(path.locations(document)):
+                if not location:
+                    continue  # "$": the document itself is not a value to pseudonymise
+                parent: Any = value_at(document, location[:-1])  # a dict or a list: the path selected in it
+                key = location[-1]
+                value = parent[key]
+                replacement = self.value(str(key), value)
+                if replacement != value:
+                    parent[key] = replacement
+                    changed = True
         return document, changed
 
     def body(self, headers: Any, body: bytes | str | None) -> bytes | str | None:

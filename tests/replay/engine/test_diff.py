@@ -27,6 +27,7 @@ from replay.engine.diff import (
     effect_key,
 )
 from replay.engine.noise import NoiseRule, NoiseRules
+from replay.talon.noise import builtin_noise
 
 from ..helpers import corpus
 
@@ -92,7 +93,7 @@ def _checkout_session() -> tuple[HttpResponse, dict[str, Any]]:
 
 
 def test_another_recording_of_the_story_differs_only_by_noise(contract: Contract) -> None:
-    noise = NoiseRules.builtin()
+    noise = builtin_noise()
     explained = 0
     reasons: set[str] = set()
     for exchange in _json_exchanges("checkout-coupon-referral"):
@@ -126,7 +127,7 @@ def test_later_timestamps_are_noise_in_every_story(contract: Contract, story: st
             exchange.response,
             _live(exchange, live),
             operation_id=_operation(contract, exchange),
-            noise=NoiseRules.builtin(),
+            noise=builtin_noise(),
         )
         assert diff.real == (), (exchange.request.url, [str(c) for c in diff.real])
         explained += len(diff.body)
@@ -142,7 +143,7 @@ def test_a_changed_discount_is_the_one_real_change() -> None:
         response,
         _live_response(response, live),
         operation_id="updateCustomerSessionV2",
-        noise=NoiseRules.builtin(),
+        noise=builtin_noise(),
     )
     assert diff.real == (Change(("effects", 1, "props", "value"), "changed", 8.47, 9.0),)
     assert str(diff.real[0]) == "changed /effects/1/props/value: 8.47 -> 9.0"
@@ -158,7 +159,7 @@ def test_a_changed_effect_type_is_another_effect() -> None:
         response,
         _live_response(response, live),
         operation_id="updateCustomerSessionV2",
-        noise=NoiseRules.builtin(),
+        noise=builtin_noise(),
     )
     assert [(c.kind, c.pointer) for c in diff.real] == [("removed", "/effects/7"), ("added", "/effects/7")]
     assert diff.real[0].before["effectType"] == "setDiscountPerItem"
@@ -173,7 +174,7 @@ def test_referral_codes_are_noise_where_they_are_the_referrals_own() -> None:
     _, recorded = _checkout_session()
     live = copy.deepcopy(recorded)
     live["referral"]["code"] = live["customerSession"]["referralCode"] = "REF-ZZZZ-ZZZZ"
-    changes = diff_json(recorded, live, operation_id="updateCustomerSessionV2", noise=NoiseRules.builtin())
+    changes = diff_json(recorded, live, operation_id="updateCustomerSessionV2", noise=builtin_noise())
     assert {c.pointer for c in changes} == {"/referral/code", "/customerSession/referralCode"}
     assert all(c.noise is not None and "referral codes" in c.noise.reason for c in changes)
 
@@ -413,7 +414,7 @@ def test_noise_rules_apply_to_their_operations_only() -> None:
 
 
 def test_clock_rules_explain_only_date_times() -> None:
-    rules = NoiseRules.builtin()
+    rules = builtin_noise()
     operation = "getLoyaltyProgramProfilePoints"
     entry = {"startDate": "2026-03-16T09:00:04Z", "amount": 20.0}
     later = {**entry, "startDate": "2026-04-16T09:00:04Z"}
@@ -541,3 +542,16 @@ def test_encoded_bodies_are_decoded_first() -> None:
     assert diff_responses(recorded, live).body == (
         Change(("customerSession", "total"), "changed", 84.7, 79.8),
     )
+
+
+def test_a_filter_rule_explains_a_change_only_where_its_filter_holds() -> None:
+    # the filter needs the document: it is evaluated against both bodies (replay.paths)
+    rule = NoiseRule("$.effects[?@.effectType=='acceptReferral'].props.value", "a generated referral code")
+    recorded = {"effects": [{"effectType": "acceptReferral", "props": {"value": "REF-1"}},
+                            {"effectType": "setDiscount", "props": {"value": 10}}]}  # fmt: skip
+    live = copy.deepcopy(recorded)
+    live["effects"][0]["props"]["value"] = "REF-2"
+    live["effects"][1]["props"]["value"] = 12
+    changes = {c.pointer: c for c in diff_json(recorded, live, noise=NoiseRules([rule]))}
+    assert changes["/effects/0/props/value"].noise is rule
+    assert changes["/effects/1/props/value"].noise is None  # a discount that changed is a real change

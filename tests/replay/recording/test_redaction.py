@@ -134,6 +134,18 @@ def test_query_parameters_and_custom_paths() -> None:
     assert redacted["customerSession"]["attributes"]["Name"] == "kept"  # only the configured paths
 
 
+def test_a_filter_path_redacts_only_what_it_selects() -> None:
+    # the same path language as noise rules and --ignore (replay.paths)
+    rules = RedactionRules(json_paths=("$.effects[?@.effectType=='addLoyaltyPoints'].props.name",))
+    body = {"effects": [{"effectType": "addLoyaltyPoints", "props": {"name": "Ada Lovelace"}},
+                        {"effectType": "setDiscount", "props": {"name": "10% off"}}]}  # fmt: skip
+    redacted = json.loads(
+        Redactor(rules).body({"Content-Type": ["application/json"]}, json.dumps(body).encode()) or b""
+    )
+    assert redacted["effects"][0]["props"]["name"] != "Ada Lovelace"
+    assert redacted["effects"][1]["props"]["name"] == "10% off"
+
+
 def test_non_json_bodies_and_bodies_without_personal_data_are_kept_byte_for_byte() -> None:
     redactor = Redactor()
     assert redactor.body({"Content-Type": ["text/plain"]}, b"Name: Ana") == b"Name: Ana"
@@ -177,7 +189,10 @@ def test_compressed_bodies_are_decompressed_redacted_and_searched() -> None:
 
 
 def test_invalid_path_is_refused_with_its_text() -> None:
-    with pytest.raises(ValueError, match=r"redaction path '\$\.\.\[' is not a valid JSONPath"):
+    # the one path language's message, as for noise rules and --ignore
+    with pytest.raises(
+        ValueError, match=r"redaction path '\$\.\.\[': invalid path pattern '\$\.\.\[' at position 3"
+    ):
         RedactionRules(json_paths=("$..[",))
 
 
