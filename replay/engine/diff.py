@@ -14,12 +14,12 @@ Semantics:
 * A location that a noise rule selects is not descended into: an object ``id`` that changed, or a
   whole sub-document under a rule, is one change with ``noise`` set.
 * Arrays are compared by position unless an :class:`ArrayRule` says otherwise. ``by_key`` rules
-  pair items by a key (``ArrayRules.builtin()``: effects, triggered campaigns, coupons, loyalty
+  pair items by a key (``replay.talon.arrays``: effects, triggered campaigns, coupons, loyalty
   and audience memberships), so a reordering is not a change; unpaired items are ``removed`` at
   their recorded index or ``added`` at their live index; paired items are compared at their
   recorded index. Items with equal keys are paired in order.
 * Defaults: ``noise=None`` is *no* noise rules (every difference is real; the engine passes
-  ``NoiseRules.builtin()`` plus the user's), while ``arrays=None`` is ``ArrayRules.builtin()``:
+  ``replay.talon.noise.builtin_noise()`` plus the user's), while ``arrays=None`` is the built-in array rules:
   pairing effects by identity is not a judgement about what matters, only about what "the same
   effect" is. Pass ``ArrayRules()`` to compare every array by position.
 
@@ -30,9 +30,9 @@ noise and array rules are compiled automata stepped one token per level (see ``r
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, cast
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -40,24 +40,23 @@ from contracts.documents import join_pointer
 from contracts.errors import short_json
 from contracts.http import HttpResponse, has_content, media_type, normalize_headers, parse_json
 from replay.cassettes.model import decoded_body
+from replay.engine.arrays import ArrayRule, ArrayRules, ItemKey
 from replay.engine.noise import NoiseRule, NoiseRules
-from replay.paths import MatcherState, PathMatcher, PathPattern, Token
+from replay.paths import MatcherState, Token
+from replay.talon.arrays import builtin_arrays
 
 __all__ = [
-    "BUILTIN_ARRAYS",
     "CHANGE_KINDS",
-    "ArrayRule",
-    "ArrayRules",
+    "NO_DIFFERENCE",
     "Change",
     "ExchangeDiff",
     "diff_json",
     "diff_responses",
-    "effect_key",
+    "value_kind",
 ]
 
 CHANGE_KINDS = ("added", "removed", "changed", "type_changed")
 Location = tuple[Token, ...]
-ItemKey = Callable[[Any], Hashable]
 
 # --------------------------------------------------------------------------- JSON kinds
 
@@ -73,7 +72,7 @@ _KINDS: dict[type, str] = {
 _NUMBERS = (int, float)  # exact types: bool is deliberately not one
 
 
-def json_kind(value: Any) -> str:
+def value_kind(value: Any) -> str:
     """``object``, ``array``, ``string``, ``number``, ``boolean`` or ``null`` (bool is not a number)."""
     kind = _KINDS.get(type(value))
     if kind is not None:
@@ -154,218 +153,6 @@ class ExchangeDiff:
 
 # --------------------------------------------------------------------------- array rules
 
-_ARRAY_MODES = ("ordered", "by_key")
-
-
-def _freeze(value: Any) -> Hashable:
-    """A hashable stand-in for a JSON value used in a key."""
-    if type(value) in (dict, list):
-        try:
-            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        except orjson.JSONEncodeError:  # integers beyond 64 bits, deep nesting
-            return repr(value)
-    return cast(Hashable, value)
-
-
-def _hashable(key: tuple[Any, ...]) -> Hashable:
-    """``key`` itself when all its parts are scalars (the usual case, checked at C speed), else frozen."""
-    try:
-        hash(key)
-    except TypeError:
-        return tuple(_freeze(part) for part in key)
-    return key
-
-
-def _fields_key(fields: tuple[str, ...]) -> ItemKey:
-    paths = tuple(tuple(f.split(".")) for f in fields)
-    if all(len(path) == 1 for path in paths):
-        names = tuple(path[0] for path in paths)
-
-        def flat_key(item: Any) -> Hashable:
-            if type(item) is not dict:
-                return None  # not an object: such items share a key, i.e. they pair in order
-            return _hashable(tuple(map(item.get, names)))
-
-        return flat_key
-
-    def nested_key(item: Any) -> Hashable:
-        if type(item) is not dict:
-            return None
-        values: list[Any] = []
-        for path in paths:
-            value: Any = item
-            for part in path:
-                value = value.get(part) if type(value) is dict else None
-            values.append(value)
-        return _hashable(tuple(values))
-
-    return nested_key
-
-
-# Props that tell two effects of the same rule and type apart: the discount's or points' name, the
-# cart item (and sub-item) they apply to, who receives the points and in which sub-ledger, the
-# additional cost, bundle or item. Amounts (``value``, ``desiredValue``) and generated values
-# (``transactionUUID``, clock-derived dates) are left out on purpose: a changed amount must show
-# as a change of that effect, not as one effect removed and another added.
-_EFFECT_IDENTITY_PROPS = (
-    "name",
-    "position",
-    "subPosition",
-    "cartItemPosition",
-    "cartItemSubPosition",
-    "recipientIntegrationId",
-    "subLedgerId",
-    "cardIdentifier",
-    "additionalCost",
-    "bundleIndex",
-    "sku",
-    "couponValue",
-    "audienceName",
-)
-# Effects whose props.value is the coupon code the client sent (stable, and what distinguishes
-# two rejected coupons). Referral codes are generated by the server, so referral effects are not
-# keyed by theirs.
-_COUPON_CODE_EFFECTS = frozenset({"acceptCoupon", "rejectCoupon", "rollbackCoupon"})
-
-
-def effect_key(effect: Any) -> Hashable:
-    """The identity of an effect: which rule produced it, of which type, for what.
-
-    Unique within every response of the committed corpus; where two effects still share a key
-    (two identical effects of one rule) they are paired in order.
-    """
-    if type(effect) is not dict:
-        return None
-    props = effect.get("props")
-    if type(props) is not dict:
-        props = {}
-    effect_type = effect.get("effectType")
-    return _hashable(
-        (
-            effect.get("campaignId"),
-            effect.get("rulesetId"),
-            effect.get("ruleIndex"),
-            effect_type,
-            props.get("value") if type(effect_type) is str and effect_type in _COUPON_CODE_EFFECTS else None,
-            *map(props.get, _EFFECT_IDENTITY_PROPS),
-        )
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class ArrayRule:
-    """How the items of the arrays at ``pattern`` are paired.
-
-    ``match``: ``"ordered"`` (by position) or ``"by_key"``; ``key`` is then a tuple of field names
-    (dotted for nested fields: ``"props.name"``; a name that contains a dot needs a function) or a
-    function of an item returning a hashable key. Key functions must not raise.
-    """
-
-    name: str
-    pattern: str
-    match: str = "ordered"
-    key: tuple[str, ...] | ItemKey | None = None
-    _compiled: PathPattern = field(init=False, repr=False, compare=False)
-    _key_function: ItemKey | None = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_compiled", PathPattern(self.pattern))
-        if self.match not in _ARRAY_MODES:
-            raise ValueError(f"array rule {self.name!r}: match must be one of {', '.join(_ARRAY_MODES)}")
-        function: ItemKey | None = None
-        if self.match == "by_key":
-            if self.key is None:
-                raise ValueError(f"array rule {self.name!r}: by_key needs a key (field names or a function)")
-            if isinstance(self.key, str):
-                object.__setattr__(self, "key", (self.key,))  # a single field name is a common slip
-            if isinstance(self.key, tuple):
-                if not self.key or not all(isinstance(f, str) and f for f in self.key):
-                    raise ValueError(f"array rule {self.name!r}: key fields must be non-empty names")
-                function = _fields_key(self.key)
-            elif callable(self.key):
-                function = self.key
-            else:
-                raise TypeError(f"array rule {self.name!r}: key is a tuple of field names or a function")
-        object.__setattr__(self, "_key_function", function)
-
-    @property
-    def compiled(self) -> PathPattern:
-        return self._compiled
-
-    @property
-    def key_function(self) -> ItemKey | None:
-        """None for positional matching."""
-        return self._key_function
-
-
-BUILTIN_ARRAYS: tuple[ArrayRule, ...] = (
-    ArrayRule("effects", "$..effects", "by_key", effect_key),
-    ArrayRule("triggeredCampaigns", "$..triggeredCampaigns", "by_key", ("id",)),
-    ArrayRule("coupons", "$..coupons", "by_key", ("value",)),
-    ArrayRule("loyaltyMemberships", "$..loyaltyMemberships", "by_key", ("loyaltyProgramId",)),
-    # By name, not id: audience ids are generated (a noise rule covers them), so pairing by id
-    # would turn a renumbered audience into a removed and an added membership.
-    ArrayRule("audienceMemberships", "$..audienceMemberships", "by_key", ("name",)),
-)
-
-
-class ArrayRules:
-    """A registry of array rules by name. Where several select an array, the *last* one wins, so
-    ``ArrayRules.builtin() + ArrayRules([...])`` lets yours override; a rule with a name already
-    present replaces it in place."""
-
-    __slots__ = ("_matcher", "_rules")
-
-    def __init__(self, rules: Iterable[ArrayRule] = ()) -> None:
-        by_name: dict[str, ArrayRule] = {}
-        for rule in rules:
-            if not isinstance(rule, ArrayRule):
-                raise TypeError(f"ArrayRules holds ArrayRule objects, not {type(rule).__name__}")
-            by_name[rule.name] = rule
-        self._rules = tuple(by_name.values())
-        self._matcher = PathMatcher(r.compiled for r in self._rules)
-
-    @property
-    def matcher(self) -> PathMatcher:
-        return self._matcher
-
-    @property
-    def rules(self) -> tuple[ArrayRule, ...]:
-        return self._rules
-
-    def rule_for(self, location: Sequence[Token]) -> ArrayRule | None:
-        accept = self._matcher.match(location)
-        return self._rules[accept[-1]] if accept else None
-
-    def __getitem__(self, name: str) -> ArrayRule:
-        for rule in self._rules:
-            if rule.name == name:
-                return rule
-        raise KeyError(name)
-
-    def without(self, *names: str) -> ArrayRules:
-        return ArrayRules(r for r in self._rules if r.name not in names)
-
-    def __add__(self, other: ArrayRules) -> ArrayRules:
-        if not isinstance(other, ArrayRules):
-            return NotImplemented
-        return ArrayRules(self._rules + other._rules)
-
-    def __iter__(self) -> Iterator[ArrayRule]:
-        return iter(self._rules)
-
-    def __len__(self) -> int:
-        return len(self._rules)
-
-    def __repr__(self) -> str:
-        return f"ArrayRules({', '.join(r.name for r in self._rules)})"
-
-    @classmethod
-    def builtin(cls) -> ArrayRules:
-        return _BUILTIN_ARRAY_RULES
-
-
-_BUILTIN_ARRAY_RULES = ArrayRules(BUILTIN_ARRAYS)
 _NO_NOISE = NoiseRules()
 
 # --------------------------------------------------------------------------- the walk
@@ -431,7 +218,7 @@ class _Walker:
         if noise.accept:
             rule = self.explain(noise.accept, a, b)
             if rule is not None:
-                kind = "changed" if json_kind(a) == json_kind(b) else "type_changed"
+                kind = "changed" if value_kind(a) == value_kind(b) else "type_changed"
                 self.changes.append(Change(location, kind, a, b, rule))
                 return
         kind_a, kind_b = type(a), type(b)
@@ -440,8 +227,8 @@ class _Walker:
         elif kind_a is list and kind_b is list:
             self.arrays(a, b, location, noise, arrays)
         else:
-            json_a = json_kind(a)
-            if json_a != json_kind(b):
+            json_a = value_kind(a)
+            if json_a != value_kind(b):
                 self.changes.append(Change(location, "type_changed", a, b))
             elif json_a == "object":  # dict subclasses (a parser's OrderedDict ...)
                 self.objects(a, b, location, noise, arrays)
@@ -556,7 +343,7 @@ def _walker(
     operation_id: str | None, noise: NoiseRules | None, arrays: ArrayRules | None
 ) -> tuple[_Walker, MatcherState, MatcherState]:
     noise_matcher, noise_rules = (noise if noise is not None else _NO_NOISE).matcher(operation_id)
-    array_rules = arrays if arrays is not None else _BUILTIN_ARRAY_RULES
+    array_rules = arrays if arrays is not None else builtin_arrays()
     walker = _Walker(noise_rules, array_rules.rules)
     return walker, noise_matcher.start, array_rules.matcher.start
 

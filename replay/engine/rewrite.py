@@ -13,152 +13,32 @@ Two kinds of identifiers appear in recorded requests, and both are rewritten per
   profile, say) is left alone: it refers to something that exists on the target already. The
   first reference decides (``REFERENCES``: which operation, where, and whether it creates).
 
-Both tables are data: a new operation is a new row, not new code.
+Both tables are data, in ``replay.talon.flows``: a new operation is a new row, not new code.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import jsonpath
-
 from contracts.spec import Match
+from replay.paths import PathPattern
+from replay.talon.flows import ID_FLOWS, REFERENCES, IdFlow, Reference
 
-__all__ = ["FLOW_OPERATIONS", "ID_FLOWS", "REFERENCES", "IdFlow", "Reference", "StoryRewriter"]
-
-_JSONPATH = jsonpath.JSONPathEnvironment(strict=True)
-
-
-#: A path of member names and ``[*]`` only: ``$.a.b``, ``$.data[*].code``, ``$.integrationIDs[*]``.
-_SIMPLE_PATH = re.compile(r"\$(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\*\])*")
-_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[\*\]")
-
-
-class _Path:
-    """A compiled JSONPath. The tables' paths are all names and ``[*]``, and they are read for
-    every answer of a flow operation, so those are walked directly (python-jsonpath's general
-    evaluation cost about 7% of a fast replay); anything else goes to python-jsonpath."""
-
-    __slots__ = ("_general", "_steps")
-
-    def __init__(self, text: str) -> None:
-        if _SIMPLE_PATH.fullmatch(text):
-            self._steps: tuple[str | None, ...] | None = tuple(m.group(1) for m in _STEP.finditer(text))
-            self._general = None
-        else:
-            self._steps, self._general = None, _JSONPATH.compile(text)
-
-    def values(self, document: Any) -> list[Any]:
-        if self._general is not None:
-            try:
-                return [m.obj for m in self._general.finditer(document)]
-            except (jsonpath.JSONPathError, TypeError):
-                return []
-        return [node for _, _, node in self._walk(document)]
-
-    def _walk(self, document: Any) -> list[tuple[Any, Any, Any]]:
-        """(parent, key or index, value) of every node the path selects ([*] on an object: its values)."""
-        found: list[tuple[Any, Any, Any]] = [(None, None, document)]
-        for step in self._steps or ():
-            following: list[tuple[Any, Any, Any]] = []
-            for _, _, node in found:
-                if step is None:
-                    if isinstance(node, list):
-                        following.extend((node, i, item) for i, item in enumerate(node))
-                    elif isinstance(node, dict):
-                        following.extend((node, key, item) for key, item in node.items())
-                elif isinstance(node, dict) and step in node:
-                    following.append((node, step, node[step]))
-            found = following
-        return found
-
-    def assign(self, document: Any, change: Any) -> bool:
-        """Replace the values at this path in ``document`` by ``change(value)``; whether any changed."""
-        if self._general is not None:
-            return _assign_general(self._general, document, change)
-        changed = False
-        for parent, key, value in self._walk(document) if self._steps else ():  # "$" alone: not assignable
-            new = change(value)
-            if new is not value and new != value:
-                parent[key] = new
-                changed = True
-        return changed
+__all__ = ["FLOW_OPERATIONS", "Rewritten", "StoryRewriter"]
 
 
 _MISSING = object()
 
 
-@dataclass(frozen=True, slots=True)
-class IdFlow:
-    """A value the server generates in ``produced_by``'s response (at ``at``) that later requests reuse."""
-
-    kind: str
-    produced_by: str
-    at: str
-    path_params: tuple[str, ...] = ()  # path parameters that carry it in later requests
-    body_keys: tuple[str, ...] = ()  # JSON keys (anywhere in a request body) that carry it
-
-
-ID_FLOWS: tuple[IdFlow, ...] = (
-    # "adds"/"deletes": UpdateCustomerProfileV2's audiencesChanges lists audience ids
-    IdFlow("audience", "createAudienceV2", "$.id", ("audienceId",), ("audienceId", "adds", "deletes")),
-    IdFlow("referral code", "createReferral", "$.code", (), ("referralCode",)),
-    IdFlow("referral code", "createReferralsForMultipleAdvocates", "$.data[*].code", (), ("referralCode",)),
-    IdFlow(
-        "coupon code",
-        "updateCustomerSessionV2",
-        "$.createdCoupons[*].value",
-        ("couponValue",),
-        ("couponCodes",),
-    ),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Reference:
-    """Where an operation's request names a client-chosen entity, and whether it creates it there."""
-
-    operation: str
-    entity: str  # profile | session | audience
-    path_param: str | None = None
-    body_path: str | None = None  # JSONPath into the request body
-    creates: bool = False
-
-
-REFERENCES: tuple[Reference, ...] = (
-    Reference("updateCustomerSessionV2", "session", path_param="customerSessionId", creates=True),
-    Reference("updateCustomerSessionV2", "profile", body_path="$.customerSession.profileId", creates=True),
-    Reference("getCustomerSession", "session", path_param="customerSessionId"),
-    Reference("returnCartItems", "session", path_param="customerSessionId"),
-    Reference("reopenCustomerSession", "session", path_param="customerSessionId"),
-    Reference("updateCustomerProfileV2", "profile", path_param="integrationId", creates=True),
-    Reference(
-        "updateCustomerProfilesV2", "profile", body_path="$.customerProfiles[*].integrationId", creates=True
-    ),
-    Reference("trackEventV2", "profile", body_path="$.profileId", creates=True),
-    Reference("createCouponReservation", "profile", body_path="$.integrationIDs[*]", creates=True),
-    Reference("createAudienceV2", "audience", body_path="$.integrationId", creates=True),
-    Reference("updateCustomerProfileAudiences", "profile", body_path="$.data[*].profileIntegrationId"),
-    Reference("linkLoyaltyCardToProfile", "profile", body_path="$.integrationId"),
-    Reference("createReferral", "profile", body_path="$.advocateProfileIntegrationId"),
-    Reference(
-        "createReferralsForMultipleAdvocates", "profile", body_path="$.advocateProfileIntegrationIds[*]"
-    ),
-    Reference("deleteCustomerData", "profile", path_param="integrationId"),
-    Reference("getCustomerInventory", "profile", path_param="integrationId"),
-    Reference("getLoyaltyBalances", "profile", path_param="integrationId"),
-    Reference("getLoyaltyProgramProfileTransactions", "profile", path_param="integrationId"),
-    Reference("getLoyaltyProgramProfilePoints", "profile", path_param="integrationId"),
-)
-
-_FLOWS_BY_OPERATION: dict[str, list[tuple[IdFlow, Any]]] = {}
+_FLOWS_BY_OPERATION: dict[str, list[tuple[IdFlow, PathPattern]]] = {}
 for _flow in ID_FLOWS:
-    _FLOWS_BY_OPERATION.setdefault(_flow.produced_by, []).append((_flow, _Path(_flow.at)))
+    _FLOWS_BY_OPERATION.setdefault(_flow.produced_by, []).append((_flow, PathPattern(_flow.at)))
 FLOW_OPERATIONS = frozenset(_FLOWS_BY_OPERATION)
 #: Per flow kind, the keys under which its generated values appear (where a difference is "generated").
 _FLOW_KEYS: dict[str, frozenset[str]] = {}
@@ -181,27 +61,10 @@ def _hashable(value: Any) -> bool:
     )  # operations whose answers carry generated values
 
 
-_REFERENCES_BY_OPERATION: dict[str, list[tuple[Reference, Any]]] = {}
+_REFERENCES_BY_OPERATION: dict[str, list[tuple[Reference, PathPattern | None]]] = {}
 for _ref in REFERENCES:
-    compiled = _Path(_ref.body_path) if _ref.body_path else None
+    compiled = PathPattern(_ref.body_path) if _ref.body_path else None
     _REFERENCES_BY_OPERATION.setdefault(_ref.operation, []).append((_ref, compiled))
-
-
-def _assign_general(compiled: Any, document: Any, change: Any) -> bool:
-    changed = False
-    try:
-        matches = list(compiled.finditer(document))
-    except (jsonpath.JSONPathError, TypeError):
-        return False
-    for match in matches:
-        parent = match.parent.obj if match.parent is not None else None
-        if not match.parts or not isinstance(parent, (dict, list)):
-            continue
-        new = change(match.obj)
-        if new is not match.obj and new != match.obj:
-            parent[match.parts[-1]] = new
-            changed = True
-    return changed
 
 
 def _known(value: Any, mapping: dict[Any, Any]) -> bool:
@@ -286,11 +149,12 @@ class StoryRewriter:
                     isinstance(v, str) and self._own(reference, v) != v for v in compiled.values(new_body)
                 )
             ):
-                compiled.assign(
-                    writable(), lambda v, r=reference: self._own(r, v) if isinstance(v, str) else v
-                )
+                compiled.assign(writable(), functools.partial(self._owned_value, reference))
         new_url = _with_params(url, operation.path, params) if params != match.path_params else url
         return Rewritten(new_url, new_body, body_copied or new_url != url)
+
+    def _owned_value(self, reference: Reference, value: Any) -> Any:
+        return self._own(reference, value) if isinstance(value, str) else value
 
     def _own(self, reference: Reference, value: str) -> str:
         ids = self.owned.setdefault(reference.entity, {})

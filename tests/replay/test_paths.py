@@ -177,3 +177,30 @@ def test_an_invalid_filter_names_the_pattern_and_what_is_wrong() -> None:
     with pytest.raises(ValueError, match=r"invalid path pattern '\$\.a\[\?@\.b==\]' \(a filter selector\)"):
         PathPattern("$.a[?@.b==]")
     assert PathPattern("$..created").located and not PathPattern("$[?@.a]").located
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["$.id", "$.data[*].code", "$.customerSession.profileId", "$.integrationIDs[*]", "$.a[*].b[*]", "$[*]",
+     "$.data[?@.action == 'add'].audienceId"],
+)  # fmt: skip
+def test_paths_select_and_assign_as_jsonpath_does(path: str) -> None:
+    """The direct walk of simple paths agrees with python-jsonpath (the general one is used otherwise)."""
+    import copy
+
+    import jsonpath
+
+    document = {
+        "id": 7, "integrationIDs": ["a", "b"], "customerSession": {"profileId": "p"},
+        "data": [{"code": "X", "action": "add", "audienceId": 1}, {"code": "Y", "action": "delete", "audienceId": 2}],
+        "a": [{"b": [1, 2]}, {"b": [3]}, {"c": 0}], "plain": "text",
+    }  # fmt: skip
+    expected = [m.obj for m in jsonpath.JSONPathEnvironment(strict=True).compile(path).finditer(document)]
+    compiled = PathPattern(path)
+    assert compiled.values(document) == expected
+    changed = copy.deepcopy(document)
+    assert compiled.assign(changed, lambda v: f"<{v}>" if not isinstance(v, (dict, list)) else v) == any(
+        not isinstance(v, (dict, list)) for v in expected
+    )
+    assert compiled.values(changed) == [f"<{v}>" if not isinstance(v, (dict, list)) else v for v in expected]
+    assert compiled.values("not a document") == []

@@ -17,15 +17,9 @@ from contracts.http import HttpResponse, parse_json
 from contracts.spec import Contract
 from replay.cassettes.model import Interaction
 from replay.engine import diff as diff_module
-from replay.engine.diff import (
-    ArrayRule,
-    ArrayRules,
-    Change,
-    ExchangeDiff,
-    diff_json,
-    diff_responses,
-    effect_key,
-)
+from replay.engine.arrays import ArrayRule, ArrayRules
+from replay.engine.diff import Change, ExchangeDiff, diff_json, diff_responses
+from replay.talon.arrays import builtin_arrays, effect_key
 from replay.engine.noise import NoiseRule, NoiseRules
 from replay.talon.noise import builtin_noise
 
@@ -280,16 +274,16 @@ def test_ordered_arrays_compare_the_common_prefix_then_the_tail() -> None:
 
 
 def test_array_rules_last_one_wins_and_names_replace() -> None:
-    assert ArrayRules.builtin().rule_for(("event", "effects")) is ArrayRules.builtin()["effects"]
-    assert ArrayRules.builtin().rule_for(("customerSession", "cartItems")) is None
+    assert builtin_arrays().rule_for(("event", "effects")) is builtin_arrays()["effects"]
+    assert builtin_arrays().rule_for(("customerSession", "cartItems")) is None
     ordered = ArrayRules([ArrayRule("positional effects", "$.effects")])
-    combined = ArrayRules.builtin() + ordered
+    combined = builtin_arrays() + ordered
     assert combined.rule_for(("effects",)) is ordered["positional effects"]
     assert combined.rule_for(("event", "effects")) is combined["effects"]
-    replaced = ArrayRules.builtin() + ArrayRules([ArrayRule("effects", "$..effects")])
-    assert len(replaced) == len(ArrayRules.builtin())
+    replaced = builtin_arrays() + ArrayRules([ArrayRule("effects", "$..effects")])
+    assert len(replaced) == len(builtin_arrays())
     assert replaced["effects"].key_function is None
-    assert "effects" not in {r.name for r in ArrayRules.builtin().without("effects")}
+    assert "effects" not in {r.name for r in builtin_arrays().without("effects")}
     effects = [{"effectType": "a"}, {"effectType": "b"}]
     assert diff_json({"effects": effects}, {"effects": effects[::-1]}, arrays=replaced) != []
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from contracts.spec import Contract
 from replay.engine.rewrite import StoryRewriter
 
@@ -119,32 +117,3 @@ def test_a_trailing_slash_survives_rewriting(contract: Contract) -> None:
     rewriter = StoryRewriter(namespace="n/s?-")
     url, _ = _send(rewriter, contract, "PUT", "http://h/v2/customer_sessions/s1/?a=1", {})
     assert url == "http://h/v2/customer_sessions/n%2Fs%3F-s1/?a=1"
-
-
-@pytest.mark.parametrize(
-    "path",
-    ["$.id", "$.data[*].code", "$.customerSession.profileId", "$.integrationIDs[*]", "$.a[*].b[*]", "$[*]",
-     "$.data[?@.action == 'add'].audienceId"],
-)  # fmt: skip
-def test_paths_select_and_assign_as_jsonpath_does(path: str) -> None:
-    """The direct walk of simple paths agrees with python-jsonpath (the general one is used otherwise)."""
-    import copy
-
-    import jsonpath
-
-    from replay.engine.rewrite import _Path
-
-    document = {
-        "id": 7, "integrationIDs": ["a", "b"], "customerSession": {"profileId": "p"},
-        "data": [{"code": "X", "action": "add", "audienceId": 1}, {"code": "Y", "action": "delete", "audienceId": 2}],
-        "a": [{"b": [1, 2]}, {"b": [3]}, {"c": 0}], "plain": "text",
-    }  # fmt: skip
-    expected = [m.obj for m in jsonpath.JSONPathEnvironment(strict=True).compile(path).finditer(document)]
-    compiled = _Path(path)
-    assert compiled.values(document) == expected
-    changed = copy.deepcopy(document)
-    assert compiled.assign(changed, lambda v: f"<{v}>" if not isinstance(v, (dict, list)) else v) == any(
-        not isinstance(v, (dict, list)) for v in expected
-    )
-    assert compiled.values(changed) == [f"<{v}>" if not isinstance(v, (dict, list)) else v for v in expected]
-    assert compiled.values("not a document") == []
