@@ -1,0 +1,27 @@
+"""Recorded traffic: one model of an interaction (``model``), a module per format (``vcr`` for
+vcrpy and schemathesis, ``har``, ``jsonl``), format detection and reading (``reading``), files on
+disk and atomic writing (``files``). The names other layers use are here."""
+
+from replay.cassettes.fields import CassetteError, header_lists
+from replay.cassettes.files import CASSETTE_SUFFIXES, atomic_write, cassette_files, write_cassette
+from replay.cassettes.jsonl import to_jsonl
+from replay.cassettes.model import Interaction, ReadProblem, decoded_body
+from replay.cassettes.reading import FORMATS, detect_format, read_interactions
+from replay.cassettes.vcr import to_vcr
+
+__all__ = [
+    "CASSETTE_SUFFIXES",
+    "FORMATS",
+    "CassetteError",
+    "Interaction",
+    "ReadProblem",
+    "atomic_write",
+    "cassette_files",
+    "decoded_body",
+    "detect_format",
+    "header_lists",
+    "read_interactions",
+    "to_jsonl",
+    "to_vcr",
+    "write_cassette",
+]

@@ -19,14 +19,14 @@ import yaml
 
 from contracts.http import HttpRequest, HttpResponse
 from contracts.sandbox import Sandbox
-from replay.cassettes.model import Interaction, ReadProblem, decoded_body
-from replay.cassettes.reading import (
+from replay.cassettes import (
     CassetteError,
     cassette_files,
     detect_format,
     read_interactions,
     write_cassette,
 )
+from replay.cassettes.model import Interaction, ReadProblem, decoded_body
 from replay.recording.redaction import vcr_config
 
 from ..helpers import CORPUS, corpus, har, jsonl, schemathesis_report, session_exchange

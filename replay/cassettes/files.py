@@ -1,0 +1,103 @@
+"""Cassette files on disk: which files are cassettes, and writing them atomically (a temporary
+file renamed into place), so that an interrupted recording never replaces a good cassette with half
+of one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+import orjson
+import yaml
+
+from replay.cassettes.fields import CassetteError
+from replay.cassettes.jsonl import to_jsonl
+from replay.cassettes.model import Interaction
+from replay.cassettes.vcr import Dumper, to_vcr
+
+__all__ = ["CASSETTE_SUFFIXES", "atomic_write", "cassette_files", "write_cassette"]
+
+CASSETTE_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".ndjson", ".har")
+
+
+def _umask() -> int:
+    current = os.umask(0o022)  # reading the umask means setting it; done once, at import
+    os.umask(current)
+    return current
+
+
+_UMASK = _umask()
+
+_UMASK = _umask()
+
+
+def cassette_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named directly, plus the cassette files inside named directories (sorted)."""
+    result: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            result += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in CASSETTE_SUFFIXES
+            )
+        elif path.exists():
+            result.append(path)
+        else:
+            raise CassetteError(f"{path}: no such file or directory")
+    return result
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path) -> Iterator[IO[bytes]]:
+    """Write to a temporary file next to ``path`` and rename it into place only when complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        # mkstemp creates 0600; a cassette gets the mode of the file it replaces, or the usual one
+        try:
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            mode = 0o666 & ~_UMASK
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_cassette(path: str | Path, interactions: Iterable[Interaction], *, fmt: str = "vcr") -> int:
+    """Write interactions as a vcrpy YAML cassette (``vcr``) or JSON Lines (``jsonl``); returns how many.
+
+    Redaction and the secret check are the caller's (``replay.recording.redaction.save``); this only writes.
+    """
+    count = 0
+    with atomic_write(path) as stream:
+        if fmt == "jsonl":
+            for interaction in interactions:
+                stream.write(orjson.dumps(to_jsonl(interaction)) + b"\n")
+                count += 1
+        elif fmt == "vcr":
+            stream.write(b"interactions:\n")
+            for interaction in interactions:
+                # one list item at a time: the whole cassette is never held as one YAML document
+                stream.write(yaml.dump([to_vcr(interaction)], Dumper=Dumper, allow_unicode=True,
+                                       default_flow_style=False, width=120).encode("utf-8"))  # fmt: skip
+                count += 1
+            if count == 0:
+                stream.seek(0)
+                stream.truncate()
+                stream.write(b"interactions: []\n")
+            stream.write(b"version: 1\n")
+        else:
+            raise ValueError(f"unknown cassette format {fmt!r}; valid: vcr, jsonl")
+    return count
