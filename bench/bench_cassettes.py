@@ -49,7 +49,7 @@ from _children import run_child  # bench/ is on the path when run as a script
 
 from contracts.http import HeadersLike, normalize_headers
 from contracts.spec import load_contract
-from replay.cassettes.reading import cassette_files, header_lists, read_interactions, write_cassette
+from replay.cassettes import cassette_files, header_lists, read_interactions, write_cassette
 from replay.cassettes.model import Interaction, ReadProblem
 from replay.verify import verify
 

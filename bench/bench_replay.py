@@ -79,7 +79,7 @@ from _children import run_child  # bench/ is on the path when run as a script
 
 from contracts.http import normalize_headers
 from contracts.spec import Contract, load_contract
-from replay.cassettes.reading import cassette_files, header_lists, read_interactions, write_cassette
+from replay.cassettes import cassette_files, header_lists, read_interactions, write_cassette
 from replay.engine import Replayer, ReplayOptions
 from replay.engine.pipeline import Side
 from replay.talon.policies import CONCURRENCY_CONFLICTS

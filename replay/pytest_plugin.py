@@ -461,7 +461,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 def _collects_cassettes(config: pytest.Config, path: Path) -> bool:
     """Cassettes are collected under --talon-verify-cassettes directories, and under a directory
     named ``cassettes`` that was named on the command line (a project's other YAML files never are)."""
-    from replay.cassettes.reading import CASSETTE_SUFFIXES
+    from replay.cassettes import CASSETTE_SUFFIXES
 
     if path.suffix.lower() not in CASSETTE_SUFFIXES:
         return False
@@ -485,7 +485,7 @@ class CassetteFile(pytest.File):
 
     def collect(self) -> Iterator[pytest.Item]:
         from replay.cassettes.model import ReadProblem
-        from replay.cassettes.reading import read_interactions
+        from replay.cassettes import read_interactions
 
         contract = _contract_of(self.config)
         self.config.stash[_ACTIVE] = True

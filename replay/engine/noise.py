@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from contracts.errors import TalonContractsError
-from replay.cassettes.reading import atomic_write
+from replay.cassettes import atomic_write
 from replay.paths import PathMatcher, PathPattern, Token
 
 __all__ = ["VALUE_KINDS", "NoiseRule", "NoiseRules", "NoiseRulesError", "write_rules"]

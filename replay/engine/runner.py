@@ -30,8 +30,8 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from pathlib import Path
 
+from replay.cassettes import CassetteError, cassette_files
 from replay.cassettes.model import Interaction
-from replay.cassettes.reading import CassetteError, cassette_files
 from replay.engine.multiplexed import play_multiplexed
 from replay.engine.outcomes import Outcome, ReplaySummary
 from replay.engine.pipeline import Side

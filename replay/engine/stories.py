@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from contracts.spec import Contract
+from replay.cassettes import CassetteError, read_interactions
 from replay.cassettes.model import Interaction, ReadProblem
-from replay.cassettes.reading import CassetteError, read_interactions
 from replay.engine.options import ReplayOptions, StoryTarget
 from replay.engine.outcomes import KEPT, Outcome, ReplaySummary
 from replay.engine.pipeline import Pipeline, Request, Side

@@ -32,8 +32,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from contracts.errors import TalonContractsError
 from contracts.http import HttpRequest, HttpResponse, is_json_media, media_type, normalize_headers, parse_json
+from replay.cassettes import write_cassette
 from replay.cassettes.model import Interaction, decoded_body
-from replay.cassettes.reading import write_cassette
 from replay.paths import PathPattern, value_at
 from replay.talon.policies import PERSONAL_DATA_PATHS
 

@@ -10,7 +10,7 @@ import orjson
 import yaml
 
 from contracts.http import HttpRequest, HttpResponse
-from replay.cassettes.reading import read_interactions
+from replay.cassettes import read_interactions
 from replay.cassettes.model import Interaction
 
 ROOT = Path(__file__).resolve().parents[2]

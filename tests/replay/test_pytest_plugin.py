@@ -211,7 +211,7 @@ def test_cassettes_are_collected_as_tests_with_readable_ids(pytester: pytest.Pyt
 def test_a_violating_interaction_fails_with_its_violations(pytester: pytest.Pytester) -> None:
     import json
 
-    from replay.cassettes.reading import to_jsonl
+    from replay.cassettes import to_jsonl
 
     from .helpers import corpus
 

@@ -19,8 +19,8 @@ from replay.cassettes.model import Interaction
 from replay.engine import diff as diff_module
 from replay.engine.arrays import ArrayRule, ArrayRules
 from replay.engine.diff import Change, ExchangeDiff, diff_json, diff_responses
-from replay.talon.arrays import builtin_arrays, effect_key
 from replay.engine.noise import NoiseRule, NoiseRules
+from replay.talon.arrays import builtin_arrays, effect_key
 from replay.talon.noise import builtin_noise
 
 from ..helpers import corpus

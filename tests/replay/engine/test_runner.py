@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from contracts.client import IntegrationClient, RetryPolicy
 from contracts.sandbox import Sandbox
 from contracts.spec import Contract
+from replay.cassettes import read_interactions, write_cassette
 from replay.cassettes.model import Interaction
-from replay.cassettes.reading import read_interactions, write_cassette
 from replay.engine import Outcome, Replayer, ReplayOptions
 from replay.engine.multiplexed import Multiplexer
 from replay.engine.pipeline import path_and_query

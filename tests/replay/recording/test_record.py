@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from contracts.sandbox import Sandbox
+from replay.cassettes import read_interactions
 from replay.cassettes.model import Interaction
-from replay.cassettes.reading import read_interactions
 from replay.recording.record import RECORDED_ORIGIN, record
 from replay.recording.stories import SCENARIOS, Story
 

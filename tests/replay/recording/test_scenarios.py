@@ -14,8 +14,8 @@ import vcr.serialize
 from vcr.serializers import yamlserializer
 
 from contracts.spec import Contract
+from replay.cassettes import cassette_files, read_interactions
 from replay.cassettes.model import Interaction
-from replay.cassettes.reading import cassette_files, read_interactions
 from replay.recording import scenarios
 from replay.recording.record import record
 from replay.recording.redaction import AUTH_PLACEHOLDER, DEFAULT_PATHS, FOREIGN_AUTH_PLACEHOLDER, find_secrets
