@@ -13,7 +13,7 @@ from typing import Any
 
 from contracts.http import HttpRequest, HttpResponse, normalize_headers
 
-__all__ = ["Interaction", "ReadProblem", "decoded_body"]
+__all__ = ["Interaction", "ReadProblem", "decoded_body", "plain", "plain_response"]
 
 
 @dataclass(slots=True)
@@ -93,3 +93,26 @@ def decoded_body(headers: Any, body: bytes | str | None) -> bytes | str | None:
             return body
         data = decoded
     return data
+
+
+def plain(headers: Any, body: bytes | str | None) -> tuple[dict[str, str], bytes | str | None]:
+    """A message's headers (normalised) and body as the application saw them: content encodings
+    undone, and ``Content-Encoding`` dropped when they were. The one place where a recorded or a
+    live body is decoded: the engine, the offline checks, redaction and the upgrade check call it
+    where a message enters; the diff and the validator then see plain bodies only."""
+    normalized = normalize_headers(headers)
+    if not body or "content-encoding" not in normalized:
+        return normalized, body
+    decoded = decoded_body(normalized, body)
+    if decoded is body:
+        return normalized, body  # br, zstd, a lying header ...: as it is (the validator says so)
+    without = normalize_headers({k: v for k, v in normalized.items() if k != "content-encoding"})
+    return without, decoded
+
+
+def plain_response(response: HttpResponse) -> HttpResponse:
+    """:func:`plain` of a response (the response itself when it is plain already)."""
+    headers, body = plain(response.headers, response.body)
+    if headers is response.headers and body is response.body:
+        return response
+    return HttpResponse(response.status, headers, body)

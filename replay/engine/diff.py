@@ -39,7 +39,6 @@ import orjson
 from contracts.documents import join_pointer
 from contracts.errors import short_json
 from contracts.http import HttpResponse, has_content, media_type, normalize_headers, parse_json
-from replay.cassettes.model import decoded_body
 from replay.engine.arrays import ArrayRule, ArrayRules, ItemKey
 from replay.engine.noise import NoiseRule, NoiseRules
 from replay.paths import MatcherState, Token
@@ -487,7 +486,8 @@ def diff_responses(
 ) -> ExchangeDiff:
     """Compare a live response with its recording: status, the ``headers`` named, and the bodies.
 
-    Bodies with a ``Content-Encoding`` are decoded first. Identical bytes are the same without
+    Bodies are compared as given: decoded by the caller (``replay.cassettes.model.plain``, where a
+    message enters the engine), so a compressed body is compared as bytes. Identical bytes are the same without
     parsing. Otherwise both are parsed (or taken from ``recorded_json``/``live_json`` when the
     caller already has them) and diffed structurally; when either is not JSON, a single change at
     the body as a whole holds both texts. A body on one side only is ``added``/``removed``.
@@ -497,10 +497,6 @@ def diff_responses(
     live_headers = normalize_headers(live.headers)
     header_changes = _header_changes(recorded_headers, live_headers, headers)
     body_a, body_b = recorded.body, live.body
-    if "content-encoding" in recorded_headers:
-        body_a = decoded_body(recorded_headers, body_a)
-    if "content-encoding" in live_headers:
-        body_b = decoded_body(live_headers, body_b)
     body: tuple[Change, ...] = ()
     if _bytes(body_a) != _bytes(body_b):
         body = tuple(_body_changes(body_a, body_b, recorded_json, live_json, operation_id, noise, arrays))

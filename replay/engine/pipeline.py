@@ -32,7 +32,7 @@ from contracts.http import (
     plain_url_parts,
 )
 from contracts.spec import Contract, Match
-from replay.cassettes.model import Interaction, decoded_body
+from replay.cassettes.model import Interaction, plain, plain_response
 from replay.engine.diff import ExchangeDiff, diff_responses
 from replay.engine.noise import NoiseRule
 from replay.engine.options import ReplayOptions
@@ -162,10 +162,7 @@ class Pipeline:
     ) -> Generator[Request, Sent, tuple[HttpRequest, Sent]]:
         """Send the recorded request, made to fit ``side``'s target: ids rewritten, its credential."""
         recorded_request = item.request
-        headers = normalize_headers(recorded_request.headers)  # once per interaction: see _replay
-        body = recorded_request.body
-        if body and "content-encoding" in headers:
-            body = decoded_body(headers, body)
+        headers, body = plain(recorded_request.headers, recorded_request.body)  # normalised once: see steps
         body_bytes = body.encode() if isinstance(body, str) else body
         rewriter = side.rewriter
         if rewriter.active:  # otherwise nothing is rewritten: the body is not even parsed
@@ -231,11 +228,7 @@ class Pipeline:
         recorded = item.response
         recorded_plain = None
         if recorded is not None:
-            recorded_headers = normalize_headers(recorded.headers)
-            body = recorded.body
-            if body and "content-encoding" in recorded_headers:
-                body = decoded_body(recorded_headers, body)
-            recorded_plain = HttpResponse(recorded.status, recorded_headers, body)
+            recorded_plain = plain_response(recorded)
         # parsed only when needed: to learn generated values, or (by the diff) when the bodies differ
         recorded_json = json_or_none(recorded_plain) if op_id in FLOW_OPERATIONS else None
         answers: list[tuple[HttpResponse, Any]] = []
@@ -251,10 +244,11 @@ class Pipeline:
             if sent.response is None:
                 outcome.kind, outcome.reason = "error", f"{side.transport.base_url}: {sent.error}"
                 return outcome
-            live_json = json_or_none(sent.response)
+            live = plain_response(sent.response)
+            live_json = json_or_none(live)
             if recorded_json is not None:
                 side.rewriter.learn(op_id, recorded_json, live_json)
-            answers.append((sent.response, live_json))
+            answers.append((live, live_json))
         assert outcome is not None
         judged = outcome
 

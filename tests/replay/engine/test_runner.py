@@ -4,6 +4,7 @@ write safety, retries, failures."""
 from __future__ import annotations
 
 import copy
+import gzip
 import os
 import selectors
 import socket
@@ -27,7 +28,7 @@ from replay.cassettes import read_interactions, write_cassette
 from replay.cassettes.model import Interaction
 from replay.engine import Outcome, Replayer, ReplayOptions
 from replay.engine.multiplexed import Multiplexer
-from replay.engine.pipeline import path_and_query
+from replay.engine.pipeline import Pipeline, path_and_query
 from replay.engine.transport import Transport
 from tests.httpserver import ScriptedServer
 
@@ -291,6 +292,49 @@ def test_a_broken_answer_is_a_violation(scripted: ScriptedServer, contract: Cont
     (outcome,) = outcomes
     assert outcome.kind == "violation" and outcome.violations[0].pointer == "/customerSession/total"
     assert outcome.diff is not None and [c.pointer for c in outcome.diff.real] == ["/customerSession/total"]
+
+
+def test_a_compressed_answer_is_judged_decoded(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path
+) -> None:
+    # decoded where it enters the engine (replay.cassettes.model.plain): validated and diffed as JSON
+    scripted.push(200, gzip.compress(orjson.dumps(_answer())), headers={"Content-Encoding": "gzip"})
+    outcomes: list[Outcome] = []
+    Replayer(contract, ReplayOptions(target=scripted.url, api_key="k"), outcomes.append).run(
+        [_session_cassette(tmp_path)]
+    )
+    (outcome,) = outcomes
+    assert outcome.kind in ("same", "noise") and not outcome.violations, outcome
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])  # a thread per story, and stories multiplexed
+def test_a_bug_of_the_tool_is_a_malfunction_of_that_interaction_and_the_run_goes_on(
+    scripted: ScriptedServer,
+    contract: Contract,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    concurrency: int,
+) -> None:
+    scripted.default.body = _answer()
+    calls = 0
+    judge = Pipeline.judge
+
+    def buggy(self: Pipeline, *args: Any) -> Outcome:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise KeyError("a bug of ours")
+        return judge(self, *args)
+
+    monkeypatch.setattr(Pipeline, "judge", buggy)
+    outcomes: list[Outcome] = []
+    options = ReplayOptions(target=scripted.url, api_key="k", concurrency=concurrency)
+    summary = Replayer(contract, options, outcomes.append).run([_session_cassette(tmp_path, 3)])
+    assert [o.kind for o in outcomes].count("malfunction") == 1 and len(outcomes) == 3
+    (broken,) = [o for o in outcomes if o.kind == "malfunction"]
+    assert not broken.finding  # never counted as a finding about the target
+    assert "talon-contracts failed (KeyError: 'a bug of ours', at test_runner.py:" in (broken.reason or "")
+    assert summary.counts["malfunction"] == 1 and broken in summary.findings  # kept for the reports
 
 
 def test_stop_finishes_the_request_in_flight_and_sends_no_more(
