@@ -314,7 +314,7 @@ def talon_cassette(
     """A vcrpy cassette named after the test, recorded with the project's redaction rules."""
     import vcr
 
-    from replay.recording.redaction import vcr_config
+    from replay.recording.vcrpy import vcr_config
 
     name = request.node.name.replace("/", "_") + ".yaml"
     # matched without scheme, host and port: the sandbox's port changes every session, and a cassette
@@ -484,8 +484,8 @@ class CassetteFile(pytest.File):
     """A recorded capture: each interaction is a test item."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        from replay.cassettes.model import ReadProblem
         from replay.cassettes import read_interactions
+        from replay.cassettes.model import ReadProblem
 
         contract = _contract_of(self.config)
         self.config.stash[_ACTIVE] = True

@@ -96,8 +96,8 @@ def record(
     if unknown:
         raise ValueError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(sorted(SCENARIOS))}")
     contract = contract or load_contract()
-    sandbox = None
     clock = _SteppingClock(RECORDING_EPOCH)
+    sandbox = None
     if target is None:
         sandbox = Sandbox(contract=contract, conflicts="reject", clock=clock).start()
         target, api_key = sandbox.base_url, sandbox.api_key
@@ -107,42 +107,11 @@ def record(
         raise ValueError("an API key is needed to record against an external target")
     else:
         namespace = namespace if namespace is not None else f"rec-{secrets.token_hex(3)}-"
-    assert api_key is not None
-    suffix = ".jsonl" if fmt == "jsonl" else ".yaml"
+    recorder = _Recorder(target, api_key, namespace, contract, sandbox, clock, rules, salt, fmt)
     results = []
     try:
         for name in names:
-            function, _ = SCENARIOS[name]
-            if sandbox is not None:
-                clock.reset()
-                sandbox.reset()
-            session = requests.Session()
-            client = IntegrationClient(
-                target, api_key, session=session, contract=contract, retries=RetryPolicy(retries=0)
-            )
-            intruder = IntegrationClient(target, "revoked-" + secrets.token_hex(8), session=session, contract=contract,
-                                         retries=RetryPolicy(retries=0))  # fmt: skip
-            story = Story(client, intruder, namespace, sandbox,
-                          origin=(target, RECORDED_ORIGIN) if sandbox is not None else None)  # fmt: skip
-            client.observers.append(story.observe)
-            intruder.observers.append(story.observe)
-            path = Path(out_dir) / f"{name}{suffix}"
-            result = RecordResult(name, path)
-            try:
-                function(story)
-                result.interactions = save(path, story.interactions, api_key=api_key, redactor=_redactor(rules, salt, api_key),
-                                           fmt=fmt)  # fmt: skip
-            except (
-                ScenarioFailed,
-                TalonContractsError,
-                requests.RequestException,
-                OSError,
-            ) as exc:  # this story only
-                result.error = f"{type(exc).__name__}: {exc}"
-                result.finding = isinstance(exc, ScenarioFailed)
-                result.path = None
-            finally:
-                session.close()
+            result = recorder.story(name, Path(out_dir))
             results.append(result)
             if progress is not None:
                 progress(result)
@@ -150,3 +119,61 @@ def record(
         if sandbox is not None:
             sandbox.stop()
     return results
+
+
+@dataclass(slots=True)
+class _Recorder:
+    """What every story of one ``record`` run shares."""
+
+    target: str
+    api_key: str
+    namespace: str
+    contract: Contract
+    sandbox: Sandbox | None
+    clock: _SteppingClock
+    rules: RedactionRules | None
+    salt: bytes | None
+    fmt: str
+
+    def story(self, name: str, out_dir: Path) -> RecordResult:
+        """Run one scenario from a fresh state (on the sandbox) and write its redacted cassette."""
+        function, _ = SCENARIOS[name]
+        if self.sandbox is not None:
+            self.clock.reset()
+            self.sandbox.reset()
+        path = out_dir / f"{name}{'.jsonl' if self.fmt == 'jsonl' else '.yaml'}"
+        result = RecordResult(name, path)
+        session = requests.Session()
+        try:
+            story = self._story(session)
+            function(story)
+            redactor = _redactor(self.rules, self.salt, self.api_key)
+            result.interactions = save(
+                path, story.interactions, api_key=self.api_key, redactor=redactor, fmt=self.fmt
+            )
+        except (
+            ScenarioFailed,
+            TalonContractsError,
+            requests.RequestException,
+            OSError,
+        ) as exc:  # this story only
+            result.error = f"{type(exc).__name__}: {exc}"
+            result.finding = isinstance(exc, ScenarioFailed)
+            result.path = None
+        finally:
+            session.close()
+        return result
+
+    def _story(self, session: requests.Session) -> Story:
+        """A story's clients (the key in use, and a revoked one for the 401s), observed as they talk."""
+        contract, target, no_retries = self.contract, self.target, RetryPolicy(retries=0)
+        client = IntegrationClient(
+            target, self.api_key, session=session, contract=contract, retries=no_retries
+        )
+        intruder = IntegrationClient(target, "revoked-" + secrets.token_hex(8), session=session, contract=contract,
+                                     retries=no_retries)  # fmt: skip
+        story = Story(client, intruder, self.namespace, self.sandbox,
+                      origin=(target, RECORDED_ORIGIN) if self.sandbox is not None else None)  # fmt: skip
+        client.observers.append(story.observe)
+        intruder.observers.append(story.observe)
+        return story

@@ -13,7 +13,7 @@ On by default, for requests and responses, headers and bodies:
   anything shaped like a Talon.One API key; :func:`save` refuses to write a cassette where one is
   found, and says where.
 
-The same rules serve the pytest side through vcrpy: :func:`vcr_config`.
+The same rules serve the pytest side through vcrpy: ``replay.recording.vcrpy.vcr_config``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ __all__ = [
     "SecretLeakError",
     "find_secrets",
     "save",
-    "vcr_config",
 ]
 
 PLACEHOLDER = "REDACTED"
@@ -302,70 +301,3 @@ def save(
 
 
 # --------------------------------------------------------------------------- vcrpy
-
-
-def vcr_config(rules: RedactionRules | None = None, *, api_key: str | None = None) -> dict[str, Any]:
-    """Keyword arguments for ``vcr.VCR(...)`` (or pytest-recording's ``vcr_config``) applying the same
-    redaction to what vcrpy records. One configuration = one Redactor: consistent pseudonyms.
-
-    vcrpy has no hook before it saves, so the secret check runs on each exchange as it is
-    recorded: an exchange that would still hold a credential raises :class:`SecretLeakError` in
-    the test that made it (and is not recorded). The API key in use is replaced wherever it
-    appears, even with redaction turned off.
-    """
-    redactor = Redactor(rules or RedactionRules())
-    enabled = redactor.rules.enabled
-
-    def scrub(value: Any) -> Any:
-        if not api_key or len(api_key) < 4 or value is None:
-            return value
-        if isinstance(value, bytes):
-            return value.replace(api_key.encode(), PLACEHOLDER.encode())
-        if isinstance(value, list):
-            return [scrub(v) for v in value]
-        return str(value).replace(api_key, PLACEHOLDER)
-
-    def refuse_leaks(what: str, interaction: Interaction) -> None:
-        findings = [f.split(", ", 1)[1] for f in find_secrets(interaction, api_key)]
-        if findings:
-            raise SecretLeakError("the vcrpy cassette", [f"{what}: {f}" for f in findings])
-
-    def before_record_request(request: Any) -> Any:
-        request.uri = scrub(request.uri)
-        for name in list(request.headers):
-            request.headers[name] = scrub(request.headers[name])
-        if request.body:
-            request.body = scrub(request.body)
-        if enabled:
-            request.uri = redactor.url(request.uri)
-            for name in list(request.headers):
-                if name.lower() in redactor.rules.headers:
-                    request.headers[name] = (
-                        AUTH_PLACEHOLDER if name.lower() == "authorization" else PLACEHOLDER
-                    )
-            if request.body:
-                request.body = redactor.body(dict(request.headers), request.body)
-        sent = HttpRequest(request.method, request.uri, dict(request.headers), request.body)
-        refuse_leaks(f"{request.method} {request.uri}", Interaction("vcrpy", 0, sent, None))
-        return request
-
-    def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
-        response["headers"] = {k: scrub(v) for k, v in (response.get("headers") or {}).items()}
-        body = response.get("body") or {}
-        if body.get("string"):
-            body["string"] = scrub(body["string"])
-        if enabled:
-            response["headers"] = redactor.headers(response["headers"])
-            if body.get("string"):
-                redacted = redactor.body(response["headers"], body["string"])
-                body["string"] = redacted.encode("utf-8") if isinstance(redacted, str) else redacted
-        status = response.get("status") or {}
-        answer = HttpResponse(int(status.get("code") or 0), response["headers"], body.get("string"))
-        refuse_leaks("a response", Interaction("vcrpy", 0, HttpRequest("GET", "", {}, None), answer))
-        return response
-
-    return {
-        "before_record_request": before_record_request,
-        "before_record_response": before_record_response,
-        "decode_compressed_response": True,  # so that bodies can be redacted and searched
-    }

@@ -27,7 +27,7 @@ from replay.cassettes import (
     write_cassette,
 )
 from replay.cassettes.model import Interaction, ReadProblem, decoded_body
-from replay.recording.redaction import vcr_config
+from replay.recording.vcrpy import vcr_config
 
 from ..helpers import CORPUS, corpus, har, jsonl, schemathesis_report, session_exchange
 

@@ -22,8 +22,8 @@ from replay.recording.redaction import (
     SecretLeakError,
     find_secrets,
     save,
-    vcr_config,
 )
+from replay.recording.vcrpy import vcr_config
 from replay.verify import check
 
 API_KEY = "d3b07384d113edec49eaa6238ad5ff00d3b07384d113edec49eaa6238ad5ff00"  # shaped like a real one

@@ -1,0 +1,93 @@
+"""The redaction of ``replay.recording.redaction`` applied to what vcrpy records (the pytest side).
+
+vcrpy has no hook before it saves, so the secret check runs on each exchange as it is recorded: an
+exchange that would still hold a credential raises :class:`SecretLeakError` in the test that made
+it (and is not recorded). The API key in use is replaced wherever it appears, even with redaction
+turned off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.http import HttpRequest, HttpResponse
+from replay.cassettes.model import Interaction
+from replay.recording.redaction import (
+    AUTH_PLACEHOLDER,
+    PLACEHOLDER,
+    RedactionRules,
+    Redactor,
+    SecretLeakError,
+    find_secrets,
+)
+
+__all__ = ["vcr_config"]
+
+
+def vcr_config(rules: RedactionRules | None = None, *, api_key: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``vcr.VCR(...)`` (or pytest-recording's ``vcr_config``) applying the same
+    redaction to what vcrpy records. One configuration = one Redactor: consistent pseudonyms."""
+    hooks = _Hooks(Redactor(rules or RedactionRules()), api_key)
+    return {
+        "before_record_request": hooks.request,
+        "before_record_response": hooks.response,
+        "decode_compressed_response": True,  # so that bodies can be redacted and searched
+    }
+
+
+class _Hooks:
+    def __init__(self, redactor: Redactor, api_key: str | None) -> None:
+        self.redactor = redactor
+        self.api_key = api_key
+
+    def scrub(self, value: Any) -> Any:
+        """The API key in use replaced wherever it appears."""
+        api_key = self.api_key
+        if not api_key or len(api_key) < 4 or value is None:
+            return value
+        if isinstance(value, bytes):
+            return value.replace(api_key.encode(), PLACEHOLDER.encode())
+        if isinstance(value, list):
+            return [self.scrub(v) for v in value]
+        return str(value).replace(api_key, PLACEHOLDER)
+
+    def refuse_leaks(self, what: str, interaction: Interaction) -> None:
+        findings = [f.split(", ", 1)[1] for f in find_secrets(interaction, self.api_key)]
+        if findings:
+            raise SecretLeakError("the vcrpy cassette", [f"{what}: {f}" for f in findings])
+
+    def request(self, request: Any) -> Any:
+        redactor = self.redactor
+        request.uri = self.scrub(request.uri)
+        for name in list(request.headers):
+            request.headers[name] = self.scrub(request.headers[name])
+        if request.body:
+            request.body = self.scrub(request.body)
+        if redactor.rules.enabled:
+            request.uri = redactor.url(request.uri)
+            for name in list(request.headers):
+                if name.lower() in redactor.rules.headers:
+                    request.headers[name] = (
+                        AUTH_PLACEHOLDER if name.lower() == "authorization" else PLACEHOLDER
+                    )
+            if request.body:
+                request.body = redactor.body(dict(request.headers), request.body)
+        sent = HttpRequest(request.method, request.uri, dict(request.headers), request.body)
+        self.refuse_leaks(f"{request.method} {request.uri}", Interaction("vcrpy", 0, sent, None))
+        return request
+
+    def response(self, response: dict[str, Any]) -> dict[str, Any]:
+        redactor = self.redactor
+        response["headers"] = {k: self.scrub(v) for k, v in (response.get("headers") or {}).items()}
+        body = response.get("body") or {}
+        if body.get("string"):
+            body["string"] = self.scrub(body["string"])
+        if redactor.rules.enabled:
+            response["headers"] = redactor.headers(response["headers"])
+            if body.get("string"):
+                redacted = redactor.body(response["headers"], body["string"])
+                body["string"] = redacted.encode("utf-8") if isinstance(redacted, str) else redacted
+        status = response.get("status") or {}
+        answer = HttpResponse(int(status.get("code") or 0), response["headers"], body.get("string"))
+        self.refuse_leaks("a response", Interaction("vcrpy", 0, HttpRequest("GET", "", {}, None), answer))
+        return response
