@@ -139,9 +139,7 @@ def private_imports(modules: dict[str, Module]) -> list[str]:
 
 
 def long_modules(modules: dict[str, Module], limit: int = MODULE_LIMIT) -> list[tuple[str, int]]:
-    return sorted(
-        ((m.name, m.lines) for m in modules.values() if m.lines > limit), key=lambda x: -x[1]
-    )
+    return sorted(((m.name, m.lines) for m in modules.values() if m.lines > limit), key=lambda x: -x[1])
 
 
 def long_functions(
