@@ -44,8 +44,9 @@ from .errors import (
     short_json,
 )
 from .http import HttpRequest, HttpResponse, has_content, is_json_media, media_type, parse_json
-from .schema import json_kind
-from .spec import MISSING, Contract, Operation, Parameter, load_contract
+from .model import MISSING, Operation, Parameter
+from .schema import schema_type
+from .spec import Contract, load_contract
 
 __all__ = ["ApiError", "ApiResponse", "IntegrationClient", "RetryPolicy"]
 
@@ -359,7 +360,7 @@ def _never_sent(exc: Exception) -> bool:
 
 
 def _kind(schema: Mapping[str, Any]) -> str:
-    return json_kind(schema, default="any")
+    return schema_type(schema, default="any")
 
 
 def _scalar(op: Operation, param: Parameter, value: Any, kind: str) -> str:
@@ -455,6 +456,19 @@ def _bind(
     contract: Contract, op: Operation, args: Sequence[Any], kwargs: dict[str, Any]
 ) -> tuple[str, list[tuple[str, str]], bytes | None]:
     """Check and place the caller's arguments: (path, query pairs, body bytes). Raises ArgumentError."""
+    values = _arguments(op, args, kwargs)
+    path, query = _place_parameters(contract, op, values)
+    body: bytes | None = None
+    if op.request_body is not None:
+        if "body" in values and values["body"] is not None:
+            body = _body_bytes(contract, op, values["body"])
+        elif op.request_body.required:
+            raise ArgumentError("missing required body", operation_id=op.operation_id, argument="body")
+    return path, query, body
+
+
+def _arguments(op: Operation, args: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The caller's arguments by Python name (``body`` for the body), positional ones placed."""
     by_name: dict[str, Parameter] = {}
     for param in op.parameters:
         by_name[param.python_name] = param
@@ -487,7 +501,13 @@ def _bind(
         if key in values:
             raise ArgumentError(f"argument {key!r} given twice", operation_id=op.operation_id, argument=key)
         values[key] = value
+    return values
 
+
+def _place_parameters(
+    contract: Contract, op: Operation, values: dict[str, Any]
+) -> tuple[str, list[tuple[str, str]]]:
+    """The path with its parameters filled in, and the query pairs."""
     path = op.path
     query: list[tuple[str, str]] = []
     for param in op.parameters:
@@ -514,13 +534,7 @@ def _bind(
                 operation_id=op.operation_id,
                 argument=param.python_name,
             )
-    body: bytes | None = None
-    if op.request_body is not None:
-        if "body" in values and values["body"] is not None:
-            body = _body_bytes(contract, op, values["body"])
-        elif op.request_body.required:
-            raise ArgumentError("missing required body", operation_id=op.operation_id, argument="body")
-    return path, query, body
+    return path, query
 
 
 def _operation_method(client: IntegrationClient, op: Operation) -> Callable[..., ApiResponse]:

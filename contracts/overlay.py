@@ -79,47 +79,48 @@ def load_overlay(source: str | Path | dict[str, Any] | Document) -> Overlay:
     actions = data.get("actions")
     if not isinstance(actions, list) or not actions:
         raise OverlayError("'actions' must be a non-empty list", source=name, pointer="/actions")
-    parsed = []
-    for i, action in enumerate(actions):
-        pointer = join_pointer("/actions", i)
-        line = doc.line_of(pointer)
-        if not isinstance(action, dict):
-            raise OverlayError("an action must be a mapping", source=name, pointer=pointer, line=line)
-        target = action.get("target")
-        if not isinstance(target, str):
-            raise OverlayError("an action needs a string 'target'", source=name, pointer=pointer, line=line)
-        try:
-            _JSONPATH.compile(target)
-        except JSONPathError as exc:
-            raise OverlayError(
-                f"target {target!r} is not a valid JSONPath (RFC 9535): {str(exc).splitlines()[0]}",
-                source=name,
-                pointer=join_pointer(pointer, "target"),
-                line=line,
-            ) from None
-        remove = action.get("remove", False)
-        if not isinstance(remove, bool):
-            raise OverlayError("'remove' must be a boolean", source=name, pointer=pointer, line=line)
-        update = action.get("update", _NO_UPDATE)
-        if not remove and update is _NO_UPDATE:
-            raise OverlayError(
-                "an action needs 'update' or 'remove: true'", source=name, pointer=pointer, line=line
-            )
-        parsed.append(
-            OverlayAction(
-                target=target,
-                pointer=pointer,
-                description=str(action.get("description", "")),
-                update=update,
-                remove=remove,
-            )
-        )
+    parsed = tuple(_action(doc, action, join_pointer("/actions", i)) for i, action in enumerate(actions))
     return Overlay(
         source=name,
         title=str(info.get("title", "")),
         version=str(info.get("version", "")),
-        actions=tuple(parsed),
+        actions=parsed,
         document=doc,
+    )
+
+
+def _action(doc: Document, action: Any, pointer: str) -> OverlayAction:
+    """One checked action of the overlay ``doc`` (the one at ``pointer``)."""
+    name = doc.source
+    line = doc.line_of(pointer)
+    if not isinstance(action, dict):
+        raise OverlayError("an action must be a mapping", source=name, pointer=pointer, line=line)
+    target = action.get("target")
+    if not isinstance(target, str):
+        raise OverlayError("an action needs a string 'target'", source=name, pointer=pointer, line=line)
+    try:
+        _JSONPATH.compile(target)
+    except JSONPathError as exc:
+        raise OverlayError(
+            f"target {target!r} is not a valid JSONPath (RFC 9535): {str(exc).splitlines()[0]}",
+            source=name,
+            pointer=join_pointer(pointer, "target"),
+            line=line,
+        ) from None
+    remove = action.get("remove", False)
+    if not isinstance(remove, bool):
+        raise OverlayError("'remove' must be a boolean", source=name, pointer=pointer, line=line)
+    update = action.get("update", _NO_UPDATE)
+    if not remove and update is _NO_UPDATE:
+        raise OverlayError(
+            "an action needs 'update' or 'remove: true'", source=name, pointer=pointer, line=line
+        )
+    return OverlayAction(
+        target=target,
+        pointer=pointer,
+        description=str(action.get("description", "")),
+        update=update,
+        remove=remove,
     )
 
 

@@ -3,7 +3,9 @@
 ``load_spec`` takes a path or a dict (YAML or JSON), applies an optional overlay, inlines
 external ``$ref``s, repairs what it can of the vendor's quirks (each repair is a
 :class:`~contracts.errors.LoadIssue`, also emitted as a :class:`~contracts.errors.ContractWarning`)
-and returns a :class:`Contract`: operations by id and by (method, concrete path).
+and returns a :class:`Contract`: operations by id and by (method, concrete path). The operations
+themselves are records of :mod:`contracts.model`, read from the document by
+:mod:`contracts.indexing`.
 
 ``load_contract`` is the project's default contract: the vendor's v7.0.0 facts plus our
 overlay, both shipped in ``contracts/openapi/``.
@@ -14,147 +16,33 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
-import keyword
 import re
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .documents import Document, join_pointer, read_document
 from .errors import ContractLoadError, ContractWarning, UnknownOperation
-from .http import media_type, plain_url_parts
+from .http import plain_url_parts
+from .indexing import OperationReader
+from .model import Match, Operation
 from .overlay import ActionResult, Overlay, load_overlay, run_overlay
-from .schema import HTTP_METHODS, SchemaCompiler, follow_refs, repair_schema_quirks, resolve_pointer
+from .schema import HTTP_METHODS, SchemaCompiler, repair_schema_quirks, resolve_pointer
+from .validation import Validator
 
-if TYPE_CHECKING:
-    from .validation import Validator
-
-__all__ = [
-    "DEFAULT_OVERLAY",
-    "DEFAULT_VENDOR_CONTRACT",
-    "Contract",
-    "Match",
-    "MediaType",
-    "Operation",
-    "Parameter",
-    "RequestBody",
-    "ResponseSpec",
-    "load_contract",
-    "load_spec",
-    "python_name",
-]
+# Match lives in contracts.model; it is named here too because callers of Contract.match meet it here.
+__all__ = ["DEFAULT_OVERLAY", "DEFAULT_VENDOR_CONTRACT", "Contract", "Match", "load_contract", "load_spec"]
 
 OPENAPI_DIR = Path(__file__).with_name("openapi")
 DEFAULT_VENDOR_CONTRACT = OPENAPI_DIR / "talon-integration-v7.0.0.yaml"
 DEFAULT_OVERLAY = OPENAPI_DIR / "talon-overlay.yaml"
 
-_MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "<missing>", "__bool__": lambda self: False})()
-MISSING = _MISSING
-
 
 def _unquote(value: str) -> str:
     return unquote(value) if "%" in value else value
-
-
-def python_name(name: str) -> str:
-    """``updateCustomerSessionV2`` -> ``update_customer_session_v2`` (the Talon.One SDK's spelling)."""
-    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]{2,})", "_", name)
-    snake = re.sub(r"\W+", "_", snake).strip("_").lower() or "_"
-    if snake[0].isdigit() or keyword.iskeyword(snake):
-        snake += "_"
-    return snake
-
-
-# --------------------------------------------------------------------------- model
-
-
-@dataclass(frozen=True, slots=True)
-class Parameter:
-    name: str
-    location: str  # "path" | "query" | "header" | "cookie"
-    required: bool
-    schema: Any  # as written in the contract (may be a $ref)
-    schema_pointer: str
-    resolved: dict[str, Any]  # top level of the schema with $refs followed
-    style: str
-    explode: bool
-    python_name: str
-    default: Any = _MISSING
-    deprecated: bool = False
-    pointer: str = ""  # of the parameter object itself ($refs followed)
-    media_type: str | None = None  # for a parameter given by `content` instead of `schema`
-    allow_empty: bool = False  # allowEmptyValue
-
-
-@dataclass(frozen=True, slots=True)
-class MediaType:
-    media_type: str
-    schema: Any | None
-    schema_pointer: str
-
-
-@dataclass(frozen=True, slots=True)
-class RequestBody:
-    required: bool
-    content: Mapping[str, MediaType]
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseSpec:
-    key: str  # "200", "2XX" or "default"
-    description: str
-    content: Mapping[str, MediaType]
-    headers: tuple[Parameter, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    operation_id: str
-    method: str  # upper case
-    path: str  # template, e.g. /v2/customer_sessions/{customerSessionId}
-    pointer: str
-    parameters: tuple[Parameter, ...]
-    request_body: RequestBody | None
-    responses: Mapping[str, ResponseSpec]
-    security: tuple[Mapping[str, Any], ...]
-    summary: str = ""
-    tags: tuple[str, ...] = ()
-    python_name: str = ""
-    deprecated: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.operation_id} ({self.method} {self.path})"
-
-    def __repr__(self) -> str:
-        return f"<Operation {self.operation_id}: {self.method} {self.path}>"
-
-    @property
-    def path_parameters(self) -> tuple[Parameter, ...]:
-        """Path parameters in the order they appear in the template."""
-        order = re.findall(r"{([^}]+)}", self.path)
-        by_name = {p.name: p for p in self.parameters if p.location == "path"}
-        return tuple(by_name[n] for n in order if n in by_name)
-
-    @property
-    def statuses(self) -> tuple[str, ...]:
-        return tuple(self.responses)
-
-    def response_for(self, status: int) -> ResponseSpec | None:
-        """The documented response for ``status``: exact code, then ``2XX`` range, then ``default``."""
-        exact = self.responses.get(str(status))
-        if exact is not None:
-            return exact
-        ranged = self.responses.get(f"{status // 100}XX")  # keys were upper-cased when indexed
-        return ranged if ranged is not None else self.responses.get("default")
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    operation: Operation
-    path_params: dict[str, str]
 
 
 @dataclass(slots=True)
@@ -190,12 +78,13 @@ class Contract:
         info = data.get("info") if isinstance(data.get("info"), dict) else {}
         self.title = str(info.get("title", ""))
         self.version = str(info.get("version", ""))
+        self._reader = OperationReader(document)
         components = data.get("components") if isinstance(data.get("components"), dict) else {}
         schemes = components.get("securitySchemes")
         self.security_schemes: dict[str, dict[str, Any]] = {}
         for name, scheme in schemes.items() if isinstance(schemes, dict) else ():
             pointer = join_pointer("/components/securitySchemes", name)
-            scheme = self._deref(scheme, pointer)
+            scheme = self._reader.deref(scheme, pointer)
             if isinstance(scheme, dict):
                 self.security_schemes[name] = scheme
             elif scheme is not None:
@@ -341,8 +230,6 @@ class Contract:
     def validator(self) -> Validator:
         """The contract's shared validator (compiled schemas are cached on it)."""
         if self._validator is None:
-            from .validation import Validator
-
             self._validator = Validator(self)
         return self._validator
 
@@ -365,100 +252,9 @@ class Contract:
             return urlsplit(re.sub(r"{([^}]*)}", value, url)).path.rstrip("/")
         return ""
 
-    def _deref(self, node: Any, pointer: str) -> Any:
-        """Follow a chain of local ``$ref``s of a non-schema object (parameter, response ...)."""
-        target, problem = follow_refs(self.data, node)
-        if problem is not None:
-            self.document.issue(pointer, f"{problem}; the object is ignored")
-        return target
-
     def schema_top(self, schema: Any) -> dict[str, Any]:
         """The schema object itself, with top-level ``$ref`` chains followed (nested refs stay)."""
-        target, _ = follow_refs(self.data, schema)
-        return target if isinstance(target, dict) else {}
-
-    def _target_pointer(self, node: Any, pointer: str) -> str:
-        """Where a chain of local ``$ref``s starting at ``node`` (found at ``pointer``) ends."""
-        for _ in range(32):
-            ref = node.get("$ref") if isinstance(node, dict) else None
-            if not isinstance(ref, str) or not ref.startswith("#"):
-                break
-            try:
-                node, pointer = resolve_pointer(self.data, ref[1:]), ref[1:]
-            except KeyError:
-                break
-        return pointer
-
-    def _parameter(self, raw: Any, pointer: str) -> Parameter | None:
-        param = self._deref(raw, pointer)
-        pointer = self._target_pointer(raw, pointer)
-        if param is None:
-            return None
-        if (
-            not isinstance(param, dict)
-            or not isinstance(param.get("name"), str)
-            or param.get("in")
-            not in (
-                "path",
-                "query",
-                "header",
-                "cookie",
-            )
-        ):
-            self.document.issue(pointer, "parameter without a valid 'name' and 'in'; ignored")
-            return None
-        location = param["in"]
-        schema_pointer = join_pointer(pointer, "schema")
-        schema = param.get("schema")
-        media: str | None = None
-        if schema is None and isinstance(param.get("content"), dict) and param["content"]:
-            media, obj = next(iter(param["content"].items()))
-            schema = obj.get("schema") if isinstance(obj, dict) else None
-            schema_pointer = join_pointer(pointer, "content", media, "schema")
-        if schema is None:
-            schema = {}
-        resolved = self.schema_top(schema)
-        default_style = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}[location]
-        style = str(param.get("style", default_style))
-        explode = param.get("explode", style == "form")
-        required = bool(param.get("required", location == "path"))
-        if location == "path" and not required:
-            self.document.issue(pointer, "path parameters are always required; 'required: false' ignored")
-            required = True
-        return Parameter(
-            name=param["name"],
-            location=location,
-            required=required,
-            schema=schema,
-            schema_pointer=schema_pointer,
-            resolved=resolved,
-            style=style,
-            explode=bool(explode),
-            python_name=python_name(param["name"]),
-            default=resolved.get("default", _MISSING),
-            deprecated=param.get("deprecated") is True,
-            pointer=pointer,
-            media_type=media_type(str(media)) or str(media) if media is not None else None,
-            allow_empty=param.get("allowEmptyValue") is True,
-        )
-
-    def _list(self, owner: dict[str, Any], key: str, pointer: str) -> list[Any]:
-        value = owner.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.document.issue(join_pointer(pointer, key), f"{key} must be a list; ignored")
-            return []
-        return value
-
-    def _content(self, content: Any, pointer: str) -> dict[str, MediaType]:
-        result: dict[str, MediaType] = {}
-        if isinstance(content, dict):
-            for media, obj in content.items():
-                obj = obj if isinstance(obj, dict) else {}
-                name = media_type(str(media)) or str(media).lower()
-                result[name] = MediaType(name, obj.get("schema"), join_pointer(pointer, media, "schema"))
-        return result
+        return self._reader.schema_top(schema)
 
     def _index_operations(self) -> None:
         paths = self.data.get("paths")
@@ -467,19 +263,16 @@ class Contract:
                 self.document.issue("/paths", "'paths' is not a mapping; no operations")
             return
         global_security = self.data.get("security", [])
+        reader = self._reader
         for template, item in paths.items():
             item_pointer = join_pointer("/paths", template)
             if not isinstance(template, str) or not template.startswith("/"):
                 self.document.issue(item_pointer, "a path must start with '/'; ignored")
                 continue
-            item = self._deref(item, item_pointer)
+            item = reader.deref(item, item_pointer)
             if not isinstance(item, dict):
                 continue
-            shared = [
-                p
-                for i, raw in enumerate(self._list(item, "parameters", item_pointer))
-                if (p := self._parameter(raw, join_pointer(item_pointer, "parameters", i))) is not None
-            ]
+            shared = reader.parameters(item, item_pointer)
             route = self._route(template)
             for method in HTTP_METHODS:
                 raw_op = item.get(method)
@@ -489,7 +282,9 @@ class Contract:
                 if not isinstance(raw_op, dict):
                     self.document.issue(op_pointer, "an operation must be a mapping; ignored")
                     continue
-                op = self._operation(template, method, raw_op, op_pointer, shared, global_security)
+                op = reader.operation(
+                    template, method, raw_op, op_pointer, shared, global_security, self.operations
+                )
                 route.operations[op.method] = op
                 self._route_of[op.operation_id] = route
                 self.operations[op.operation_id] = op
@@ -497,114 +292,6 @@ class Contract:
         for segments, routes in self._routes.items():
             routes.sort(key=lambda r: r.specificity, reverse=True)
             self._combined[segments] = _combined(routes)
-
-    def _operation(
-        self,
-        template: str,
-        method: str,
-        raw: dict[str, Any],
-        pointer: str,
-        shared: list[Parameter],
-        global_security: Any,
-    ) -> Operation:
-        op_id = raw.get("operationId")
-        if not isinstance(op_id, str) or not op_id:
-            words = [w for w in re.split(r"[^A-Za-z0-9]+", template) if w]
-            op_id = method + "".join(w[:1].upper() + w[1:] for w in words)
-            self.document.issue(pointer, f"operation has no operationId; named {op_id!r}")
-        if op_id in self.operations:
-            n = 2
-            while f"{op_id}_{n}" in self.operations:
-                n += 1
-            self.document.issue(
-                join_pointer(pointer, "operationId"), f"duplicate operationId {op_id!r}; renamed {op_id}_{n}"
-            )
-            op_id = f"{op_id}_{n}"
-        params: dict[tuple[str, str], Parameter] = {(p.location, p.name): p for p in shared}
-        for i, raw_param in enumerate(self._list(raw, "parameters", pointer)):
-            param = self._parameter(raw_param, join_pointer(pointer, "parameters", i))
-            if param is not None:
-                params[(param.location, param.name)] = param  # operation-level overrides path-level
-        declared = set(re.findall(r"{([^}]+)}", template))
-        for name in declared - {n for (loc, n) in params if loc == "path"}:
-            self.document.issue(pointer, f"path parameter {{{name}}} is not declared; assuming a string")
-            params[("path", name)] = Parameter(
-                name,
-                "path",
-                True,
-                {"type": "string"},
-                "",
-                {"type": "string"},
-                "simple",
-                False,
-                python_name(name),
-            )
-        body = None
-        raw_body = self._deref(raw.get("requestBody"), join_pointer(pointer, "requestBody"))
-        if isinstance(raw_body, dict):
-            body_pointer = join_pointer(pointer, "requestBody")
-            if "$ref" in (raw.get("requestBody") or {}):
-                body_pointer = "/" + raw["requestBody"]["$ref"].lstrip("#/")
-            body = RequestBody(
-                bool(raw_body.get("required", False)),
-                self._content(raw_body.get("content"), join_pointer(body_pointer, "content")),
-            )
-        responses: dict[str, ResponseSpec] = {}
-        raw_responses = raw.get("responses")
-        if not isinstance(raw_responses, dict) or not raw_responses:
-            self.document.issue(pointer, "operation documents no responses")
-            raw_responses = {}
-        for key, raw_response in raw_responses.items():
-            key = str(key)
-            resp_pointer = join_pointer(pointer, "responses", key)
-            if not re.fullmatch(r"[1-5](?:\d\d|XX|xx)|default", key):
-                self.document.issue(
-                    resp_pointer, f"{key!r} is not a status code, range or 'default'; ignored"
-                )
-                continue
-            original = raw_response
-            resolved = self._deref(raw_response, resp_pointer)
-            if not isinstance(resolved, dict):
-                continue
-            if isinstance(original, dict) and "$ref" in original:
-                resp_pointer = "/" + original["$ref"].lstrip("#/")
-            headers = []
-            raw_headers = resolved.get("headers") or {}
-            if not isinstance(raw_headers, dict):
-                self.document.issue(
-                    join_pointer(resp_pointer, "headers"), "headers must be a mapping; ignored"
-                )
-                raw_headers = {}
-            for name, header in raw_headers.items():
-                header_obj = self._deref(header, join_pointer(resp_pointer, "headers", name))
-                if isinstance(header_obj, dict):
-                    param = self._parameter(
-                        {**header_obj, "name": name, "in": "header"},
-                        self._target_pointer(header, join_pointer(resp_pointer, "headers", name)),
-                    )
-                    if param is not None and name.lower() != "content-type":
-                        headers.append(param)
-            responses[key.upper() if key != "default" else key] = ResponseSpec(
-                key=key,
-                description=str(resolved.get("description", "")),
-                content=self._content(resolved.get("content"), join_pointer(resp_pointer, "content")),
-                headers=tuple(headers),
-            )
-        security = raw.get("security", global_security)
-        return Operation(
-            operation_id=op_id,
-            method=method.upper(),
-            path=template,
-            pointer=pointer,
-            parameters=tuple(params.values()),
-            request_body=body,
-            responses=responses,
-            security=tuple(s for s in security if isinstance(s, dict)) if isinstance(security, list) else (),
-            summary=str(raw.get("summary", "")),
-            tags=tuple(str(t) for t in self._list(raw, "tags", pointer)),
-            python_name=python_name(op_id),
-            deprecated=raw.get("deprecated") is True,
-        )
 
     def _route(self, template: str) -> _Route:
         for routes in self._routes.values():

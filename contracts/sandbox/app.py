@@ -26,10 +26,11 @@ import orjson
 
 from ..errors import Violation
 from ..http import HttpRequest
+from ..model import Match, Operation
 from ..schema import follow_refs
-from ..spec import Contract, Match, Operation, load_contract
+from ..spec import Contract, load_contract
 from ..validation import ParsedRequest
-from . import audiences, catalogs, codes, customers, loyalty, sessions  # noqa: F401 - they register handlers
+from . import audiences, catalogs, codes, customers, loyalty, returns, sessions  # noqa: F401 - they register handlers
 from .model import ApiProblem, Ctx, api_error
 from .registry import HANDLERS
 from .store import Store

@@ -1,6 +1,6 @@
 """Audiences and memberships.
 
-Decision (open question 12): natively created audiences can be renamed and deleted too.
+Decision (also listed in the README): natively created audiences can be renamed and deleted too.
 CreateAudienceV2 answers 409 when an audience with the same ``integrationId`` exists for the
 same ``integration`` (both absent counts as the same integration).
 """

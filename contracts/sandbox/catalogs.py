@@ -1,6 +1,6 @@
 """SyncCatalog: ADD, PATCH, PATCH_MANY, REMOVE, REMOVE_MANY on the Application's catalog.
 
-Decisions (open question 11): ADD of an existing SKU without ``replaceIfExists``, PATCH or
+Decisions (also listed in the README): ADD of an existing SKU without ``replaceIfExists``, PATCH or
 REMOVE of a missing SKU without ``createIfNotExists``, and a ``version`` other than the
 catalog's current one are 400s (the operation documents no 409); every successful sync
 increments the version. The whole request applies or nothing does.
@@ -99,70 +99,7 @@ def sync_catalog(ctx: Ctx) -> tuple[int, Any]:
     }
     seen: dict[str, int] = {}
     for i, action in enumerate(body["actions"]):
-        kind, payload, where = action["type"], action["payload"], f"/actions/{i}/payload"
-        sku = payload.get("sku")
-        if kind in ("ADD", "PATCH", "REMOVE"):
-            if not isinstance(sku, str) or not sku:
-                problems.add(f"{kind} needs a sku", f"{where}/sku")
-                continue
-            if sku in seen:
-                problems.add(
-                    f"sku {sku!r} appears in actions {seen[sku]} and {i}; one action per sku", f"{where}/sku"
-                )
-                continue
-            seen[sku] = i
-        attributes = payload.get("attributes")
-        if attributes is not None:
-            if not isinstance(attributes, Mapping):
-                problems.add("attributes must be an object", f"{where}/attributes")
-                continue
-            for name in attributes:
-                if name not in allowed:
-                    problems.add(
-                        f"{name!r} is not an attribute of this catalog", f"{where}/attributes/{name}"
-                    )
-        if "price" in payload and not (
-            isinstance(payload["price"], int | float) and not isinstance(payload["price"], bool)
-        ):
-            problems.add("price must be a number", f"{where}/price")
-            continue
-        if kind == "ADD":
-            if sku in items and not payload.get("replaceIfExists", False):
-                problems.add(f"sku {sku!r} exists; set replaceIfExists to replace it", f"{where}/sku")
-                continue
-            old = items.get(sku)
-            items[sku] = {
-                "price": payload.get(
-                    "price", old["price"] if old else None
-                ),  # replacing keeps an omitted price
-                "product": payload.get("product"),  # ... but not an omitted product
-                "attributes": dict(attributes or {}),
-            }
-        elif kind == "PATCH":
-            if sku not in items:
-                if not payload.get("createIfNotExists", False):
-                    problems.add(
-                        f"no item with sku {sku!r}; set createIfNotExists to create it", f"{where}/sku"
-                    )
-                    continue
-                items[sku] = {"price": None, "product": None, "attributes": {}}
-            _patch(items[sku], payload)
-        elif kind == "REMOVE":
-            if sku not in items:
-                problems.add(f"no item with sku {sku!r}", f"{where}/sku")
-                continue
-            del items[sku]
-        else:
-            before = len(problems.errors)
-            filters = _check_filters(payload.get("filters"), allowed, f"{where}/filters", problems)
-            if len(problems.errors) > before:
-                continue
-            chosen = [s for s, item in items.items() if _matches(item, filters)]
-            for s in chosen:
-                if kind == "PATCH_MANY":
-                    _patch(items[s], payload)
-                else:
-                    del items[s]
+        _apply(action, i, items, seen, allowed, problems)
     if problems.errors:
         raise ApiProblem(400, "Invalid request", problems.errors)
     ctx.store.forget_catalog()
@@ -178,6 +115,92 @@ def sync_catalog(ctx: Ctx) -> tuple[int, Any]:
     return 200, model.catalog_json(
         ctx.db.execute("SELECT * FROM catalogs WHERE id = ?", (catalog_id,)).fetchone(), ctx.seed
     )
+
+
+def _apply(
+    action: Mapping[str, Any],
+    i: int,
+    items: dict[str, dict[str, Any]],
+    seen: dict[str, int],
+    allowed: tuple[str, ...],
+    problems: _Problems,
+) -> None:
+    """Apply action ``i`` to ``items`` (the catalog as the request leaves it), or note why it cannot be."""
+    kind, payload, where = action["type"], action["payload"], f"/actions/{i}/payload"
+    sku = payload.get("sku")
+    if not _payload_ok(kind, payload, i, where, seen, allowed, problems):
+        return
+    if kind == "ADD":
+        if sku in items and not payload.get("replaceIfExists", False):
+            problems.add(f"sku {sku!r} exists; set replaceIfExists to replace it", f"{where}/sku")
+            return
+        old = items.get(sku)
+        items[sku] = {
+            "price": payload.get("price", old["price"] if old else None),  # replacing keeps an omitted price
+            "product": payload.get("product"),  # ... but not an omitted product
+            "attributes": dict(payload.get("attributes") or {}),
+        }
+    elif kind == "PATCH":
+        if sku not in items:
+            if not payload.get("createIfNotExists", False):
+                problems.add(f"no item with sku {sku!r}; set createIfNotExists to create it", f"{where}/sku")
+                return
+            items[sku] = {"price": None, "product": None, "attributes": {}}
+        _patch(items[sku], payload)
+    elif kind == "REMOVE":
+        if sku not in items:
+            problems.add(f"no item with sku {sku!r}", f"{where}/sku")
+            return
+        del items[sku]
+    else:
+        before = len(problems.errors)
+        filters = _check_filters(payload.get("filters"), allowed, f"{where}/filters", problems)
+        if len(problems.errors) > before:
+            return
+        chosen = [s for s, item in items.items() if _matches(item, filters)]
+        for s in chosen:
+            if kind == "PATCH_MANY":
+                _patch(items[s], payload)
+            else:
+                del items[s]
+
+
+def _payload_ok(
+    kind: str,
+    payload: Mapping[str, Any],
+    i: int,
+    where: str,
+    seen: dict[str, int],
+    allowed: tuple[str, ...],
+    problems: _Problems,
+) -> bool:
+    """Whether an action's payload can be applied: one action per sku, known attributes, a numeric
+    price. Problems are noted; an unknown attribute name alone does not stop the action."""
+    sku = payload.get("sku")
+    if kind in ("ADD", "PATCH", "REMOVE"):
+        if not isinstance(sku, str) or not sku:
+            problems.add(f"{kind} needs a sku", f"{where}/sku")
+            return False
+        if sku in seen:
+            problems.add(
+                f"sku {sku!r} appears in actions {seen[sku]} and {i}; one action per sku", f"{where}/sku"
+            )
+            return False
+        seen[sku] = i
+    attributes = payload.get("attributes")
+    if attributes is not None:
+        if not isinstance(attributes, Mapping):
+            problems.add("attributes must be an object", f"{where}/attributes")
+            return False
+        for name in attributes:
+            if name not in allowed:
+                problems.add(f"{name!r} is not an attribute of this catalog", f"{where}/attributes/{name}")
+    if "price" in payload and not (
+        isinstance(payload["price"], int | float) and not isinstance(payload["price"], bool)
+    ):
+        problems.add("price must be a number", f"{where}/price")
+        return False
+    return True
 
 
 def _patch(item: dict[str, Any], payload: Mapping[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """Coupon reservations and referral codes.
 
-Decisions (open question 10): reserving creates unknown profiles; every existing coupon can be
-reserved (a soft reservation) except one bound to a recipient (400); the endpoint ignores
+Decisions (also listed in the README): reserving creates unknown profiles; every existing coupon
+can be reserved (a soft reservation) except one bound to a recipient (400); the endpoint ignores
 ``reservationLimit``. Referral codes follow the campaign's pattern (``#`` -> a random valid
 character) unless the request gives its own; an advocate that does not exist yet is created.
 

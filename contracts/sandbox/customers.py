@@ -1,7 +1,7 @@
 """Customer profiles, events, inventory and GDPR deletion.
 
-Decisions (see the README): ``responseContent`` with ``runRuleEngine=false`` is a 400 (open
-question 7); ``dry`` only counts together with ``runRuleEngine=true``, as the digest says;
+Decisions (also listed in the README): ``responseContent`` with ``runRuleEngine=false`` is a
+400; ``dry`` only counts together with ``runRuleEngine=true``;
 loyalty points that profile and event rules award are booked at once (events cannot be rolled
 back); DeleteCustomerData empties the attributes of the profile, its sessions (including cart
 items) and its events, and keeps identifiers and counters.
@@ -13,25 +13,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import model
-from .engine import Outcome, Situation, evaluate
+from .facts import SqlFacts, card_program
+from .integration_state import loyalty_json
+from .journal import event_json, insert_event, insert_ledger_entry
 from .model import ApiProblem, Ctx, api_error, bad_request, not_found
 from .registry import operation
-from .sessions import SqlFacts, _event, _ledger_insert, card_program, event_json, loyalty_json
+from .rules import Evaluation, Situation, evaluate
 from .store import dumps, loads
 
 
-def book_points(ctx: Ctx, outcome: Outcome) -> None:
+def book_points(ctx: Ctx, outcome: Evaluation) -> None:
     """Ledger entries for the points of an event or profile evaluation (booked immediately)."""
     for effect in outcome.effects:
         props = effect["props"]
         if effect["effectType"] == "addLoyaltyPoints":
-            _ledger_insert(ctx, props, "addition", props["value"], None, effect,
+            insert_ledger_entry(ctx, props, "addition", props["value"], None, effect,
                            start=props.get("startDate"), expiry=props.get("expiryDate"),
                            uuid_=props["transactionUUID"])  # fmt: skip
 
 
 def _parts(
-    ctx: Ctx, wanted: list[str], profile: str, outcome: Outcome, event_id: int | None
+    ctx: Ctx, wanted: list[str], profile: str, outcome: Evaluation, event_id: int | None
 ) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for part in dict.fromkeys(wanted):
@@ -52,7 +54,7 @@ def _parts(
     return result
 
 
-def _rules(ctx: Ctx, trigger: str, profile: str, event_type: str, campaigns: list[int] | None) -> Outcome:
+def _rules(ctx: Ctx, trigger: str, profile: str, event_type: str, campaigns: list[int] | None) -> Evaluation:
     row = model.profile_row(ctx.db, profile)
     situation = Situation(
         now=ctx.now,
@@ -107,7 +109,9 @@ def update_customer_profile(ctx: Ctx) -> tuple[int, Any]:
         kind = "talon_profile_created" if created else "talon_profile_updated"
         outcome = _rules(ctx, "profile", integration_id, kind, body.get("evaluableCampaignIds"))
         book_points(ctx, outcome)
-        event_id = _event(ctx, kind, integration_id, None, body.get("attributes") or {}, outcome.effects)
+        event_id = insert_event(
+            ctx, kind, integration_id, None, body.get("attributes") or {}, outcome.effects
+        )
         model.touch_profile(ctx, integration_id)
         result["effects"] = outcome.effects
         result.update(_parts(ctx, wanted, integration_id, outcome, event_id))
@@ -158,7 +162,7 @@ def track_event(ctx: Ctx) -> tuple[int, Any]:
     model.ensure_profile(ctx, profile)  # without firing customer_profile_created
     outcome = _rules(ctx, "event", profile, kind, body.get("evaluableCampaignIds"))
     book_points(ctx, outcome)
-    event_id = _event(
+    event_id = insert_event(
         ctx,
         kind,
         profile,

@@ -2,7 +2,7 @@
 
 Every change of points is an entry: an *addition* (points earned or imported, with a start
 date — pending before it — and an optional expiry) or a *subtraction* (points spent). Balances
-are never stored; they are replayed from the entries up to the instant asked for, so
+are never stored; :func:`balance_at` computes them from the entries up to the instant asked for, so
 ``endDate`` queries in the past or the future need no bookkeeping:
 
 * a subtraction spends the active points that expire soonest (then the oldest);
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from .times import parse_optional
 
-__all__ = ["Balance", "Entry", "entries_from_rows", "replay"]
+__all__ = ["Balance", "Entry", "balance_at", "entries_from_rows"]
 
 _FAR = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
 
@@ -77,7 +77,7 @@ def entries_from_rows(rows: Iterable[sqlite3.Row]) -> list[Entry]:
     ]
 
 
-def replay(entries: list[Entry], at: dt.datetime) -> Balance:
+def balance_at(entries: list[Entry], at: dt.datetime) -> Balance:
     """Balance of ``entries`` (one owner, one subledger or all) at ``at``; sets ``Entry.remaining``."""
     additions = [e for e in entries if e.kind == "addition" and e.created <= at]
     by_id = {e.id: e for e in additions}

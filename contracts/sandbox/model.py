@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..schema import ECMA_WHITESPACE
-from .ledger import Balance, Entry, entries_from_rows, replay
+from .ledger import Balance, Entry, balance_at, entries_from_rows
 from .seed import Campaign, Program, Seed
 from .store import Store, loads
 from .times import iso, parse_instant
@@ -327,8 +327,8 @@ def balances(
     """(main ledger, per subledger) balances at ``at``."""
     entries = entries_from_rows(rows)
     names = sorted({e.subledger for e in entries if e.subledger} | set(subledgers or ()))
-    main = replay([e for e in entries if e.subledger == ""], at)
-    return main, {name: replay([e for e in entries if e.subledger == name], at) for name in names}
+    main = balance_at([e for e in entries if e.subledger == ""], at)
+    return main, {name: balance_at([e for e in entries if e.subledger == name], at) for name in names}
 
 
 def unused_points(rows: list[sqlite3.Row], at: dt.datetime) -> list[tuple[Entry, sqlite3.Row]]:
@@ -336,7 +336,7 @@ def unused_points(rows: list[sqlite3.Row], at: dt.datetime) -> list[tuple[Entry,
     by_id = {row["id"]: row for row in rows}
     entries = entries_from_rows(rows)
     for name in {e.subledger for e in entries}:
-        replay([e for e in entries if e.subledger == name], at)
+        balance_at([e for e in entries if e.subledger == name], at)
     return [
         (e, by_id[e.id]) for e in entries if e.kind == "addition" and e.created <= at and e.remaining > 1e-9
     ]

@@ -417,70 +417,9 @@ def load_seed(source: str | Path | Mapping[str, Any] | None = None) -> Seed:
     _check(doc)
     data = doc.data
     app = data["application"]
-    programs = {
-        p["id"]: Program(
-            id=p["id"],
-            name=p["name"],
-            title=p.get("title", p["name"]),
-            card_based=p.get("cardBased", False),
-            subledgers=tuple(p.get("subledgers", ())),
-            tiers=tuple(Tier(t["id"], t["name"], t["minPoints"]) for t in p.get("tiers", ())),
-            users_per_card_limit=p.get("usersPerCardLimit", 0),
-            cards=tuple(p.get("cards", ())),
-        )
-        for p in data.get("loyaltyPrograms", ())
-    }
-    catalogs = {
-        c["id"]: CatalogSpec(
-            id=c["id"],
-            name=c["name"],
-            description=c.get("description", ""),
-            attributes=tuple(c.get("attributes", ())),
-            items=tuple(
-                CatalogItem(i["sku"], i.get("price"), i.get("product"), i.get("attributes", {}))
-                for i in c.get("items", ())
-            ),
-        )
-        for c in data.get("catalogs", ())
-    }
-    campaigns = []
-    for c in data["campaigns"]:
-        settings = c.get("referralSettings") or {}
-        campaigns.append(
-            Campaign(
-                id=c["id"],
-                name=c["name"],
-                description=c.get("description", ""),
-                state=c.get("state", "enabled"),
-                trigger=c.get("trigger", "session"),
-                features=tuple(c.get("features", ())),
-                tags=tuple(c.get("tags", ())),
-                start_time=parse_time(c.get("startTime")),
-                end_time=parse_time(c.get("endTime")),
-                coupons=tuple(
-                    CouponSpec(
-                        value=k["value"],
-                        usage_limit=k.get("usageLimit", 0),
-                        per_profile_limit=k.get("perProfileLimit", 0),
-                        start_date=parse_time(k.get("startDate")),
-                        expiry_date=parse_time(k.get("expiryDate")),
-                        is_reservation_mandatory=k.get("isReservationMandatory", False),
-                        implicitly_reserved=k.get("implicitlyReserved", False),
-                        recipient_integration_id=k.get("recipientIntegrationId"),
-                        attributes=k.get("attributes", {}),
-                    )
-                    for k in c.get("coupons", ())
-                ),
-                rules=tuple(
-                    Rule(i, r["title"], tuple(r.get("when", ())), tuple(r["then"]))
-                    for i, r in enumerate(c["rules"])
-                ),
-                referral_pattern=settings.get("pattern") if "referrals" in c.get("features", ()) else None,
-                referral_characters=tuple(
-                    settings.get("validCharacters") or "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                ),
-            )
-        )
+    programs = {p["id"]: _program(p) for p in data.get("loyaltyPrograms", ())}
+    catalogs = {c["id"]: _catalog(c) for c in data.get("catalogs", ())}
+    campaigns = [_campaign(c) for c in data["campaigns"]]
     seed = Seed(
         source=doc.source,
         application_id=app["id"],
@@ -500,3 +439,64 @@ def load_seed(source: str | Path | Mapping[str, Any] | None = None) -> Seed:
     )
     _semantic_checks(seed)
     return seed
+
+
+def _program(p: Mapping[str, Any]) -> Program:
+    return Program(
+        id=p["id"],
+        name=p["name"],
+        title=p.get("title", p["name"]),
+        card_based=p.get("cardBased", False),
+        subledgers=tuple(p.get("subledgers", ())),
+        tiers=tuple(Tier(t["id"], t["name"], t["minPoints"]) for t in p.get("tiers", ())),
+        users_per_card_limit=p.get("usersPerCardLimit", 0),
+        cards=tuple(p.get("cards", ())),
+    )
+
+
+def _catalog(c: Mapping[str, Any]) -> CatalogSpec:
+    return CatalogSpec(
+        id=c["id"],
+        name=c["name"],
+        description=c.get("description", ""),
+        attributes=tuple(c.get("attributes", ())),
+        items=tuple(
+            CatalogItem(i["sku"], i.get("price"), i.get("product"), i.get("attributes", {}))
+            for i in c.get("items", ())
+        ),
+    )
+
+
+def _coupon(k: Mapping[str, Any]) -> CouponSpec:
+    return CouponSpec(
+        value=k["value"],
+        usage_limit=k.get("usageLimit", 0),
+        per_profile_limit=k.get("perProfileLimit", 0),
+        start_date=parse_time(k.get("startDate")),
+        expiry_date=parse_time(k.get("expiryDate")),
+        is_reservation_mandatory=k.get("isReservationMandatory", False),
+        implicitly_reserved=k.get("implicitlyReserved", False),
+        recipient_integration_id=k.get("recipientIntegrationId"),
+        attributes=k.get("attributes", {}),
+    )
+
+
+def _campaign(c: Mapping[str, Any]) -> Campaign:
+    settings = c.get("referralSettings") or {}
+    return Campaign(
+        id=c["id"],
+        name=c["name"],
+        description=c.get("description", ""),
+        state=c.get("state", "enabled"),
+        trigger=c.get("trigger", "session"),
+        features=tuple(c.get("features", ())),
+        tags=tuple(c.get("tags", ())),
+        start_time=parse_time(c.get("startTime")),
+        end_time=parse_time(c.get("endTime")),
+        coupons=tuple(_coupon(k) for k in c.get("coupons", ())),
+        rules=tuple(
+            Rule(i, r["title"], tuple(r.get("when", ())), tuple(r["then"])) for i, r in enumerate(c["rules"])
+        ),
+        referral_pattern=settings.get("pattern") if "referrals" in c.get("features", ()) else None,
+        referral_characters=tuple(settings.get("validCharacters") or "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+    )

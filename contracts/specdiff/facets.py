@@ -1,21 +1,18 @@
 """The facets of one pair of schema objects: type, null, enum, bounds, lengths, items, pattern, format,
 default, properties, additional properties, composition, deprecation and the keywords without a
-rule of their own. :class:`Pair` compares them and descends (through ``SchemaDiff.walk``) into
+rule of their own. :class:`Pair` compares them and descends (through the walk, ``SchemaDiff.walk``) into
 properties, items, map values and composition members."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..documents import join_pointer
 from ..errors import short_json
 from ..schema import hidden_properties
-from .schemas import ANNOTATIONS, Found
-
-if TYPE_CHECKING:
-    from .schemas import SchemaDiff, SchemaSource
+from .walking import ANNOTATIONS, Found, SchemaSource, Walker
 
 __all__ = ["Pair"]
 
@@ -155,7 +152,7 @@ class Pair:
 
     def __init__(
         self,
-        diff: SchemaDiff,
+        diff: Walker,
         direction: str,
         old: dict[str, Any],
         old_pointer: str,

@@ -18,10 +18,12 @@ from typing import Any
 
 from ..documents import join_pointer
 from ..http import is_json_media
-from ..spec import Contract, MediaType, Operation, Parameter
+from ..model import MediaType, Operation, Parameter
+from ..spec import Contract
 from .model import Change, Side, SpecDiff, Touch
 from .rules import RULES
-from .schemas import Found, SchemaDiff, SchemaSource
+from .schemas import SchemaDiff
+from .walking import Found, SchemaSource
 
 __all__ = ["Scope", "diff_contracts", "route_key"]
 

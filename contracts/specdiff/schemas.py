@@ -1,7 +1,7 @@
 """Comparing two schemas the way a client on one side of the wire sees them.
 
 :class:`SchemaDiff` walks an old and a new schema object side by side, following ``$ref``s in
-each document, and reports each difference as a :class:`Found` under the rule of its facet
+each document, and reports each difference as a :class:`~contracts.specdiff.walking.Found` under the rule of its facet
 (``request-max-length-tightened``, ``response-enum-value-added`` ...; the facets themselves are in
 ``contracts.specdiff.facets``). It works on the OpenAPI schema objects as written (after our
 overlay and the loader's repairs), not on the converted JSON Schema, so that every finding can
@@ -21,36 +21,19 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ContractLoadError
 from ..schema import resolve_pointer
+from .facets import Pair
+from .walking import ANNOTATIONS, Found, SchemaSource
 
+# ANNOTATIONS, Found and SchemaSource live in .walking, which the facets share with this walk; they
+# are named here too, where the diff's callers have always found them.
 __all__ = ["ANNOTATIONS", "Found", "SchemaDiff", "SchemaSource", "deep_recursion"]
 
-#: Keywords that carry no validation meaning (prose, examples, tooling hints): never compared.
-ANNOTATIONS = frozenset(
-    {"description", "title", "example", "examples", "externalDocs", "xml", "$comment", "summary"}
-)
 #: Deep enough for any schema met so far (the vendor's nest about 12 levels); each level is a few frames.
 RECURSION_LIMIT = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    """One difference, before it is placed in an operation (``operations`` makes a Change of it)."""
-
-    rule_id: str
-    path: tuple[str, ...]
-    old_pointer: str | None
-    new_pointer: str | None
-    message: str
-    before: Any = None
-    after: Any = None
-    touch: str = "present"  # see contracts.specdiff.model.Touch
-    values: tuple[Any, ...] = ()
-    bound: tuple[str, Any] | None = None
 
 
 def _strict(value: Any) -> str:
@@ -60,42 +43,6 @@ def _strict(value: Any) -> str:
 
 def _same_text(old: Any, new: Any) -> bool:
     return old == new and _strict(old) == _strict(new)
-
-
-class SchemaSource:
-    """One document's schemas: ``$ref`` resolution, in the document's own dialect."""
-
-    def __init__(self, data: dict[str, Any], openapi_version: str) -> None:
-        self.data = data
-        self.legacy = not openapi_version.startswith("3.1")  # 3.0: nullable, boolean exclusive bounds
-
-    def resolve(self, node: Any, pointer: str) -> tuple[Any, str]:
-        """Follow ``$ref`` chains: (the schema, its pointer). Boolean schemas become schema objects
-        (``false``: no type at all). In OpenAPI 3.1 the keywords beside a ``$ref`` apply too, and are
-        laid over the target (3.0 ignores them, as the validator does)."""
-        siblings: dict[str, Any] = {}
-        seen = 0
-        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-            ref = node["$ref"]
-            if not self.legacy:
-                siblings = {
-                    **{k: v for k, v in node.items() if k != "$ref" and k not in ANNOTATIONS},
-                    **siblings,
-                }
-            if not ref.startswith("#") or seen > 32:
-                return {}, pointer
-            try:
-                node, pointer = resolve_pointer(self.data, ref[1:]), ref[1:]
-            except KeyError:
-                return {}, pointer
-            seen += 1
-        if node is False:
-            node = {"type": []}
-        elif not isinstance(node, dict):
-            node = {}
-        if siblings:
-            node = {**node, **siblings}
-        return node, pointer
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -215,8 +162,6 @@ class SchemaDiff:
         inherited: tuple[frozenset[str], frozenset[str]],
     ) -> None:
         """``inherited``: names the allOf siblings of each side hide in this direction (readOnly ...)."""
-        from .facets import Pair
-
         if self.same(old, new) and inherited[0] == inherited[1]:
             return
         old, old_pointer = self.old.resolve(old, old_pointer)

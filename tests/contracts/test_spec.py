@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from contracts import Contract, ContractLoadError, ContractWarning, UnknownOperation, load_contract, load_spec
 from contracts.http import HttpResponse
-from contracts.spec import DEFAULT_VENDOR_CONTRACT, python_name
+from contracts.model import python_name
+from contracts.spec import DEFAULT_VENDOR_CONTRACT
 from tests.conftest import VENDOR_V6, VENDOR_V7
 
 REFERENCE_OPERATIONS = {

@@ -1,4 +1,4 @@
-"""The seed's rule engine through UpdateCustomerSessionV2 and TrackEventV2."""
+"""The seed's campaign rules (contracts.sandbox.rules) through UpdateCustomerSessionV2 and TrackEventV2."""
 
 from __future__ import annotations
 

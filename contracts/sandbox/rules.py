@@ -1,7 +1,7 @@
-"""A small rule engine: the seed's campaigns evaluated against a session, an event or a profile.
+"""The campaign rules: the seed's campaigns evaluated against a session, an event or a profile.
 
-The engine is pure: it gets a :class:`Situation` (what the customer did) and :class:`Facts`
-(lookups into the state: coupons, referrals, point balances), and returns an :class:`Outcome`
+:func:`evaluate` is pure: it gets a :class:`Situation` (what the customer did) and :class:`Facts`
+(lookups into the state: coupons, referrals, point balances), and returns an :class:`Evaluation`
 (effects in the vendor's ``Effect`` shape, triggered campaigns, rule failure reasons, and the
 coupons/referral it accepted). Committing anything is the caller's business.
 
@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from .seed import Campaign, CouponSpec, Rule, Seed
 
-__all__ = ["CartLine", "CouponState", "Facts", "Outcome", "ReferralState", "Situation", "evaluate"]
+__all__ = ["CartLine", "CouponState", "Evaluation", "Facts", "ReferralState", "Situation", "evaluate"]
 
 _UUID_NAMESPACE = uuid.UUID("0d7e5d6a-4c3e-4f3a-9a57-7a1b5c9d2e10")
 
@@ -98,7 +98,9 @@ class Situation:
 
 
 @dataclass(slots=True)
-class Outcome:
+class Evaluation:
+    """What evaluating the campaigns gave: effects, triggered campaigns, failures, accepted codes."""
+
     effects: list[dict[str, Any]] = field(default_factory=list)
     triggered: list[Campaign] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
@@ -121,7 +123,7 @@ class _Run:
         self.s = situation
         self.facts = facts
         self.card_program = card_program
-        self.out = Outcome()
+        self.out = Evaluation()
         self.valid_coupons: dict[int, CouponState] = {}  # campaign id -> coupon
         self.valid_referral: ReferralState | None = None
         self.stamps: dict[int, str] = {}
@@ -387,7 +389,7 @@ class _Run:
 
     # -- the run
 
-    def run(self) -> Outcome:
+    def run(self) -> Evaluation:
         campaigns = self.campaigns()
         if self.s.trigger == "session":
             self.check_coupons(campaigns)
@@ -453,6 +455,6 @@ def _stamp(moment: dt.datetime) -> str:
 
 def evaluate(
     seed: Seed, situation: Situation, facts: Facts, card_program: Callable[[str], int | None]
-) -> Outcome:
+) -> Evaluation:
     """Evaluate the seed's campaigns for ``situation``."""
     return _Run(seed, situation, facts, card_program).run()
