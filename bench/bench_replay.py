@@ -34,6 +34,9 @@ Measured, in the same run:
 * memory: the N and the --large single-file captures, each replayed (one story, concurrency 1) in a
   fresh process, peak RSS above the process's footprint once the project is imported and the
   contract loaded (``ru_maxrss``; MB = 2**20 bytes); the ratio must be about 1x, not --large / N;
+* with --against DIR (a ``git worktree`` of another commit, say the one before a change): the
+  engine of that tree and of this one, each in a fresh process (warmed up, then timed), at each
+  concurrency, alternating in every round; the ratio of the two;
 * with --profile: one replay of 2,000 interactions at concurrency 1 under cProfile (in the worker
   thread), the top 15 functions by cumulative and by own time.
 
@@ -105,6 +108,30 @@ NOT_ANSWERED = frozenset({"content-length", "transfer-encoding", "connection", "
 # memory (vfork). Children are therefore started by a bare interpreter, whose peak (~11 MB) is
 # below the footprint of a child that has imported the project.
 LAUNCHER = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
+#: One engine run of the tree at argv[1] (its own contracts/ and replay/), in a fresh process: a
+#: warm-up pass over argv[6], a server reset, then the timed run over argv[7:]. Only the API both
+#: trees have (Replayer(contract, ReplayOptions(...)).run(paths)) is used.
+TREE_CHILD = """
+import http.client, json, os, sys, time
+from urllib.parse import urlsplit
+sys.path.insert(0, sys.argv[1])
+from contracts.spec import load_contract
+from replay.engine import Replayer, ReplayOptions
+target, concurrency, processes, key, warmup, files = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7:]
+contract = load_contract()
+options = ReplayOptions(target=target, api_key=key, concurrency=concurrency, processes=processes)
+Replayer(contract, ReplayOptions(target=target, api_key=key, concurrency=1)).run([warmup])
+parts = urlsplit(target)
+connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+connection.request("POST", "/__bench/reset")
+connection.getresponse().read()
+connection.close()
+cpu, started = time.process_time() + sum(os.times()[2:4]), time.perf_counter()
+summary = Replayer(contract, options).run(files)
+seconds = time.perf_counter() - started
+cpu = time.process_time() + sum(os.times()[2:4]) - cpu
+print(json.dumps({"seconds": seconds, "counts": dict(summary.counts), "cpu": cpu / seconds}))
+"""
 
 
 # --------------------------------------------------------------------------- the data
@@ -632,6 +659,46 @@ def throughput(
     return best, naive_rate
 
 
+def tree_run(tree: Path, target: str, level: tuple[int, int], warmup: Path, parts: list[Path]) -> Run:
+    """:data:`TREE_CHILD`: the engine of ``tree`` in a fresh process."""
+    server = control(target, "reset")["cpu"]
+    command = [sys.executable, "-c", TREE_CHILD, str(tree), target, str(level[0]), str(level[1]), API_KEY,
+               str(warmup), *map(str, parts)]  # fmt: skip
+    result = run_child(command, f"engine run of {tree}", tree)
+    stats = control(target, "stats")
+    seconds = float(result["seconds"])
+    # the server's CPU covers the child's warm-up too: shown per second of the timed run, an upper bound
+    return Run(seconds, Counter(result["counts"]), int(stats["served"]), int(stats["unknown"]),
+               float(result["cpu"]), (stats["cpu"] - server) / seconds)  # fmt: skip
+
+
+def compare_trees(
+    trees: list[tuple[str, Path]], target: str, warmup: Path, parts: list[Path], count: int,
+    levels: list[tuple[int, int]], repeat: int, failures: list[str],
+) -> None:  # fmt: skip
+    """Each tree's engine at each level, in fresh processes, alternating tree by tree in every
+    round (the machine's drift meets both alike): the fastest of ``repeat`` runs each."""
+    print(f"\ntrees: the engine of each tree in a fresh process (warmed up over the corpus, then timed), "
+          f"alternating, the fastest of {repeat} run{'s' if repeat > 1 else ''}")  # fmt: skip
+    print(HEADER)
+    runs: dict[tuple[str, tuple[int, int]], list[Run]] = {}
+    for _ in range(repeat):
+        for level in levels:
+            for name, tree in trees:
+                runs.setdefault((name, level), []).append(tree_run(tree, target, level, warmup, parts))
+    for level in levels:
+        rates = []
+        for name, _ in trees:
+            fastest = min(runs[name, level], key=lambda run: run.seconds)
+            rates.append(count / fastest.seconds)
+            label = f"{name}, concurrency {level[0]}" + (f", {level[1]} processes" if level[1] > 1 else "")
+            print(row(label, fastest, count))
+            for run in runs[name, level]:
+                if run.counts["same"] != count or run.unknown:
+                    failures.append(f"{label}: {dict(run.counts)}, {run.unknown:,} unknown requests")
+        print(f"  {trees[1][0]} / {trees[0][0]}: {rates[1] / rates[0]:.2f}x")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--count", type=int, help="interactions replayed (default 10000; 2000 with --quick)")
@@ -659,9 +726,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", action="store_true", help="profile 2,000 interactions at concurrency 1")
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
+    parser.add_argument(
+        "--against",
+        metavar="DIR",
+        type=Path,
+        help="another tree (a git worktree of an earlier commit): both engines measured in the same run",
+    )
     parser.add_argument("--serve", metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=2, metavar=("PATH", "TARGET"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.against is not None and not all(
+        (args.against / name).is_dir() for name in ("contracts", "replay")
+    ):
+        parser.error(
+            f"--against {args.against}: not a tree of this project (no contracts/ and replay/ in it)"
+        )
     if args.serve:
         return serve(Path(args.serve))
     if args.child:
@@ -748,6 +827,9 @@ def main(argv: list[str] | None = None) -> int:
 
             if profiled is not None:
                 profile(contract, target, profiled, 2_000)
+            if args.against is not None:
+                trees = [(args.against.name, args.against.resolve()), ("this tree", ROOT)]
+                compare_trees(trees, target, warmup, parts, count, levels, repeat, failures)
         finally:
             assert server.stdin is not None
             server.stdin.close()  # the server stops when its standard input closes
