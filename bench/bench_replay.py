@@ -60,7 +60,6 @@ import json
 import os
 import platform
 import pstats
-import queue
 import re
 import resource
 import socket
@@ -83,11 +82,11 @@ from _children import run_child  # bench/ is on the path when run as a script
 from contracts.http import normalize_headers
 from contracts.spec import Contract, load_contract
 from replay.cassettes import cassette_files, header_lists, read_interactions, write_cassette
+from replay.cassettes.model import Interaction, ReadProblem, decoded_body
 from replay.engine import Replayer, ReplayOptions
 from replay.engine.pipeline import Side
-from replay.talon.policies import CONCURRENCY_CONFLICTS
-from replay.cassettes.model import Interaction, ReadProblem, decoded_body
 from replay.engine.transport import Transport
+from replay.talon.policies import CONCURRENCY_CONFLICTS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "cassettes"
