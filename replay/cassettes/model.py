@@ -13,7 +13,24 @@ from typing import Any
 
 from contracts.http import HttpRequest, HttpResponse, normalize_headers
 
-__all__ = ["Interaction", "ReadProblem", "decoded_body", "plain", "plain_response"]
+__all__ = [
+    "AUTH_PLACEHOLDER",
+    "FOREIGN_AUTH_PLACEHOLDER",
+    "PLACEHOLDER",
+    "Interaction",
+    "ReadProblem",
+    "decoded_body",
+    "plain",
+    "plain_response",
+]
+
+#: What a redacted cassette holds in place of a secret (``replay.recording.redaction`` writes them,
+#: the engine reads them).
+PLACEHOLDER = "REDACTED"
+AUTH_PLACEHOLDER = f"ApiKey-v1 {PLACEHOLDER}"  # the key in use: the engine sends the caller's
+#: A credential other than the key in use (a story's revoked key ...): replay sends an invalid key
+#: in its place, so that a recorded 401 is provoked again instead of answered with data.
+FOREIGN_AUTH_PLACEHOLDER = f"ApiKey-v1 {PLACEHOLDER}-OTHER"
 
 
 @dataclass(slots=True)

@@ -2,7 +2,7 @@
 
 :func:`diff_responses` compares status, chosen headers and bodies; :func:`diff_json` compares two
 JSON documents. Every difference becomes a :class:`Change` at a location inside the body; a
-difference at a location that a noise rule (``replay.engine.noise``) explains carries that rule, so a
+difference at a location that a noise rule (``replay.rules.noise``) explains carries that rule, so a
 report can show the real changes and count the expected ones.
 
 Semantics:
@@ -24,7 +24,7 @@ Semantics:
   effect" is. Pass ``ArrayRules()`` to compare every array by position.
 
 Speed: the walk descends only into subtrees that differ (``==`` on containers is C-level), and
-noise and array rules are compiled automata stepped one token per level (see ``replay.engine.noise``).
+noise and array rules are compiled automata stepped one token per level (see ``replay.rules.noise``).
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ import orjson
 from contracts.documents import join_pointer
 from contracts.errors import short_json
 from contracts.http import HttpResponse, has_content, media_type, normalize_headers, parse_json
-from replay.engine.arrays import ArrayRule, ArrayRules, ItemKey
-from replay.engine.noise import NoiseRule, NoiseRules
 from replay.paths import MatcherState, Token
+from replay.rules.arrays import ArrayRule, ArrayRules, ItemKey
+from replay.rules.noise import NoiseRule, NoiseRules
 from replay.talon.arrays import builtin_arrays
 
 __all__ = [

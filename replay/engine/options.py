@@ -9,7 +9,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from contracts.client import RetryPolicy
-from replay.engine.noise import NoiseRules
+from replay.rules.noise import NoiseRules
 from replay.talon.noise import builtin_noise
 
 __all__ = ["WRITE_POLICIES", "ReplayOptions", "StoryTarget", "default_writes", "is_loopback", "new_namespace"]

@@ -32,14 +32,19 @@ from contracts.http import (
     plain_url_parts,
 )
 from contracts.spec import Contract, Match
-from replay.cassettes.model import Interaction, plain, plain_response
+from replay.cassettes.model import (
+    AUTH_PLACEHOLDER,
+    FOREIGN_AUTH_PLACEHOLDER,
+    Interaction,
+    plain,
+    plain_response,
+)
 from replay.engine.diff import ExchangeDiff, diff_responses
-from replay.engine.noise import NoiseRule
 from replay.engine.options import ReplayOptions
 from replay.engine.outcomes import Outcome
 from replay.engine.rewrite import FLOW_OPERATIONS, StoryRewriter
 from replay.engine.transport import RateLimiter, Sent, Transport
-from replay.recording.redaction import AUTH_PLACEHOLDER, FOREIGN_AUTH_PLACEHOLDER
+from replay.rules.noise import NoiseRule
 from replay.talon.policies import CONCURRENCY_CONFLICTS
 
 __all__ = ["GENERATED", "Pipeline", "Request", "Side", "sent_in_turn"]

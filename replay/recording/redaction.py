@@ -33,7 +33,13 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from contracts.errors import TalonContractsError
 from contracts.http import HttpRequest, HttpResponse, is_json_media, media_type, normalize_headers, parse_json
 from replay.cassettes import write_cassette
-from replay.cassettes.model import Interaction, decoded_body
+from replay.cassettes.model import (
+    AUTH_PLACEHOLDER,
+    FOREIGN_AUTH_PLACEHOLDER,
+    PLACEHOLDER,
+    Interaction,
+    decoded_body,
+)
 from replay.paths import PathPattern, value_at
 from replay.talon.policies import PERSONAL_DATA_PATHS
 
@@ -49,11 +55,6 @@ __all__ = [
     "save",
 ]
 
-PLACEHOLDER = "REDACTED"
-AUTH_PLACEHOLDER = f"ApiKey-v1 {PLACEHOLDER}"
-#: A credential other than the key in use (a story's revoked key ...): replay sends an invalid key
-#: in its place, so that a recorded 401 is provoked again instead of answered with data.
-FOREIGN_AUTH_PLACEHOLDER = f"ApiKey-v1 {PLACEHOLDER}-OTHER"
 
 #: What is personal data in this API's bodies: ``replay.talon.policies``.
 DEFAULT_PATHS = PERSONAL_DATA_PATHS

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from replay.cassettes.reading import CassetteError, read_interactions, to_jsonl
+from replay.cassettes import CassetteError, read_interactions, to_jsonl
 from replay.cassettes.model import Interaction, ReadProblem
 
 __all__ = ["Selection", "export_test", "parse_selection", "selection_from_report"]
@@ -96,7 +96,7 @@ from pathlib import Path
 
 from contracts import load_contract
 from replay.engine import Outcome, ReplayOptions, Replayer, default_writes, new_namespace
-from replay.reporting.reports import describe
+from replay.reporting.findings import describe
 
 STORIES = {stories}
 CHECKED = {checked}
@@ -131,7 +131,7 @@ def test_replayed_interactions_still_answer_as_recorded(tmp_path: Path) -> None:
         if outcome.index not in CHECKED[name]:
             continue
         checked += 1
-        if outcome.kind in ("changed", "violation", "error", "skipped"):
+        if outcome.kind in ("changed", "violation", "error", "malfunction", "skipped"):
             problems.append(f"{{name}} (position {{outcome.index}}) {{outcome.operation_id}}: {{outcome.kind}} "
                             f"{{outcome.reason or ''}}\\n{{describe(outcome)}}")
     assert checked == sum(len(v) for v in CHECKED.values()), "not every selected interaction was replayed"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO
 
-from replay.cassettes.reading import atomic_write
+from replay.cassettes import atomic_write
 
 __all__ = ["StreamedFile"]
 

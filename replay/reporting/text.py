@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from contracts import Contract, LoadIssue
-
 from replay.verify import CoverageReport, VerifyReport
 
 if TYPE_CHECKING:
@@ -100,6 +99,9 @@ def _json_safe(value: Any) -> Any:
 
 
 def render_verify(report: VerifyReport, fmt: str = "text") -> str:
+    """``text`` or ``json`` (the JUnit report is written while verifying: ``replay.reporting.junit``)."""
+    if fmt not in ("text", "json"):
+        raise ValueError(f"verify renders text or json, not {fmt!r} (JUnit: VerifyJUnitReport)")
     if fmt == "json":
         payload = {
             "interactions": report.interactions,
@@ -119,8 +121,10 @@ def render_verify(report: VerifyReport, fmt: str = "text") -> str:
             "exit_code": report.exit_code,
         }  # fmt: skip
         return json.dumps(payload, indent=2) + "\n"
-    if fmt == "junit":
-        return _junit(report)
+    return _verify_text(report)
+
+
+def _verify_text(report: VerifyReport) -> str:
     lines: list[str] = []
     by_file: dict[str, list[Any]] = {}
     for finding in report.findings:
@@ -162,60 +166,6 @@ def render_verify(report: VerifyReport, fmt: str = "text") -> str:
     verdict = "; ".join(parts) or "all conform"
     lines.append(f"\n{len(report.files)} file(s), {report.interactions} interaction(s): {verdict}")
     return "\n".join(lines) + "\n"
-
-
-def _junit(report: VerifyReport) -> str:
-    """One test suite per file: a failing test case per interaction with violations, an error per
-    read problem, and one passing case for all the conforming interactions (bounded, whatever the size)."""
-    from xml.sax.saxutils import escape, quoteattr
-
-    by_file: dict[str, dict[int, list[Any]]] = {}
-    for finding in report.findings:
-        by_file.setdefault(finding.source, {}).setdefault(finding.index, []).append(finding)
-    suites: list[str] = []
-    total_tests = total_failures = total_errors = 0
-    for summary in report.files:
-        failing = by_file.get(summary.source, {})
-        cases: list[str] = []
-        name = quoteattr(summary.source)
-        for index, mine in failing.items():
-            label = f"interaction {index}" + (
-                f" ({mine[0].violation.operation_id})" if mine[0].violation.operation_id else ""
-            )
-            text = "\n".join(str(f.violation) for f in mine)
-            cases.append(f"    <testcase classname={name} name={quoteattr(label)}>\n"
-                         f"      <failure message={quoteattr(str(mine[0].violation))}>{escape(text)}</failure>\n"
-                         "    </testcase>")  # fmt: skip
-        if summary.dropped:
-            cases.append(f"    <testcase classname={name} name=\"violations not listed\">\n"
-                         f"      <failure message=\"{summary.dropped} more violation(s)\"/>\n    </testcase>")  # fmt: skip
-        for problem in summary.problems:
-            label = f"unreadable {'file' if problem.index is None else f'interaction {problem.index}'}"
-            cases.append(f"    <testcase classname={name} name={quoteattr(label)}>\n"
-                         f"      <error message={quoteattr(problem.message)}>{escape(str(problem))}</error>\n"
-                         "    </testcase>")  # fmt: skip
-        conforming = summary.interactions - len(failing)
-        if conforming > 0:
-            cases.append(
-                f"    <testcase classname={name} name={quoteattr(f'{conforming} conforming interaction(s)')}/>"
-            )
-        failures = len(failing) + (1 if summary.dropped else 0)
-        total_tests += len(cases)
-        total_failures += failures
-        total_errors += len(summary.problems)
-        suites.append(f'  <testsuite name={name} tests="{len(cases)}" failures="{failures}" '
-                      f'errors="{len(summary.problems)}">')  # fmt: skip
-        suites += cases
-        suites.append("  </testsuite>")
-    for message in report.unreadable:
-        total_tests += 1
-        total_errors += 1
-        suites.append(f'  <testsuite name="unreadable" tests="1" failures="0" errors="1"><testcase name={quoteattr(message)}>'
-                      f"<error message={quoteattr(message)}/></testcase></testsuite>")  # fmt: skip
-    head = ['<?xml version="1.0" encoding="utf-8"?>',
-            f'<testsuites name="talon-contracts verify" tests="{total_tests}" failures="{total_failures}" '
-            f'errors="{total_errors}">']  # fmt: skip
-    return "\n".join([*head, *suites, "</testsuites>"]) + "\n"
 
 
 # --------------------------------------------------------------------------- coverage
@@ -274,8 +224,8 @@ def render_coverage(report: CoverageReport, fmt: str = "text") -> str:
 def render_replay(summary: ReplaySummary, findings: int = 10) -> str:
     """The terminal summary: outcomes per operation, then the first findings with what differed."""
     from replay.engine import KEPT, OUTCOMES
-    from replay.reporting.reports import describe
     from replay.printable import printable
+    from replay.reporting.findings import describe
 
     lines = []
     ops = sorted(summary.by_operation.items())

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Hashable
 from typing import Any
 
-from replay.engine.arrays import ArrayRule, ArrayRules, hashable_key
+from replay.rules.arrays import ArrayRule, ArrayRules, hashable_key
 
 __all__ = ["BUILTIN_ARRAYS", "builtin_arrays", "effect_key"]
 

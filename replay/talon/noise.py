@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import functools
 
-from replay.engine.noise import NoiseRule, NoiseRules
+from replay.rules.noise import NoiseRule, NoiseRules
 
 __all__ = ["BUILTIN", "builtin_noise"]
 

@@ -17,7 +17,6 @@ from contracts.specdiff.operations import Scope, diff_contracts
 from contracts.specdiff.policy import IgnoreEntry, judge
 from contracts.specdiff.rules import Level
 from contracts.specdiff.sources import load_side
-
 from replay.upgrade.report import UpgradeReport
 from replay.upgrade.traffic import traffic_impact
 
@@ -120,13 +119,13 @@ def compare(paths: Sequence[str], contract: Contract, targets: CompareTargets) -
     """``replay compare`` of ``paths``: the candidate's answers against the baseline's, checked against
     ``contract`` (the new one)."""
     from replay.engine import Replayer, ReplayOptions, new_namespace
-    from replay.cli.replay import load_seed_key, sandbox_factory
+    from replay.engine.sandboxes import sandbox_factory, seed_api_key
 
     embedded = targets.baseline is None
     namespace = "" if embedded or not targets.namespace else new_namespace()
     candidate_namespace = new_namespace() + "c-" if targets.namespace else ""
     options = ReplayOptions(
-        target=targets.baseline or "embedded sandbox", api_key=targets.api_key or load_seed_key(),
+        target=targets.baseline or "embedded sandbox", api_key=targets.api_key or seed_api_key(),
         writes=targets.writes, namespace=namespace, candidate=targets.candidate,
         candidate_api_key=targets.candidate_api_key, candidate_namespace=candidate_namespace,
         concurrency=targets.concurrency, timeout=targets.timeout,

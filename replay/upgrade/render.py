@@ -18,9 +18,8 @@ from contracts.specdiff.model import Change, Side
 from contracts.specdiff.policy import IgnoreEntry, entry_dict
 from contracts.specdiff.rules import RULES, Level
 from contracts.specdiff.sources import git_parts
-
-from replay.reporting.junit import JUnitCase, junit_document
 from replay.printable import one_line, printable
+from replay.reporting.junit import JUnitCase, junit_document
 from replay.upgrade.report import COMPARE_LEVEL, UpgradeReport
 from replay.upgrade.traffic import MAX_REJECTED
 
@@ -189,7 +188,7 @@ def _text_overlay(report: UpgradeReport) -> list[str]:
 def _compare_dict(report: UpgradeReport) -> dict[str, Any] | None:
     if report.compare is None:
         return None
-    from replay.reporting.reports import summary_dict  # the replay engine loads only when a replay ran
+    from replay.reporting.json import summary_dict  # the replay engine loads only when a replay ran
 
     return summary_dict(report.compare)
 
@@ -295,12 +294,13 @@ def render_junit(report: UpgradeReport) -> str:
                                    failure_type=str(level), text=message))  # fmt: skip
         suites.append(("overlay on the new document", cases))
     if report.compare is not None:
-        from replay.reporting.reports import describe
+        from replay.reporting.findings import describe
 
         cases = [
             JUnitCase(o.operation_id or o.method, f"{o.source}#{o.index}",
                       failure=f"{o.kind}: {describe(o).splitlines()[0] if describe(o) else o.kind}"
-                      if report.fail_on <= COMPARE_LEVEL else None, failure_type=o.kind, text=describe(o))
+                      if report.fail_on <= COMPARE_LEVEL or not o.finding else None, failure_type=o.kind,
+                      text=describe(o), error=not o.finding)  # a malfunction of the tool: an error, always
             for o in report.compare.findings
         ]  # fmt: skip
         suites.append(("replay compare", cases))
@@ -458,7 +458,7 @@ def render_html(report: UpgradeReport) -> str:
                          for level, r in report.overlay_findings)  # fmt: skip
         sections.append(f"<h2>Our overlay on the new document</h2><ul>{listed}</ul>")
     if report.compare is not None:
-        from replay.reporting.reports import describe
+        from replay.reporting.findings import describe
 
         listed = "".join(f"<li><code>{e(o.where)}</code> {e(o.kind)}<pre>{e(describe(o))}</pre></li>"
                          for o in report.compare.findings[:200])  # fmt: skip

@@ -16,7 +16,6 @@ from contracts.overlay import ActionResult
 from contracts.specdiff.model import Change
 from contracts.specdiff.policy import Judgement
 from contracts.specdiff.rules import Level
-
 from replay.upgrade.traffic import TrafficImpact
 
 if TYPE_CHECKING:  # the replay engine loads only when a replay runs (about 120 ms of imports)
@@ -114,4 +113,7 @@ class UpgradeReport:
             return 130
         if self.broken:
             return 2
-        return 1 if self.failing else 0
+        if self.failing:
+            return 1
+        # a failure of the tool on an interaction of the comparison: never a finding, but not clean
+        return 2 if self.compare is not None and self.compare.counts.get("malfunction") else 0

@@ -29,7 +29,6 @@ from contracts.http import normalize_headers, parse_json, query_params
 from contracts.spec import Contract
 from contracts.specdiff.model import Change, SpecDiff, Touch
 from contracts.specdiff.rules import Level
-
 from replay.cassettes.model import Interaction, ReadProblem, decoded_body
 from replay.verify import check, file_interactions, input_files
 

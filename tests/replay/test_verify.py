@@ -12,7 +12,7 @@ from contracts.errors import Violation
 from contracts.http import HttpRequest, HttpResponse
 from contracts.spec import Contract
 from replay import verify as verify_module
-from replay.cassettes.reading import write_cassette
+from replay.cassettes import write_cassette
 from replay.cassettes.model import Interaction
 from replay.verify import FileSummary, coverage, verify
 

@@ -1,5 +1,5 @@
-"""``talon-contracts replay`` through CliRunner: exit codes, reports (JUnit against pytest's schema, HTML
-in headless Chromium), safety refusals, Ctrl-C, learn-noise and compare."""
+"""``talon-contracts replay`` (run and compare) through CliRunner: exit codes, reports (JUnit against pytest's
+schema, HTML in headless Chromium), safety refusals, Ctrl-C, malfunctions of the tool."""
 
 from __future__ import annotations
 
@@ -7,60 +7,22 @@ import _thread
 import json
 import os
 import shutil
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import xmlschema
-import yaml
 from click.testing import CliRunner
 
 from contracts.sandbox import Sandbox
 from replay import engine
 from replay.cli import cli
-from replay.engine.noise import NoiseRules
-from replay.cli.replay import _Progress, estimate
 
+from ..conftest import FIXTURES
 from ..helpers import CORPUS
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-SEED = Path(__file__).resolve().parents[3] / "contracts" / "sandbox" / "seed.yaml"
-STORIES = [str(CORPUS / "checkout-coupon-referral.yaml"), str(CORPUS / "loyalty-card.yaml")]
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-def _planted_seed() -> dict[str, Any]:
-    seed = yaml.safe_load(SEED.read_text())
-    seed["campaigns"][0]["name"] = "Welcome discount (2027 edition)"
-    return seed
-
-
-def _against(target: Sandbox) -> list[str]:
-    """``replay STORIES`` against ``target``, as recorded (no namespace), quietly."""
-    return [
-        "replay",
-        *STORIES,
-        "--target",
-        target.base_url,
-        "--api-key",
-        target.api_key,
-        "--quiet",
-        "--no-namespace",
-    ]
-
-
-@pytest.fixture
-def planted() -> Iterator[Sandbox]:
-    """A target whose campaign 1 was renamed since the recording."""
-    with Sandbox(seed=_planted_seed(), api_key="planted-target-key") as sandbox:
-        yield sandbox
+from .conftest import STORIES, against
 
 
 def test_replay_against_embedded_sandboxes_is_clean(runner: CliRunner) -> None:
@@ -186,7 +148,7 @@ def test_a_bad_noise_file_names_the_rule(runner: CliRunner, tmp_path: Path) -> N
 
 
 def test_ignore_and_fail_on_decide_what_counts(runner: CliRunner, planted: Sandbox) -> None:
-    base = _against(planted)
+    base = against(planted)
     ignored = runner.invoke(cli, [*base, "--ignore", "$.triggeredCampaigns[*].name"])
     assert ignored.exit_code == 0, ignored.output
     assert runner.invoke(cli, [*base, "--fail-on", "violation,error"]).exit_code == 0
@@ -216,20 +178,6 @@ def test_ctrl_c_stops_and_still_writes_the_reports(
     assert "interrupted:" in result.stdout
 
 
-def test_learn_noise_writes_rules_that_replay_uses(runner: CliRunner, tmp_path: Path) -> None:
-    learned = tmp_path / "learned.yaml"
-    result = runner.invoke(
-        cli, ["replay", "learn-noise", *STORIES, "--quiet", "--no-builtin-noise", "--out", str(learned)]
-    )
-    assert result.exit_code == 0, result.output
-    rules = NoiseRules.load(learned)
-    patterns = {rule.pattern for rule in rules}
-    assert "$.customerSession.created" in patterns and "$.customerProfile.lastActivity" in patterns
-    assert all("learned" in rule.reason for rule in rules)
-    assert "noise-learned" not in result.output  # --out was used
-    assert learned.read_text().startswith("# learned by talon-contracts replay learn-noise")
-
-
 def test_compare_reports_where_the_candidate_differs(runner: CliRunner, planted: Sandbox) -> None:
     with Sandbox() as same:
         result = runner.invoke(cli, ["replay", "compare", *STORIES, "--candidate", same.base_url, "--quiet",
@@ -239,60 +187,6 @@ def test_compare_reports_where_the_candidate_differs(runner: CliRunner, planted:
                                  "--candidate-api-key", planted.api_key, "--no-namespace"])  # fmt: skip
     assert result.exit_code == 1, result.output
     assert '"Welcome discount" -> "Welcome discount (2027 edition)"' in result.stdout
-
-
-def test_progress_line_and_estimate() -> None:
-    assert estimate((CORPUS,)) == 149
-    summary = engine.ReplaySummary("t")
-    summary.estimated_total = 200
-    summary.counts.update({"same": 40, "noise": 10})
-    line = _Progress(summary, enabled=False).line()
-    assert line.startswith("replayed 50/~200 (25%) at ") and "ETA" in line and "same 40 noise 10" in line
-
-
-def _pytest(path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)],
-        capture_output=True, text=True, env={**os.environ, **env}, cwd=path.parent, timeout=120,
-    )  # fmt: skip
-
-
-def test_export_test_turns_findings_into_a_standalone_test(
-    runner: CliRunner, planted: Sandbox, tmp_path: Path
-) -> None:
-    report = tmp_path / "replay.json"
-    base = _against(planted)
-    assert runner.invoke(cli, [*base, "--report", f"json:{report}"]).exit_code == 1
-    exported = tmp_path / "exported" / "test_findings.py"
-    result = runner.invoke(
-        cli, ["replay", "export-test", "--from-report", str(report), "--out", str(exported)]
-    )
-    assert result.exit_code == 0, result.output
-    findings = [o for o in json.loads(report.read_text())["outcomes"] if o["outcome"] == "changed"]
-    assert f"{len(findings)} interaction(s) checked by {exported}" in result.stderr
-    text = exported.read_text()
-    assert planted.api_key not in text and "cassettes" in text
-    # the cassette is not needed any more: the test carries the story up to the findings
-    passing = _pytest(exported, {"TALON_BASE_URL": "", "TALON_API_KEY": ""})  # an unchanged embedded sandbox
-    assert passing.returncode == 0, passing.stdout + passing.stderr
-    failing = _pytest(exported, {"TALON_BASE_URL": planted.base_url, "TALON_API_KEY": planted.api_key})
-    assert failing.returncode == 1
-    assert "Welcome discount (2027 edition)" in failing.stdout and "reproduce: curl" in failing.stdout
-
-
-def test_export_test_selection_errors(runner: CliRunner, tmp_path: Path) -> None:
-    out = str(tmp_path / "t.py")
-    assert runner.invoke(cli, ["replay", "export-test", STORIES[0], "--out", out]).exit_code == 2
-    result = runner.invoke(cli, ["replay", "export-test", *STORIES, "--select", "3", "--out", out])
-    assert result.exit_code == 2 and "FILE#INDEX" in result.stderr
-    result = runner.invoke(cli, ["replay", "export-test", STORIES[0], "--select", "x", "--out", out])
-    assert result.exit_code == 2 and "must be a number" in result.stderr
-    result = runner.invoke(cli, ["replay", "export-test", STORIES[0], "--select", "999", "--out", out])
-    assert result.exit_code == 1 and "no interaction 999" in result.stderr
-    result = runner.invoke(
-        cli, ["replay", "export-test", STORIES[0], "--select", "2", "--no-setup", "--out", out]
-    )
-    assert result.exit_code == 0 and Path(out).read_text().count('\'{"request"') == 1
 
 
 def test_only_real_loopback_addresses_count_as_loopback(
@@ -348,7 +242,7 @@ def test_worker_processes_report_the_same_findings(
     runner: CliRunner, planted: Sandbox, tmp_path: Path
 ) -> None:
     report = tmp_path / "replay.json"
-    result = runner.invoke(cli, [*_against(planted), "--processes", "2", "--report", f"json:{report}"])
+    result = runner.invoke(cli, [*against(planted), "--processes", "2", "--report", f"json:{report}"])
     assert result.exit_code == 1, result.output
     payload = json.loads(report.read_text())
     outcomes = payload["outcomes"]
@@ -363,3 +257,54 @@ def test_worker_processes_report_the_same_findings(
     }
     assert real == {"Welcome discount (2027 edition)"}
     assert all(o["outcome"] in ("same", "noise", "changed") for o in outcomes)
+
+
+def test_a_malfunction_of_the_tool_exits_2_and_every_report_says_so(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug of ours on one interaction (here: the diff raises) is reported as a malfunction of
+    talon-contracts, not as a finding about the API; the other interactions are still replayed."""
+    from replay.engine import diff
+
+    real, calls = diff.diff_responses, []
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyError("a bug of ours")
+        return real(*args, **kwargs)
+
+    # wherever the engine's judging imported it from replay.engine.diff
+    patched = [m for name, m in list(sys.modules.items())
+               if name.startswith("replay.engine.") and name != "replay.engine.diff"
+               and getattr(m, "diff_responses", None) is real]  # fmt: skip
+    assert patched, "the engine no longer imports diff_responses: patch what judges an answer instead"
+    for module in patched:
+        monkeypatch.setattr(module, "diff_responses", broken)
+    reports = tmp_path / "reports"
+    result = runner.invoke(cli, ["replay", STORIES[0], "--quiet", "--concurrency", "1",
+                                 "--report", f"json:{reports / 'r.json'}", "--report", f"junit:{reports / 'r.xml'}",
+                                 "--report", f"html:{reports / 'r.html'}"])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "MALFUNCTION" in result.stdout and "a bug of talon-contracts" in result.stdout
+    assert "1 malfunction" in result.stdout.splitlines()[-1]
+
+    payload = json.loads((reports / "r.json").read_text())
+    assert payload["summary"]["interactions"] == 11 and payload["summary"]["outcomes"]["malfunction"] == 1
+    (failed,) = [o for o in payload["outcomes"] if o["outcome"] == "malfunction"]
+    assert failed["index"] == 1 and "KeyError" in failed["reason"]
+    assert {o["outcome"] for o in payload["outcomes"]} - {"malfunction"} <= {"same", "noise", "skipped"}
+
+    xmlschema.XMLSchema(str(FIXTURES / "junit-10.xsd")).validate(str(reports / "r.xml"))
+    root = ElementTree.parse(reports / "r.xml").getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("11", "0", "1")
+    (failure,) = root.iter("failure")
+    assert failure.get("type") == "malfunction" and "a bug of talon-contracts" in (
+        failure.get("message") or ""
+    )
+    assert "Malfunctions of talon-contracts (1 shown)" in (reports / "r.html").read_text()
+
+    # a finding counted by --fail-on still decides the exit code
+    calls.clear()
+    assert runner.invoke(cli, ["replay", STORIES[0], "--quiet", "--concurrency", "1",
+                               "--fail-on", "same"]).exit_code == 1  # fmt: skip

@@ -1,4 +1,4 @@
-"""replay.engine.noise: the pattern language, compiled matchers, rules, rules files and the built-in rules."""
+"""replay.rules.noise: the pattern language, compiled matchers, rules, rules files and the built-in rules."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from contracts.errors import TalonContractsError
-from replay.engine.noise import NoiseRule, NoiseRules, NoiseRulesError, write_rules
+from replay.rules.noise import NoiseRule, NoiseRules, NoiseRulesError, write_rules
 
 # --------------------------------------------------------------------------- the pattern language
 

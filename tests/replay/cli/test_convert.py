@@ -1,0 +1,48 @@
+"""``talon-contracts convert``: a capture to a redacted cassette, credentials refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from replay.cassettes import read_interactions
+from replay.cli import cli
+
+from ..helpers import har, jsonl, session_exchange
+
+
+def test_convert_a_browser_har_to_redacted_json_lines(runner: CliRunner, tmp_path: Path) -> None:
+    exchanges = [session_exchange("a"), session_exchange("b")]
+    for exchange in exchanges:
+        exchange.request.headers["Authorization"] = ["ApiKey-v1 " + "c0ffee" * 8]  # what devtools export
+    source = tmp_path / "capture.har"
+    source.write_bytes(har(exchanges))
+    target = tmp_path / "capture.jsonl"
+    result = runner.invoke(cli, ["convert", str(source), str(target)])
+    assert result.exit_code == 0, result.output
+    assert f"2 interaction(s) -> {target} [jsonl]" in result.stderr
+    assert "c0ffee" not in target.read_text() and "ApiKey-v1 REDACTED" in target.read_text()
+    assert runner.invoke(cli, ["verify", str(target)]).exit_code == 0
+
+
+def test_convert_refuses_to_write_a_credential(runner: CliRunner, tmp_path: Path) -> None:
+    leaky = session_exchange(body=json.dumps({"note": "ApiKey-v1 0123456789abcdef"}).encode())
+    source = tmp_path / "capture.jsonl"
+    source.write_bytes(jsonl([session_exchange(), leaky]))
+    target = tmp_path / "out.yaml"
+    result = runner.invoke(cli, ["convert", str(source), str(target)])
+    assert result.exit_code == 2
+    assert "interaction 1, response body" in result.stderr
+    assert not target.exists()
+
+
+def test_convert_keeps_what_it_can_read(runner: CliRunner, tmp_path: Path) -> None:
+    source = tmp_path / "capture.jsonl"
+    source.write_bytes(jsonl([session_exchange("a"), session_exchange("b")]) + b'{"request": {"meth')
+    target = tmp_path / "out.yaml"
+    result = runner.invoke(cli, ["convert", str(source), str(target)])
+    assert result.exit_code == 2 and "truncated" in result.stderr and "1 part(s)" in result.stderr
+    assert [i.index for i in read_interactions(target)] == [0, 1]
+    assert runner.invoke(cli, ["convert", str(target), str(target)]).exit_code == 2  # same file: refused
