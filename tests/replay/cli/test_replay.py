@@ -154,6 +154,16 @@ def test_ignore_and_fail_on_decide_what_counts(runner: CliRunner, planted: Sandb
     assert runner.invoke(cli, [*base, "--fail-on", "violation,error"]).exit_code == 0
 
 
+def test_ignore_takes_the_filters_redaction_takes(runner: CliRunner, planted: Sandbox) -> None:
+    # one path language (replay.paths): a filter selects the renamed campaign, and only it
+    base = against(planted)
+    renamed = planted.app.store.seed.campaigns[0].id
+    ignored = runner.invoke(cli, [*base, "--ignore", f"$.triggeredCampaigns[?@.id=={renamed}].name"])
+    assert ignored.exit_code == 0, ignored.output
+    other = runner.invoke(cli, [*base, "--ignore", f"$.triggeredCampaigns[?@.id=={renamed + 1000}].name"])
+    assert other.exit_code == 1, other.output
+
+
 def test_ctrl_c_stops_and_still_writes_the_reports(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
