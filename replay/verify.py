@@ -21,7 +21,7 @@ from contracts.errors import Violation
 from contracts.http import HttpResponse
 from contracts.spec import Contract
 from replay.cassettes import CASSETTE_SUFFIXES, CassetteError, cassette_files, read_interactions
-from replay.cassettes.model import Interaction, ReadProblem, decoded_body
+from replay.cassettes.model import Interaction, ReadProblem, plain_response
 
 __all__ = [
     "Checked",
@@ -113,7 +113,7 @@ def _response(interaction: Interaction) -> HttpResponse | None:
     response = interaction.response
     if response is None:
         return None
-    return HttpResponse(response.status, response.headers, decoded_body(response.headers, response.body))
+    return plain_response(response)
 
 
 def check(

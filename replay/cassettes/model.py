@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.http import HttpRequest, HttpResponse, normalize_headers
+from replay.talon.policies import authorization
 
 __all__ = [
     "AUTH_PLACEHOLDER",
@@ -27,10 +28,10 @@ __all__ = [
 #: What a redacted cassette holds in place of a secret (``replay.recording.redaction`` writes them,
 #: the engine reads them).
 PLACEHOLDER = "REDACTED"
-AUTH_PLACEHOLDER = f"ApiKey-v1 {PLACEHOLDER}"  # the key in use: the engine sends the caller's
+AUTH_PLACEHOLDER = authorization(PLACEHOLDER)  # the key in use: the engine sends the caller's
 #: A credential other than the key in use (a story's revoked key ...): replay sends an invalid key
 #: in its place, so that a recorded 401 is provoked again instead of answered with data.
-FOREIGN_AUTH_PLACEHOLDER = f"ApiKey-v1 {PLACEHOLDER}-OTHER"
+FOREIGN_AUTH_PLACEHOLDER = authorization(f"{PLACEHOLDER}-OTHER")
 
 
 @dataclass(slots=True)

@@ -45,7 +45,7 @@ from replay.engine.outcomes import Outcome
 from replay.engine.rewrite import FLOW_OPERATIONS, StoryRewriter
 from replay.engine.transport import RateLimiter, Sent, Transport
 from replay.rules.noise import NoiseRule
-from replay.talon.policies import CONCURRENCY_CONFLICTS
+from replay.talon.policies import CONCURRENCY_CONFLICTS, authorization
 
 __all__ = ["GENERATED", "Pipeline", "Request", "Side", "sent_in_turn"]
 
@@ -188,7 +188,7 @@ class Pipeline:
         shown_auth = None
         if recorded_auth is not None:
             foreign = recorded_auth.strip() == FOREIGN_AUTH_PLACEHOLDER
-            send_headers["authorization"] = f"ApiKey-v1 {self.invalid_key if foreign else side.api_key}"
+            send_headers["authorization"] = authorization(self.invalid_key if foreign else side.api_key)
             shown_auth = FOREIGN_AUTH_PLACEHOLDER if foreign else AUTH_PLACEHOLDER
         target = path_and_query(url)
         if self.limiter is not None:

@@ -41,7 +41,7 @@ from replay.cassettes.model import (
     decoded_body,
 )
 from replay.paths import PathPattern, value_at
-from replay.talon.policies import PERSONAL_DATA_PATHS
+from replay.talon.policies import AUTH_SCHEME, KEY_SHAPE, PERSONAL_DATA_PATHS
 
 __all__ = [
     "AUTH_PLACEHOLDER",
@@ -61,10 +61,10 @@ DEFAULT_PATHS = PERSONAL_DATA_PATHS
 DEFAULT_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key")
 DEFAULT_QUERY = ("api_key", "apikey", "token", "access_token")
 
-# "ApiKey-v1 <key>" with anything but our placeholder; and bare 40+ hex runs (a key's shape).
+# "ApiKey-v1 <key>" with anything but our placeholder; and what a bare key looks like.
 _KEY_SHAPED = (
-    re.compile(rf"ApiKey-v1\s+(?!{PLACEHOLDER}\b)[A-Za-z0-9._~+/=-]{{8,}}"),
-    re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{40,}(?![0-9A-Fa-f])"),
+    re.compile(rf"{AUTH_SCHEME}\s+(?!{PLACEHOLDER}\b)[A-Za-z0-9._~+/=-]{{8,}}"),
+    re.compile(KEY_SHAPE),
 )
 
 

@@ -18,6 +18,7 @@ from contracts.client import ApiError, ApiResponse, IntegrationClient
 from contracts.http import HttpRequest, HttpResponse
 from contracts.sandbox import Sandbox
 from replay.cassettes.model import Interaction
+from replay.talon.policies import authorization
 
 __all__ = ["SCENARIOS", "Scenario", "ScenarioFailed", "Story", "scenario"]
 
@@ -95,7 +96,7 @@ class Story:
 
     def raw(self, expected: int, method: str, path: str, body: bytes | str | None = None) -> Any:
         """Send a request the client would refuse to build (a wrong type in the path ...)."""
-        headers = {"Authorization": f"ApiKey-v1 {self.client.api_key}", "Accept": "application/json"}
+        headers = {"Authorization": authorization(self.client.api_key), "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
         data = body.encode() if isinstance(body, str) else body
@@ -120,7 +121,7 @@ class Story:
         if self.sandbox is None or self.sandbox.app.conflicts != "reject":
             yield False
             return
-        auth = {"authorization": f"ApiKey-v1 {self.client.api_key}"}
+        auth = {"authorization": authorization(self.client.api_key)}
         claim, _ = self.sandbox.app.admit(method, path, auth, body)
         try:
             yield claim is not None

@@ -10,6 +10,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from contracts.http import normalize_headers
+from replay.talon.policies import authorization
 
 if TYPE_CHECKING:
     from replay.engine import Outcome
@@ -31,7 +32,7 @@ def curl_command(outcome: Outcome) -> str | None:
     for name, value in normalize_headers(request.headers).items():
         if name == "authorization":
             key = "invalid-key" if value.endswith("-OTHER") else "$TALON_API_KEY"
-            parts += ["-H", f'"Authorization: ApiKey-v1 {key}"']
+            parts += ["-H", f'"Authorization: {authorization(key)}"']
         else:
             parts += ["-H", shlex.quote(f"{name}: {value}")]
     body = request.body

@@ -1,9 +1,21 @@
-"""Talon.One facts the replay engine and the recorder act on: recorded exchanges that must not be
-sent again, and which values in a recording are personal data."""
+"""Talon.One facts the replay engine and the recorder act on: how a credential is written,
+recorded exchanges that must not be sent again, and which values in a recording are personal data."""
 
 from __future__ import annotations
 
-__all__ = ["CONCURRENCY_CONFLICTS", "PERSONAL_DATA_PATHS"]
+__all__ = ["AUTH_SCHEME", "CONCURRENCY_CONFLICTS", "KEY_SHAPE", "PERSONAL_DATA_PATHS", "authorization"]
+
+#: The Integration API's credential: ``Authorization: ApiKey-v1 <key>``.
+AUTH_SCHEME = "ApiKey-v1"
+#: What an Integration API key looks like where it should not be (a cassette's body ...): a run of
+#: 40 or more hex digits (the keys are 64).
+KEY_SHAPE = r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{40,}(?![0-9A-Fa-f])"
+
+
+def authorization(key: str) -> str:
+    """The ``Authorization`` header's value for ``key``."""
+    return f"{AUTH_SCHEME} {key}"
+
 
 #: Recorded 409s of these operations say "another request for the same entity was in flight":
 #: timing that a replay cannot reproduce (and must not try to). Their 409 exchanges are skipped.

@@ -29,7 +29,7 @@ from contracts.http import normalize_headers, parse_json, query_params
 from contracts.spec import Contract
 from contracts.specdiff.model import Change, SpecDiff, Touch
 from contracts.specdiff.rules import Level
-from replay.cassettes.model import Interaction, ReadProblem, decoded_body
+from replay.cassettes.model import Interaction, ReadProblem, plain
 from replay.verify import check, file_interactions, input_files
 
 __all__ = ["Rejected", "Touched", "TrafficImpact", "traffic_impact"]
@@ -96,7 +96,7 @@ class _Exchange:
         if message is None:
             return _ABSENT
         if part == "body":
-            body = decoded_body(message.headers, message.body)
+            _, body = plain(message.headers, message.body)
             if not body:
                 return _ABSENT
             try:
