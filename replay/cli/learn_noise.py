@@ -50,7 +50,8 @@ def learn_noise(target: str | None, api_key: str | None, out: Path, **shared: An
     learned: set[tuple[str, str]] = set()  # (operation, pattern)
 
     def collect(outcome: Outcome) -> None:
-        if outcome.diff is None or outcome.operation_id is None:
+        # a difference shared state explains (one side saw another story's change) is not noise
+        if outcome.diff is None or outcome.operation_id is None or outcome.kind == "shared-state":
             return
         for change in outcome.diff.real:
             if change.location:

@@ -27,7 +27,7 @@ from replay.engine import (
     default_writes,
     new_namespace,
 )
-from replay.engine.sandboxes import sandbox_factory
+from replay.engine.sandboxes import sandbox_factory, seed_ids
 from replay.reporting.files import Report, open_report
 from replay.reporting.text import render_replay
 from replay.rules.noise import NoiseRule, NoiseRules
@@ -111,6 +111,12 @@ def shared_options(function: Callable[..., None]) -> Callable[..., None]:
         click.option("--namespace", default=None,
                      help="Prefix for the ids stories create. Default: fresh per run on external targets."),
         click.option("--no-namespace", is_flag=True, help="Send client-chosen ids as recorded."),
+        click.option("--fresh-target", is_flag=True,
+                     help="The target holds each story's recorded state when it starts (a restored snapshot): "
+                          "no difference is explained as shared state."),
+        click.option("--keep-id", "keep_ids", multiple=True,
+                     help="An id that exists on the target before any story (never namespaced). Repeatable; "
+                          "the sandbox seed's profiles are always kept."),
         click.option("--allow-host", "allow_host", multiple=True,
                      help=f"A non-loopback host that may be replayed against (or {ALLOW_HOSTS_ENV})."),
         click.option("--timeout", type=click.FloatRange(0.1, 600), default=30.0, show_default=True,
@@ -174,6 +180,7 @@ def job(p: dict[str, Any], *, builtin_noise: bool = True) -> Job:
         "concurrency": p["concurrency"], "processes": p["processes"], "rate": _rate(p["rate"]),
         "speed": _speed(p["speed"]),
         "operations": frozenset(p["operations"]) or None, "timeout": p["timeout"],
+        "keep_ids": seed_ids() | frozenset(p["keep_ids"]), "fresh_target": p["fresh_target"],
     }  # fmt: skip
     return Job(p["paths"], contract, noise, options, allowed_hosts(p["allow_host"]), p["namespace"],
                p["no_namespace"], p["writes"], p["quiet"])  # fmt: skip

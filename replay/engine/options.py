@@ -30,6 +30,12 @@ class ReplayOptions:
     speed: float | None = None  # None: as fast as possible; 1.0: the recorded pace; 2.0: twice as fast
     writes: str = "allow"
     namespace: str = ""
+    #: ids that existed before the stories (the target's seed, ``--keep-id``): never namespaced
+    keep_ids: frozenset[str] = frozenset()
+    #: the target holds each story's recorded state when the story starts (a snapshot restored
+    #: before each, a server answering from the recording): no difference is explained as shared
+    #: state. Targets of the worker's own (embedded sandboxes, reset per story) are fresh anyway.
+    fresh_target: bool = False
     noise: NoiseRules = field(default_factory=builtin_noise)
     operations: frozenset[str] | None = None  # only these operations (others: skipped)
     timeout: float = 30.0

@@ -17,9 +17,13 @@ __all__ = ["FINDINGS", "KEPT", "MAX_FINDINGS_KEPT", "OUTCOMES", "Kind", "Outcome
 #: What happened to one interaction, most severe first: ``malfunction`` (the tool failed on it: a
 #: bug of ours, never a finding about the API), ``error`` (no answer), ``violation`` (the answer
 #: breaks the contract), ``changed`` (status, content type or a body field differs beyond noise),
-#: ``noise`` (only what the noise rules explain differs), ``same``; ``skipped``: not sent.
-Kind = Literal["same", "noise", "changed", "violation", "error", "malfunction", "skipped"]
-OUTCOMES: tuple[Kind, ...] = ("same", "noise", "changed", "violation", "error", "malfunction", "skipped")
+#: ``shared-state`` (on a target the replay does not own, a difference explained by state another
+#: story, or an earlier run, changed: ``replay.engine.shared``), ``noise`` (only what the noise
+#: rules explain differs), ``same``; ``skipped``: not sent.
+Kind = Literal["same", "noise", "shared-state", "changed", "violation", "error", "malfunction", "skipped"]
+OUTCOMES: tuple[Kind, ...] = (
+    "same", "noise", "shared-state", "changed", "violation", "error", "malfunction", "skipped"
+)  # fmt: skip
 FINDINGS: frozenset[Kind] = frozenset({"changed", "violation", "error"})  # findings about the target
 #: Outcomes kept with their bodies (and sent whole between processes): the findings and malfunctions.
 KEPT: frozenset[Kind] = FINDINGS | {"malfunction"}

@@ -43,6 +43,7 @@ from replay.engine.diff import ExchangeDiff, diff_responses
 from replay.engine.options import ReplayOptions
 from replay.engine.outcomes import Outcome
 from replay.engine.rewrite import FLOW_OPERATIONS, StoryRewriter
+from replay.engine.shared import SharedState
 from replay.engine.transport import RateLimiter, Sent, Transport
 from replay.rules.noise import NoiseRule
 from replay.talon.policies import CONCURRENCY_CONFLICTS, authorization
@@ -126,6 +127,8 @@ class Pipeline:
         #: a global request rate; a forked worker process gets its share (replay.engine.processes)
         self.limiter = RateLimiter(options.rate) if options.rate else None
         self.invalid_key = f"invalid-{secrets.token_hex(12)}"
+        #: on a target the replay does not own: what explains a difference as shared state
+        self.shared: SharedState | None = None
 
     def skip(self, item: Interaction, match: Match | None, reason: str) -> Outcome:
         return Outcome(item.source, item.index, item.line, match.operation.operation_id if match else None,
@@ -304,6 +307,10 @@ class Pipeline:
             outcome.kind = "violation"
         elif diff.status is not None or diff.headers or (diff.body and diff.real):
             outcome.kind = "changed"
+            if self.shared is not None:
+                reason = self.shared.explain(outcome, diff)
+                if reason is not None:
+                    outcome.kind, outcome.reason = "shared-state", reason
         elif not diff.same:
             outcome.kind = "noise"
         return outcome

@@ -11,7 +11,9 @@ Two kinds of identifiers appear in recorded requests, and both are rewritten per
   namespace, every id the story *creates* becomes ``<namespace><id>`` on the wire, and live
   responses are mapped back before they are compared. An id the story only reads (a seeded
   profile, say) is left alone: it refers to something that exists on the target already. The
-  first reference decides (``REFERENCES``: which operation, where, and whether it creates).
+  first reference decides (``REFERENCES``: which operation, where, and whether it creates), and an
+  id known to exist before the story (``keep``: the target's seed, ``--keep-id``) is never
+  namespaced.
 
 Both tables are data, in ``replay.talon.flows``: a new operation is a new row, not new code.
 """
@@ -36,10 +38,16 @@ __all__ = ["FLOW_OPERATIONS", "Rewritten", "StoryRewriter"]
 _MISSING = object()
 
 
-_FLOWS_BY_OPERATION: dict[str, list[tuple[IdFlow, PathPattern]]] = {}
+_FLOWS_BY_OPERATION: dict[str, list[tuple[IdFlow, PathPattern, PathPattern | None]]] = {}
 for _flow in ID_FLOWS:
-    _FLOWS_BY_OPERATION.setdefault(_flow.produced_by, []).append((_flow, PathPattern(_flow.at)))
+    _paired = PathPattern(_flow.paired_by) if _flow.paired_by else None
+    _FLOWS_BY_OPERATION.setdefault(_flow.produced_by, []).append((_flow, PathPattern(_flow.at), _paired))
 FLOW_OPERATIONS = frozenset(_FLOWS_BY_OPERATION)
+#: Per flow kind, where later requests carry its values: (path parameters, body keys).
+_CARRIERS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {}
+for _flow in ID_FLOWS:
+    _params, _keys = _CARRIERS.get(_flow.kind, ((), frozenset()))
+    _CARRIERS[_flow.kind] = (tuple(dict.fromkeys(_params + _flow.path_params)), _keys | set(_flow.body_keys))
 #: Per flow kind, the keys under which its generated values appear (where a difference is "generated").
 _FLOW_KEYS: dict[str, frozenset[str]] = {}
 for _flow in ID_FLOWS:
@@ -49,6 +57,11 @@ for _flow in ID_FLOWS:
         *_flow.body_keys,
         *_flow.path_params,
     }
+
+
+def _key(value: Any) -> Any:
+    """A pairing key, hashable whatever the answer holds there."""
+    return value if isinstance(value, (str, int, float, bool)) or value is None else repr(value)
 
 
 def _last_key(location: tuple[str | int, ...]) -> str | None:
@@ -99,6 +112,9 @@ class StoryRewriter:
     """The rewriting state of one story (one cassette): not shared between stories."""
 
     namespace: str = ""
+    #: ids that existed before any story (a target's seed, ``--keep-id``): never namespaced, even
+    #: where a story's first reference would create them
+    keep: frozenset[str] = frozenset()
     generated: dict[str, dict[Any, Any]] = field(default_factory=dict)  # flow kind -> recorded -> live
     owned: dict[str, dict[str, bool]] = field(default_factory=dict)  # entity -> id -> created by the story
     _back: dict[str, str] = field(default_factory=dict)  # namespaced -> original, for mapping responses back
@@ -125,15 +141,15 @@ class StoryRewriter:
                 new_body, body_copied = copy.deepcopy(body), True
             return new_body
 
-        # generated values first (they are the server's, never namespaced)
-        for flow in ID_FLOWS:
-            mapping = self.generated.get(flow.kind)
+        # generated values first (they are the server's, never namespaced); once per kind: two
+        # flows of one kind share a mapping, and a live value may be another recorded one
+        for kind, (path_params, keys) in _CARRIERS.items():
+            mapping = self.generated.get(kind)
             if not mapping:
                 continue
-            for name in flow.path_params:
+            for name in path_params:
                 if name in params and params[name] in mapping:
                     params[name] = str(mapping[params[name]])
-            keys = frozenset(flow.body_keys)
             if keys and any(_known(c[k], mapping) for c, k in _walk_keys(new_body, keys)):
                 for container, key in _walk_keys(writable(), keys):
                     if _known(container[key], mapping):
@@ -159,7 +175,7 @@ class StoryRewriter:
     def _own(self, reference: Reference, value: str) -> str:
         ids = self.owned.setdefault(reference.entity, {})
         if value not in ids:
-            ids[value] = reference.creates  # the first reference decides
+            ids[value] = reference.creates and value not in self.keep  # the first reference decides
         if not ids[value] or not self.namespace:
             return value
         namespaced = f"{self.namespace}{value}"
@@ -170,9 +186,17 @@ class StoryRewriter:
 
     def learn(self, operation_id: str | None, recorded: Any, live: Any) -> None:
         """Note the generated values of a live response, next to the recorded ones."""
-        for flow, compiled in _FLOWS_BY_OPERATION.get(operation_id or "", ()):
+        for flow, compiled, paired_by in _FLOWS_BY_OPERATION.get(operation_id or "", ()):
             before, after = compiled.values(recorded), compiled.values(live)
-            for old, new in zip(before, after, strict=False):  # a shorter live list: what pairs up
+            if paired_by is not None:  # by a key beside each value, not by position
+                live_by_key = dict(zip(map(_key, paired_by.values(live)), after, strict=False))
+                pairs = [
+                    (old, live_by_key.get(_key(key), old))
+                    for key, old in zip(paired_by.values(recorded), before, strict=False)
+                ]
+            else:
+                pairs = list(zip(before, after, strict=False))  # a shorter live list: what pairs up
+            for old, new in pairs:
                 if old != new and isinstance(old, (str, int)) and not isinstance(old, bool):
                     self.generated.setdefault(flow.kind, {})[old] = new
                     if isinstance(old, int):

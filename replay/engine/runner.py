@@ -37,6 +37,7 @@ from replay.engine.outcomes import Outcome, ReplaySummary
 from replay.engine.pipeline import Side
 from replay.engine.processes import CAN_FORK, collect, fork
 from replay.engine.rewrite import StoryRewriter
+from replay.engine.shared import SharedState
 from replay.engine.stories import StoryPlayer
 from replay.engine.threads import play_threaded
 from replay.engine.transport import Transport
@@ -66,6 +67,10 @@ class Replayer(StoryPlayer):
             (number, path) for number, path in zip(itertools.count(1), self._files(paths))
         ]  # a number each: its namespace
         self.summary.stories = len(numbered)
+        if self.own_target is None and not self.options.fresh_target:  # a target every story shares
+            self.pipeline.shared = SharedState(
+                self.contract, [path for _, path in numbered], self.options.keep_ids
+            )
         stories: queue.Queue[tuple[int, Path]] = queue.Queue()
         for story in numbered:
             stories.put(story)

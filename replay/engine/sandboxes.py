@@ -8,7 +8,7 @@ from collections.abc import Callable
 from contracts.spec import Contract
 from replay.engine.options import StoryTarget
 
-__all__ = ["sandbox_factory", "seed_api_key"]
+__all__ = ["sandbox_factory", "seed_api_key", "seed_ids"]
 
 
 def sandbox_factory(contract: Contract) -> Callable[[], StoryTarget]:
@@ -27,3 +27,12 @@ def seed_api_key() -> str:
     from contracts.sandbox.seed import load_seed
 
     return load_seed().api_key
+
+
+def seed_ids() -> frozenset[str]:
+    """The client-chosen ids the default seed creates (its customer profiles): state that exists
+    before any story, which a replay must not namespace (a story reading ``seed-alice`` means the
+    seeded one, with its points)."""
+    from contracts.sandbox.seed import load_seed
+
+    return frozenset(str(profile["integrationId"]) for profile in load_seed().profiles)

@@ -72,7 +72,11 @@ class StoryPlayer:
     ) -> list[Side]:
         """The sides of story ``number``: a namespace each, so two files creating one id do not collide."""
         return [
-            Side(transport, StoryRewriter(f"{namespace}{number}-" if namespace else ""), key)
+            Side(
+                transport,
+                StoryRewriter(f"{namespace}{number}-" if namespace else "", self.options.keep_ids),
+                key,
+            )
             for transport, (_, key, namespace) in zip(transports, specs, strict=False)
         ]
 

@@ -117,3 +117,29 @@ def test_a_trailing_slash_survives_rewriting(contract: Contract) -> None:
     rewriter = StoryRewriter(namespace="n/s?-")
     url, _ = _send(rewriter, contract, "PUT", "http://h/v2/customer_sessions/s1/?a=1", {})
     assert url == "http://h/v2/customer_sessions/n%2Fs%3F-s1/?a=1"
+
+
+def test_codes_made_for_several_advocates_pair_by_advocate_and_map_once(contract: Contract) -> None:
+    # the server lists them in an order of its own, and a live code may be another recorded one
+    rewriter = StoryRewriter()
+    recorded = {"data": [{"advocateProfileIntegrationId": "a-1", "code": "F-1"},
+                         {"advocateProfileIntegrationId": "a-2", "code": "F-2"}]}  # fmt: skip
+    live = {"data": [{"advocateProfileIntegrationId": "a-2", "code": "F-3"},
+                     {"advocateProfileIntegrationId": "a-1", "code": "F-2"}]}  # fmt: skip
+    rewriter.learn("createReferralsForMultipleAdvocates", recorded, live)
+    assert rewriter.generated["referral code"] == {"F-1": "F-2", "F-2": "F-3"}
+    body = {"customerSession": {"referralCode": "F-1"}}
+    _, sent = _send(rewriter, contract, "PUT", "http://h/v2/customer_sessions/s1", body)
+    assert sent == {"customerSession": {"referralCode": "F-2"}}  # advocate 1's, not F-2's F-3
+
+
+def test_ids_that_existed_before_the_story_are_not_namespaced(contract: Contract) -> None:
+    rewriter = StoryRewriter("ns-", keep=frozenset({"seed-alice"}))
+    url, _ = _send(rewriter, contract, "PUT", "http://h/v2/customer_profiles/seed-alice", {"attributes": {}})
+    assert url == "http://h/v2/customer_profiles/seed-alice"  # kept: its seeded points are the story's
+    url, _ = _send(rewriter, contract, "PUT", "http://h/v2/customer_profiles/ana", {"attributes": {}})
+    assert url == "http://h/v2/customer_profiles/ns-ana"  # created by the story
+    _, sent = _send(
+        rewriter, contract, "DELETE", "http://h/v1/coupon_reservations/C", {"integrationIDs": ["ana"]}
+    )
+    assert sent == {"integrationIDs": ["ns-ana"]}  # the reservation deleted is the one made for ns-ana

@@ -1,0 +1,69 @@
+"""replay.engine.shared: what shared state explains, near an entity and away from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from contracts.spec import Contract
+from replay.engine.diff import Change, ExchangeDiff
+from replay.engine.outcomes import Outcome
+from replay.engine.shared import SharedState
+
+from ..helpers import CORPUS
+
+
+def _outcome(source: Path, url: str, operation: str) -> Outcome:
+    return Outcome(str(source), 0, None, operation, "GET", url, "changed")
+
+
+def _diff(*changes: Change, status: tuple[int, int] | None = None) -> ExchangeDiff:
+    return ExchangeDiff(status, (), changes)
+
+
+def test_away_from_the_entity_only_what_state_changes_is_explained(contract: Contract) -> None:
+    story = CORPUS / "gdpr-deletion.yaml"  # its carts read the catalog catalog-sync reprices
+    shared = SharedState(contract, sorted(CORPUS.glob("*.yaml")))
+    url = "http://h/v1/customer_profiles/zoe/inventory"
+    total = Change(("profile", "totalSales"), "changed", 49.8, 47.8)
+    assert shared.explain(_outcome(story, url, "getCustomerInventory"), _diff(total)) == (
+        "shared state: the catalog is changed by catalog-sync.yaml"
+    )
+    renamed = Change(("profile", "name"), "changed", "Zoe", "Zoë")
+    assert shared.explain(_outcome(story, url, "getCustomerInventory"), _diff(total, renamed)) is None
+    retyped = Change(("profile", "totalSales"), "type_changed", 49.8, "49.8")
+    assert shared.explain(_outcome(story, url, "getCustomerInventory"), _diff(retyped)) is None
+    gained = Change(("coupons", 2), "added", None, {"value": "X"})
+    assert shared.explain(_outcome(story, url, "getCustomerInventory"), _diff(gained)) is not None
+    earlier = Change(("profiles", 0, "integrationId"), "changed", "zoe", "rp0a1b2c-7-zoe")
+    assert shared.explain(_outcome(story, url, "getCustomerInventory"), _diff(earlier)) is not None
+    status = Change(("message",), "added", None, "gone")
+    assert (
+        shared.explain(_outcome(story, url, "getCustomerInventory"), _diff(status, status=(200, 404))) is None
+    )
+
+
+def test_near_the_entity_any_change_but_its_type_is_explained(contract: Contract) -> None:
+    story = CORPUS / "loyalty-card.yaml"  # links CARD-0002: a second run finds it linked
+    shared = SharedState(contract, sorted(CORPUS.glob("*.yaml")))
+    url = "http://h/v2/loyalty_programs/2/cards/CARD-0002/link_profile"
+    refused = _diff(Change(("status",), "removed", "active", None), status=(200, 400))
+    reason = shared.explain(_outcome(story, url, "linkLoyaltyCardToProfile"), refused)
+    assert reason is not None and "loyalty card CARD-0002" in reason and "this story" in reason
+
+
+def test_a_story_that_reads_nothing_shared_is_never_explained(contract: Contract) -> None:
+    story = CORPUS / "audience-lifecycle.yaml"
+    shared = SharedState(contract, sorted(CORPUS.glob("*.yaml")))
+    number = Change(("id",), "changed", 1, 2)
+    assert shared.explain(_outcome(story, "http://h/v2/audiences", "createAudienceV2"), _diff(number)) is None
+
+
+def test_a_refused_write_changes_nothing(contract: Contract) -> None:
+    # revoked-api-key.yaml syncs the catalog with a revoked key (401): not a writer of it
+    shared = SharedState(contract, sorted(CORPUS.glob("*.yaml")))
+    story = CORPUS / "cancelled-order.yaml"
+    price = Change(("effects", 0, "props", "value"), "changed", 49.0, 47.0)
+    reason = shared.explain(
+        _outcome(story, "http://h/v2/customer_sessions/x", "updateCustomerSessionV2"), _diff(price)
+    )
+    assert reason == "shared state: the catalog is changed by catalog-sync.yaml"
