@@ -102,6 +102,9 @@ class Change:
     before: Any
     after: Any
     noise: NoiseRule | None = None
+    #: an addition no client can rely on the absence of: a new member of an object, a new item of
+    #: an array that is a set (``replay.rules.arrays``). Breaking: removed, changed, type changed.
+    additive: bool = False
 
     @property
     def pointer(self) -> str:
@@ -214,11 +217,10 @@ class _Walker:
 
     def differ(self, a: Any, b: Any, location: Location, noise: MatcherState, arrays: MatcherState) -> None:
         """``a`` and ``b`` are not the same; ``noise``/``arrays`` are the matchers' states here."""
-        if noise.accept:
+        if noise.accept and value_kind(a) == value_kind(b):  # a change of type is never noise
             rule = self.explain(noise.accept, a, b)
             if rule is not None:
-                kind = "changed" if value_kind(a) == value_kind(b) else "type_changed"
-                self.changes.append(Change(location, kind, a, b, rule))
+                self.changes.append(Change(location, "changed", a, b, rule))
                 return
         kind_a, kind_b = type(a), type(b)
         if kind_a is dict and kind_b is dict:
@@ -236,11 +238,14 @@ class _Walker:
             else:
                 self.changes.append(Change(location, "changed", a, b))
 
-    def alone(self, kind: str, value: Any, location: Location, noise: MatcherState) -> None:
-        """A member or element on one side only."""
+    def alone(
+        self, kind: str, value: Any, location: Location, noise: MatcherState, additive: bool = False
+    ) -> None:
+        """A member or element on one side only; ``additive``: an addition no client relies on the
+        absence of (a new member of an object, a new item of an array that is a set)."""
         rule = self.explain(noise.accept, value) if noise.accept else None
         if kind == "added":
-            self.changes.append(Change(location, kind, None, value, rule))
+            self.changes.append(Change(location, kind, None, value, rule, additive))
         else:
             self.changes.append(Change(location, kind, value, None, rule))
 
@@ -279,7 +284,9 @@ class _Walker:
         if shared != len(b):
             for key, value_b in b.items():
                 if key not in a:
-                    self.alone("added", value_b, (*location, key), noise if noise.dead else noise.step(key))
+                    self.alone(
+                        "added", value_b, (*location, key), noise if noise.dead else noise.step(key), True
+                    )
 
     def arrays(
         self, a: list[Any], b: list[Any], location: Location, noise: MatcherState, arrays: MatcherState
@@ -335,7 +342,9 @@ class _Walker:
                 self.alone("removed", item, (*location, index), noise if noise.dead else noise.step(index))
         left = sorted(i for indexes in waiting.values() for i in indexes)
         for index in left:
-            self.alone("added", b[index], (*location, index), noise if noise.dead else noise.step(index))
+            self.alone(
+                "added", b[index], (*location, index), noise if noise.dead else noise.step(index), True
+            )
 
 
 def _walker(

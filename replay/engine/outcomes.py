@@ -20,9 +20,13 @@ __all__ = ["FINDINGS", "KEPT", "MAX_FINDINGS_KEPT", "OUTCOMES", "Kind", "Outcome
 #: ``shared-state`` (on a target the replay does not own, a difference explained by state another
 #: story, or an earlier run, changed: ``replay.engine.shared``), ``noise`` (only what the noise
 #: rules explain differs), ``same``; ``skipped``: not sent.
-Kind = Literal["same", "noise", "shared-state", "changed", "violation", "error", "malfunction", "skipped"]
+#: ``additive`` (only additions no client relies on the absence of: a new member, a new item of
+#: a set; a finding only with ``--fail-on additive``).
+Kind = Literal[
+    "same", "noise", "shared-state", "additive", "changed", "violation", "error", "malfunction", "skipped"
+]
 OUTCOMES: tuple[Kind, ...] = (
-    "same", "noise", "shared-state", "changed", "violation", "error", "malfunction", "skipped"
+    "same", "noise", "shared-state", "additive", "changed", "violation", "error", "malfunction", "skipped"
 )  # fmt: skip
 FINDINGS: frozenset[Kind] = frozenset({"changed", "violation", "error"})  # findings about the target
 #: Outcomes kept with their bodies (and sent whole between processes): the findings and malfunctions.

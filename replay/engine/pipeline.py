@@ -305,6 +305,14 @@ class Pipeline:
         outcome.diff = diff
         if violations:
             outcome.kind = "violation"
+        elif (
+            diff.status is None
+            and not diff.headers
+            and diff.body
+            and diff.real
+            and all(c.additive for c in diff.real)
+        ):
+            outcome.kind = "additive"
         elif diff.status is not None or diff.headers or (diff.body and diff.real):
             outcome.kind = "changed"
             if self.shared is not None:

@@ -229,9 +229,11 @@ def render_replay(summary: ReplaySummary, findings: int = 10) -> str:
 
     lines = []
     ops = sorted(summary.by_operation.items())
-    # a malfunction (the tool's failure) and shared state (a target the replay does not own) are
-    # columns only when there is one: most runs have neither
-    kinds = [k for k in OUTCOMES if k not in ("malfunction", "shared-state") or summary.counts.get(k)]
+    # a malfunction (the tool's failure), shared state (a target the replay does not own) and
+    # additive changes are columns only when there is one: most runs have none
+    kinds = [
+        k for k in OUTCOMES if k not in ("malfunction", "shared-state", "additive") or summary.counts.get(k)
+    ]
     if ops:
         width = max(len("operation"), *(len(op) for op, _ in ops))
         lines.append(f"{'operation':<{width}}  " + "  ".join(f"{k:>9}" for k in kinds))

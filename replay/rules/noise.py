@@ -19,7 +19,7 @@ Rules files (YAML, or JSON, which is YAML)::
       - path: "$..lastActivity"
         reason: "set by the server on every write"
         operations: [updateCustomerSessionV2]   # optional: only these operations
-        values: timestamp                      # optional: only between date-times
+        values: timestamp                      # optional: only between date-times (or: id)
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ __all__ = ["VALUE_KINDS", "NoiseRule", "NoiseRules", "NoiseRulesError", "write_r
 # --------------------------------------------------------------------------- rules
 
 #: Value conditions a rule may carry (``values:`` in a rules file).
-VALUE_KINDS = ("timestamp",)
+VALUE_KINDS = ("timestamp", "id")
 
 # RFC 3339 date-time (or a full date): the only shape a "clock reading" rule explains.
 _TIMESTAMP = re.compile(
@@ -53,6 +53,18 @@ _TIMESTAMP = re.compile(
 
 def _is_timestamp(value: Any) -> bool:
     return type(value) is str and _TIMESTAMP.fullmatch(value) is not None
+
+
+# What a generated identifier looks like: a whole number, or one word of letters, digits and
+# ``_ . : -`` (UUIDs, codes, batch ids); not a sentence, not a boolean, not a fraction.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+
+def _is_id(value: Any) -> bool:
+    return type(value) is int or (type(value) is str and _ID.fullmatch(value) is not None)
+
+
+_COVERS = {"timestamp": _is_timestamp, "id": _is_id}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +113,7 @@ class NoiseRule:
 
     def covers(self, value: Any) -> bool:
         """Whether a value found at a matching location is of the kind this rule explains."""
-        return self.values is None or _is_timestamp(value)
+        return self.values is None or _COVERS[self.values](value)
 
 
 class NoiseRules:

@@ -193,7 +193,8 @@ def test_a_removed_effect_is_one_removed_change() -> None:
     assert gone["effectType"] == "acceptReferral"
     assert diff_json(recorded, live) == [Change(("effects", 2), "removed", gone, None)]
     # and one that appears is added at its live index
-    assert diff_json(live, recorded) == [Change(("effects", 2), "added", None, gone)]
+    # effects are a set: a new one is an addition no client relies on the absence of
+    assert diff_json(live, recorded) == [Change(("effects", 2), "added", None, gone, additive=True)]
 
 
 def test_a_changed_effect_is_compared_where_it_was_recorded() -> None:
@@ -356,9 +357,9 @@ def test_nested_members_added_and_removed() -> None:
     after = {"a": {"c": {"d": 2}, "keep": [1]}, "new": []}
     assert diff_json(before, after) == [
         Change(("a", "b"), "removed", 1, None),
-        Change(("a", "c"), "added", None, {"d": 2}),
+        Change(("a", "c"), "added", None, {"d": 2}, additive=True),  # a new member: additive
         Change(("gone",), "removed", {"x": None}, None),
-        Change(("new",), "added", None, []),
+        Change(("new",), "added", None, [], additive=True),
     ]
 
 
@@ -387,8 +388,17 @@ def test_a_noise_location_is_one_change_not_descended() -> None:
     )
     assert len(changes) == 1
     assert changes[0].location == ("meta",) and changes[0].kind == "changed" and changes[0].noise is not None
+    # a change of type under a noise rule is a change: the rule explains values, not their kind
     (typed,) = diff_json({"meta": {"a": 1}}, {"meta": None}, noise=rules)
-    assert typed.kind == "type_changed" and typed.noise is rules.match(None, ("meta",))
+    assert typed.kind == "type_changed" and typed.noise is None
+    (renumbered,) = diff_json({"id": 3}, {"id": "3"}, noise=NoiseRules([NoiseRule("$.id", "generated")]))
+    assert renumbered.kind == "type_changed" and renumbered.noise is None
+
+
+def test_additions_to_sets_and_objects_are_additive_and_items_of_lists_are_not() -> None:
+    assert [c.additive for c in diff_json({"a": 1}, {"a": 1, "b": 2})] == [True]
+    assert [c.additive for c in diff_json({"cartItems": [1]}, {"cartItems": [1, 2]})] == [False]  # positional
+    assert [c.additive for c in diff_json({"a": 1, "b": 2}, {"a": 1})] == [False]  # removed: breaking
 
 
 def test_added_and_removed_fields_can_be_noise() -> None:

@@ -294,6 +294,21 @@ def test_a_broken_answer_is_a_violation(scripted: ScriptedServer, contract: Cont
     assert outcome.diff is not None and [c.pointer for c in outcome.diff.real] == ["/customerSession/total"]
 
 
+def test_an_answer_that_only_gains_members_is_additive_not_changed(
+    scripted: ScriptedServer, contract: Contract, tmp_path: Path
+) -> None:
+    gained = _answer()
+    gained["customerSession"]["loyaltyTier"] = "gold"  # a member the recording does not have
+    scripted.push(200, gained)
+    scripted.push(200, {k: v for k, v in _answer().items() if k != "effects"})  # one lost: breaking
+    outcomes: list[Outcome] = []
+    Replayer(contract, ReplayOptions(target=scripted.url, api_key="k"), outcomes.append).run(
+        [_session_cassette(tmp_path, 2)]
+    )
+    assert outcomes[0].kind == "additive" and not outcomes[0].finding
+    assert outcomes[1].kind in ("changed", "violation")
+
+
 def test_a_compressed_answer_is_judged_decoded(
     scripted: ScriptedServer, contract: Contract, tmp_path: Path
 ) -> None:

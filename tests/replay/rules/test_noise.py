@@ -212,3 +212,14 @@ def test_write_rules_without_a_header_and_with_no_rules(tmp_path: Path) -> None:
     write_rules(path, [])
     assert path.read_text() == "version: 1\nrules: []\n"
     assert len(NoiseRules.load(path)) == 0
+
+
+def test_id_rules_cover_only_what_looks_like_an_id() -> None:
+    rule = NoiseRule("$..id", "numbered by the server", values="id")
+    assert rule.covers(41) and rule.covers("c0ffee-12") and rule.covers("REF-2B9H")
+    assert (
+        not rule.covers(True)
+        and not rule.covers(4.5)
+        and not rule.covers("two words")
+        and not rule.covers(None)
+    )
