@@ -538,10 +538,10 @@ class ProfiledReplayer(Replayer):
 
     profiler: cProfile.Profile
 
-    def play(self, path: Path, sides: list[Side]) -> None:
+    def play(self, path: Path, sides: list[Side], number: int = 0) -> None:
         self.profiler.enable()
         try:
-            super().play(path, sides)
+            super().play(path, sides, number)
         finally:
             self.profiler.disable()
 

@@ -85,7 +85,9 @@ class Multiplexer:
             ]  # fmt: skip
             self.active += 1
             self.advance(
-                self.player.steps(path, self.player.sides(number, transports, self.specs)), transports, None
+                self.player.steps(path, self.player.sides(number, transports, self.specs), number),
+                transports,
+                None,
             )
 
     def advance(

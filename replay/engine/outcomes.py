@@ -55,6 +55,13 @@ class Outcome:
     live: HttpResponse | None = None  # kept for findings only
     elapsed: float = 0.0
     attempts: int = 0
+    story: int = 0  # the story's number in the run (files in order, from 1): (story, index) is stable
+    compared: bool = False  # compare mode: ``expected`` is the baseline's answer, ``live`` the candidate's
+
+    @property
+    def sequence(self) -> str:
+        """``story.index``: which interaction of which story, stable from run to run over one set of files."""
+        return f"{self.story}.{self.index}"
 
     @property
     def finding(self) -> bool:
@@ -70,7 +77,8 @@ class Outcome:
 class ReplaySummary:
     """Counts, the first findings, and what could not be read."""
 
-    target: str
+    target: str  # in compare mode, the baseline
+    candidate: str | None = None  # compare mode: what the baseline's answers are compared with
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
     counts: Counter[str] = field(default_factory=Counter)

@@ -249,6 +249,7 @@ class Pipeline:
                 # positional: a dataclass built with keywords costs about twice as much
                 outcome = Outcome(item.source, item.index, item.line, op_id, request.method, request.url, "same",
                                   None, None, (), request, recorded, None, sent.elapsed, sent.attempts)  # fmt: skip
+            outcome.compared = len(sides) > 1
             if sent.response is None:
                 outcome.kind, outcome.reason = "error", f"{side.transport.base_url}: {sent.error}"
                 return outcome

@@ -144,16 +144,33 @@ def packed(outcome: Outcome) -> Any:
         return outcome
     return (outcome.source, outcome.index, outcome.line, outcome.operation_id, outcome.method, outcome.url,
             outcome.kind, outcome.reason, diff is not None, request and (request.method, request.url,
-            request.headers, request.body), outcome.elapsed, outcome.attempts)  # fmt: skip
+            request.headers, request.body), outcome.elapsed, outcome.attempts, outcome.story,
+            outcome.compared)  # fmt: skip
 
 
 def unpacked(packed: Any) -> Outcome:
     if isinstance(packed, Outcome):
         return packed
-    source, index, line, operation, method, url, kind, reason, diffed, request, elapsed, attempts = packed
+    (
+        source,
+        index,
+        line,
+        operation,
+        method,
+        url,
+        kind,
+        reason,
+        diffed,
+        request,
+        elapsed,
+        attempts,
+        story,
+        compared,
+    ) = packed
     return Outcome(source, index, line, operation, method, url, kind, reason,
                    NO_DIFFERENCE if diffed else None, (),
-                   HttpRequest(*request) if request else None, None, None, elapsed, attempts)  # fmt: skip
+                   HttpRequest(*request) if request else None, None, None, elapsed, attempts, story,
+                   compared)  # fmt: skip
 
 
 class SharedState:

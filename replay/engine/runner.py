@@ -67,6 +67,8 @@ class Replayer(StoryPlayer):
             (number, path) for number, path in zip(itertools.count(1), self._files(paths))
         ]  # a number each: its namespace
         self.summary.stories = len(numbered)
+        if self.options.candidate is not None or self.own_candidate is not None:
+            self.summary.candidate = self.options.candidate or "embedded sandbox"
         if self.own_target is None and not self.options.fresh_target:  # a target every story shares
             self.pipeline.shared = SharedState(
                 self.contract, [path for _, path in numbered], self.options.keep_ids

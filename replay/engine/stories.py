@@ -82,8 +82,8 @@ class StoryPlayer:
 
     # -- one story, two ways
 
-    def steps(self, path: Path, sides: list[Side]) -> Generator[Request, Sent, None]:
-        """One story as a generator: yields requests, is sent their answers."""
+    def steps(self, path: Path, sides: list[Side], number: int = 0) -> Generator[Request, Sent, None]:
+        """One story (the run's ``number``) as a generator: yields requests, is sent their answers."""
         for item in self.interactions(path):
             try:
                 result = yield from self.pipeline.steps(item, sides, None)
@@ -92,9 +92,10 @@ class StoryPlayer:
                 outcome = self.failed(item, exc)
                 for side in sides:
                     side.transport.close()  # its connection may be in an unknown state
+            outcome.story = number
             self.emit(outcome)
 
-    def play(self, path: Path, sides: list[Side]) -> None:
+    def play(self, path: Path, sides: list[Side], number: int = 0) -> None:
         """One story, each request sent and waited for; the answer is judged while the next one is
         with the server (``meanwhile``), and at the recorded pace when ``speed`` says so."""
         pace = _Pace(self.options.speed, self.stopping)
@@ -108,6 +109,7 @@ class StoryPlayer:
                     outcome = judge()
                 except Exception as exc:
                     outcome = self.failed(item, exc)
+                outcome.story = number
                 self.emit(outcome)
 
         try:
@@ -121,6 +123,7 @@ class StoryPlayer:
                         side.transport.close()  # its connection may be in an unknown state
                 flush()  # the previous answer is judged (if the transport could not do it meanwhile)
                 if isinstance(result, Outcome):
+                    result.story = number
                     self.emit(result)
                 else:
                     pending.append((item, result))

@@ -46,7 +46,7 @@ def play_threaded(player: StoryPlayer, stories: Stories) -> None:
             for target in own:
                 if target is not None:
                     target.reset()
-            player.play(path, player.sides(number, transports, specs))
+            player.play(path, player.sides(number, transports, specs), number)
     finally:
         for transport in transports:
             transport.close()

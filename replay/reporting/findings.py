@@ -13,9 +13,9 @@ from contracts.http import normalize_headers
 from replay.talon.policies import authorization
 
 if TYPE_CHECKING:
-    from replay.engine import Outcome
+    from replay.engine import Outcome, ReplaySummary
 
-__all__ = ["MALFUNCTION_NOTE", "body_text", "curl_command", "describe"]
+__all__ = ["MALFUNCTION_NOTE", "body_text", "curl_command", "describe", "labels", "where"]
 
 #: What a malfunction is, wherever one is shown.
 MALFUNCTION_NOTE = (
@@ -71,3 +71,16 @@ def describe(outcome: Outcome, limit: int = 40) -> str:
     if command:
         lines.append(f"reproduce: {command}")
     return "\n".join(lines) or outcome.kind
+
+
+def labels(outcome: Outcome) -> tuple[str, str]:
+    """What the two sides of a difference are: the recording and the live answer, or in compare mode
+    the baseline's answer and the candidate's."""
+    return ("baseline", "candidate") if outcome.compared else ("recorded", "live")
+
+
+def where(summary: ReplaySummary) -> str:
+    """``against TARGET``, or in compare mode ``baseline TARGET vs candidate CANDIDATE``."""
+    if summary.candidate is not None:
+        return f"baseline {summary.target} vs candidate {summary.candidate}"
+    return f"against {summary.target}"

@@ -11,7 +11,7 @@ import json
 
 from replay.engine import Outcome, ReplaySummary
 from replay.printable import printable
-from replay.reporting.findings import MALFUNCTION_NOTE, body_text, curl_command
+from replay.reporting.findings import MALFUNCTION_NOTE, body_text, curl_command, labels, where
 from replay.reporting.streamed import StreamedFile
 
 __all__ = ["HtmlReport", "render_html"]
@@ -68,7 +68,7 @@ def render_html(summary: ReplaySummary) -> str:
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<title>talon-contracts replay</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<h1>Replay against {html.escape(summary.target)}</h1>",
+        f"<h1>Replay {html.escape(where(summary))}</h1>",
         f"<p>{summary.done} interaction(s) from {summary.stories} file(s) in {summary.seconds:.1f} s: {totals}"
         + (" · <strong>interrupted</strong>" if summary.interrupted else "")
         + "</p>",
@@ -110,6 +110,7 @@ def _changes(outcome: Outcome) -> str:
 
 
 def _section(outcome: Outcome, number: int, anchor: str) -> str:
+    before, after = labels(outcome)
     """One finding (or malfunction): what differed, the contract's verdict, both answers, the curl command."""
     violations = "".join(f"<li>{html.escape(str(v))}</li>" for v in outcome.violations)
     command = curl_command(outcome)
@@ -122,9 +123,9 @@ def _section(outcome: Outcome, number: int, anchor: str) -> str:
         + _changes(outcome)
         + (f"<p>Contract violations:</p><ul>{violations}</ul>" if violations else "")
         + "<div class='sides'>"
-        f"<div><h4>recorded{f' ({outcome.expected.status})' if outcome.expected else ''}</h4>"
+        f"<div><h4>{before}{f' ({outcome.expected.status})' if outcome.expected else ''}</h4>"
         f"<pre>{html.escape(_pretty(outcome.expected.body if outcome.expected else None))}</pre></div>"
-        f"<div><h4>live{f' ({outcome.live.status})' if outcome.live else ''}</h4>"
+        f"<div><h4>{after}{f' ({outcome.live.status})' if outcome.live else ''}</h4>"
         f"<pre>{html.escape(_pretty(outcome.live.body if outcome.live else None))}</pre></div></div>"
         + (f"<p>Reproduce:</p><pre>{html.escape(command)}</pre>" if command else "")
         + "</section>"

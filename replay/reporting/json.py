@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from replay.engine import OUTCOMES, Outcome, ReplaySummary
-from replay.reporting.findings import curl_command
+from replay.reporting.findings import curl_command, labels
 from replay.reporting.streamed import StreamedFile
 
 __all__ = ["JsonReport", "outcome_dict", "summary_dict"]
@@ -26,7 +26,9 @@ def _json_value(value: Any) -> Any:
 
 
 def outcome_dict(outcome: Outcome) -> dict[str, Any]:
+    before, after = labels(outcome)
     data: dict[str, Any] = {
+        "sequence": outcome.sequence,  # story.index: stable over one set of files, run after run
         "file": outcome.source,
         "index": outcome.index,
         "line": outcome.line,
@@ -41,10 +43,10 @@ def outcome_dict(outcome: Outcome) -> dict[str, Any]:
     diff = outcome.diff
     if diff is not None:
         data["status"] = list(diff.status) if diff.status else None
-        data["headers"] = [{"name": n, "recorded": a, "live": b} for n, a, b in diff.headers]
+        data["headers"] = [{"name": n, before: a, after: b} for n, a, b in diff.headers]
         data["changes"] = [
-            {"pointer": c.pointer, "kind": c.kind, "recorded": _json_value(c.before), "live": _json_value(c.after),
-             "noise": c.noise.reason if c.noise else None}
+            {"pointer": c.pointer, "kind": c.kind, before: _json_value(c.before), after: _json_value(c.after),
+             "noise": c.noise.reason if c.noise else None, "additive": c.additive}
             for c in diff.body
         ]  # fmt: skip
     if outcome.violations:
@@ -57,6 +59,11 @@ def outcome_dict(outcome: Outcome) -> dict[str, Any]:
 def summary_dict(summary: ReplaySummary) -> dict[str, Any]:
     return {
         "target": summary.target,
+        **(
+            {"baseline": summary.target, "candidate": summary.candidate}
+            if summary.candidate is not None
+            else {}
+        ),
         "interactions": summary.done,
         "stories": summary.stories,
         "seconds": round(summary.seconds, 3),

@@ -225,7 +225,7 @@ def render_replay(summary: ReplaySummary, findings: int = 10) -> str:
     """The terminal summary: outcomes per operation, then the first findings with what differed."""
     from replay.engine import KEPT, OUTCOMES
     from replay.printable import printable
-    from replay.reporting.findings import describe
+    from replay.reporting.findings import describe, where
 
     lines = []
     ops = sorted(summary.by_operation.items())
@@ -257,7 +257,7 @@ def render_replay(summary: ReplaySummary, findings: int = 10) -> str:
     rate = summary.done / summary.seconds if summary.seconds > 0 else 0.0
     verdict = "interrupted: " if summary.interrupted else ""
     lines.append(
-        f"\n{verdict}{summary.done} interaction(s) from {summary.stories} file(s) against {summary.target} "
+        f"\n{verdict}{summary.done} interaction(s) from {summary.stories} file(s) {where(summary)} "
         f"in {summary.seconds:.1f} s ({rate:,.0f}/s): {totals or 'nothing replayed'}"
     )
     return "\n".join(lines) + "\n"

@@ -199,6 +199,30 @@ def test_compare_reports_where_the_candidate_differs(runner: CliRunner, planted:
     assert '"Welcome discount" -> "Welcome discount (2027 edition)"' in result.stdout
 
 
+def test_compare_names_its_sides_baseline_and_candidate(
+    runner: CliRunner, planted: Sandbox, tmp_path: Path
+) -> None:
+    report = tmp_path / "compare.json"
+    result = runner.invoke(cli, ["replay", "compare", *STORIES, "--candidate", planted.base_url, "--quiet",
+                                 "--candidate-api-key", planted.api_key, "--no-namespace",
+                                 "--report", f"json:{report}"])  # fmt: skip
+    assert (
+        f"vs candidate {planted.base_url}" in result.stdout and "baseline embedded sandbox" in result.stdout
+    )
+    payload = json.loads(report.read_text())
+    assert payload["summary"]["candidate"] == planted.base_url
+    renamed = next(
+        c
+        for o in payload["outcomes"]
+        for c in o.get("changes", [])
+        if c.get("candidate") == "Welcome discount (2027 edition)"
+    )
+    assert renamed["baseline"] == "Welcome discount" and "recorded" not in renamed
+    sequences = [o["sequence"] for o in payload["outcomes"]]
+    assert len(set(sequences)) == len(sequences)  # one per interaction: story.index
+    assert {s.split(".")[0] for s in sequences} == {"1", "2"}  # the two stories, in file order
+
+
 def test_only_real_loopback_addresses_count_as_loopback(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
