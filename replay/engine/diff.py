@@ -105,14 +105,24 @@ class Change:
     #: an addition no client can rely on the absence of: a new member of an object, a new item of
     #: an array that is a set (``replay.rules.arrays``). Breaking: removed, changed, type changed.
     additive: bool = False
+    #: where it is in the live answer, when not at ``location`` (an item of a set the server
+    #: reordered); None: the same place
+    live_location: Location | None = None
 
     @property
     def pointer(self) -> str:
-        """RFC 6901 JSON pointer of the location ("" for the whole body)."""
+        """RFC 6901 JSON pointer of the location in the recording ("" for the whole body)."""
         return join_pointer("", *self.location)
+
+    @property
+    def live_pointer(self) -> str:
+        """RFC 6901 JSON pointer of the location in the live answer."""
+        return join_pointer("", *(self.live_location if self.live_location is not None else self.location))
 
     def __str__(self) -> str:
         where = self.pointer or "/"
+        if self.live_location is not None and self.kind != "added":  # moved by the server: both places
+            where += f" (live {self.live_pointer or '/'})"
         limit = 200 if not self.location else 80  # a whole body (often a text) gets more room
         if self.kind == "added":
             detail = short_json(self.after, limit)
@@ -215,37 +225,52 @@ class _Walker:
                 return rule
         return None
 
-    def differ(self, a: Any, b: Any, location: Location, noise: MatcherState, arrays: MatcherState) -> None:
-        """``a`` and ``b`` are not the same; ``noise``/``arrays`` are the matchers' states here."""
+    def differ(
+        self,
+        a: Any,
+        b: Any,
+        location: Location,
+        noise: MatcherState,
+        arrays: MatcherState,
+        live: Location | None = None,
+    ) -> None:
+        """``a`` and ``b`` are not the same; ``noise``/``arrays`` are the matchers' states here;
+        ``live``: where ``b`` is in the live answer when not at ``location``."""
         if noise.accept and value_kind(a) == value_kind(b):  # a change of type is never noise
             rule = self.explain(noise.accept, a, b)
             if rule is not None:
-                self.changes.append(Change(location, "changed", a, b, rule))
+                self.changes.append(Change(location, "changed", a, b, rule, False, live))
                 return
         kind_a, kind_b = type(a), type(b)
         if kind_a is dict and kind_b is dict:
-            self.objects(a, b, location, noise, arrays)
+            self.objects(a, b, location, noise, arrays, live)
         elif kind_a is list and kind_b is list:
-            self.arrays(a, b, location, noise, arrays)
+            self.arrays(a, b, location, noise, arrays, live)
         else:
             json_a = value_kind(a)
             if json_a != value_kind(b):
-                self.changes.append(Change(location, "type_changed", a, b))
+                self.changes.append(Change(location, "type_changed", a, b, None, False, live))
             elif json_a == "object":  # dict subclasses (a parser's OrderedDict ...)
-                self.objects(a, b, location, noise, arrays)
+                self.objects(a, b, location, noise, arrays, live)
             elif json_a == "array":
-                self.arrays(a, b, location, noise, arrays)
+                self.arrays(a, b, location, noise, arrays, live)
             else:
-                self.changes.append(Change(location, "changed", a, b))
+                self.changes.append(Change(location, "changed", a, b, None, False, live))
 
     def alone(
-        self, kind: str, value: Any, location: Location, noise: MatcherState, additive: bool = False
+        self,
+        kind: str,
+        value: Any,
+        location: Location,
+        noise: MatcherState,
+        additive: bool = False,
+        live: Location | None = None,
     ) -> None:
         """A member or element on one side only; ``additive``: an addition no client relies on the
         absence of (a new member of an object, a new item of an array that is a set)."""
         rule = self.explain(noise.accept, value) if noise.accept else None
         if kind == "added":
-            self.changes.append(Change(location, kind, None, value, rule, additive))
+            self.changes.append(Change(location, kind, None, value, rule, additive, live))
         else:
             self.changes.append(Change(location, kind, value, None, rule))
 
@@ -256,6 +281,7 @@ class _Walker:
         location: Location,
         noise: MatcherState,
         arrays: MatcherState,
+        live: Location | None = None,
     ) -> None:
         shared = 0
         for key, value_a in a.items():
@@ -278,29 +304,51 @@ class _Walker:
                     (*location, key),
                     noise if noise.dead else noise.step(key),
                     arrays if arrays.dead else arrays.step(key),
+                    None if live is None else (*live, key),
                 )
             else:
                 self.alone("removed", value_a, (*location, key), noise if noise.dead else noise.step(key))
         if shared != len(b):
             for key, value_b in b.items():
                 if key not in a:
+                    state = noise if noise.dead else noise.step(key)
                     self.alone(
-                        "added", value_b, (*location, key), noise if noise.dead else noise.step(key), True
+                        "added",
+                        value_b,
+                        (*location, key),
+                        state,
+                        True,
+                        None if live is None else (*live, key),
                     )
 
     def arrays(
-        self, a: list[Any], b: list[Any], location: Location, noise: MatcherState, arrays: MatcherState
+        self,
+        a: list[Any],
+        b: list[Any],
+        location: Location,
+        noise: MatcherState,
+        arrays: MatcherState,
+        live: Location | None = None,
     ) -> None:
         rule = self.array_rules[arrays.accept[-1]] if arrays.accept else None
         key = rule.key_function if rule is not None else None
         if key is None:
-            self.ordered(a, b, location, noise, arrays)
+            self.ordered(a, b, location, noise, arrays, live)
         else:
-            self.keyed(a, b, key, location, noise, arrays)
+            self.keyed(a, b, key, location, noise, arrays, live)
 
     def pair(
-        self, a: Any, b: Any, index: int, location: Location, noise: MatcherState, arrays: MatcherState
+        self,
+        a: Any,
+        b: Any,
+        index: int,
+        location: Location,
+        noise: MatcherState,
+        arrays: MatcherState,
+        live: Location | None = None,
     ) -> None:
+        """``a`` at ``index`` of the recorded array, ``b`` at ``live`` in the live answer when that
+        is not the same place."""
         if _same(a, b):
             return
         self.differ(
@@ -309,18 +357,30 @@ class _Walker:
             (*location, index),
             noise if noise.dead else noise.step(index),
             arrays if arrays.dead else arrays.step(index),
+            live,
         )
 
     def ordered(
-        self, a: list[Any], b: list[Any], location: Location, noise: MatcherState, arrays: MatcherState
+        self,
+        a: list[Any],
+        b: list[Any],
+        location: Location,
+        noise: MatcherState,
+        arrays: MatcherState,
+        live: Location | None = None,
     ) -> None:
         common = min(len(a), len(b))
         for index in range(common):
-            self.pair(a[index], b[index], index, location, noise, arrays)
+            self.pair(
+                a[index], b[index], index, location, noise, arrays, None if live is None else (*live, index)
+            )
         for index in range(common, len(a)):
             self.alone("removed", a[index], (*location, index), noise if noise.dead else noise.step(index))
         for index in range(common, len(b)):
-            self.alone("added", b[index], (*location, index), noise if noise.dead else noise.step(index))
+            state = noise if noise.dead else noise.step(index)
+            self.alone(
+                "added", b[index], (*location, index), state, False, None if live is None else (*live, index)
+            )
 
     def keyed(
         self,
@@ -330,20 +390,27 @@ class _Walker:
         location: Location,
         noise: MatcherState,
         arrays: MatcherState,
+        live: Location | None = None,
     ) -> None:
+        """Items paired by key: a change inside a paired item is reported where it is in the
+        recording and, when the server moved it, where it is in the live answer."""
         waiting: dict[Hashable, list[int]] = {}  # key -> live indexes not yet paired, last first
         for index in range(len(b) - 1, -1, -1):
             waiting.setdefault(key(b[index]), []).append(index)
+        base = location if live is None else live
         for index, item in enumerate(a):
             candidates = waiting.get(key(item))
             if candidates:
-                self.pair(item, b[candidates.pop()], index, location, noise, arrays)
+                at = candidates.pop()
+                moved = None if at == index and live is None else (*base, at)
+                self.pair(item, b[at], index, location, noise, arrays, moved)
             else:
                 self.alone("removed", item, (*location, index), noise if noise.dead else noise.step(index))
         left = sorted(i for indexes in waiting.values() for i in indexes)
         for index in left:
+            state = noise if noise.dead else noise.step(index)
             self.alone(
-                "added", b[index], (*location, index), noise if noise.dead else noise.step(index), True
+                "added", b[index], (*location, index), state, True, None if live is None else (*live, index)
             )
 
 

@@ -45,7 +45,8 @@ def outcome_dict(outcome: Outcome) -> dict[str, Any]:
         data["status"] = list(diff.status) if diff.status else None
         data["headers"] = [{"name": n, before: a, after: b} for n, a, b in diff.headers]
         data["changes"] = [
-            {"pointer": c.pointer, "kind": c.kind, before: _json_value(c.before), after: _json_value(c.after),
+            {"pointer": c.pointer, "live_pointer": c.live_pointer, "kind": c.kind,
+             before: _json_value(c.before), after: _json_value(c.after),
              "noise": c.noise.reason if c.noise else None, "additive": c.additive}
             for c in diff.body
         ]  # fmt: skip

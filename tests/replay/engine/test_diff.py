@@ -202,7 +202,10 @@ def test_a_changed_effect_is_compared_where_it_was_recorded() -> None:
     live = copy.deepcopy(recorded)
     live["effects"].reverse()  # the setDiscount of 8.47 is now at index 6
     live["effects"][6]["props"]["value"] = 8.0
-    assert diff_json(recorded, live) == [Change(("effects", 1, "props", "value"), "changed", 8.47, 8.0)]
+    (change,) = diff_json(recorded, live)
+    assert change == Change(("effects", 1, "props", "value"), "changed", 8.47, 8.0,
+                            live_location=("effects", 6, "props", "value"))  # fmt: skip
+    assert (change.pointer, change.live_pointer) == ("/effects/1/props/value", "/effects/6/props/value")
 
 
 def test_effects_with_one_key_pair_in_order() -> None:
@@ -294,13 +297,15 @@ def test_array_rule_keys_by_fields_nested_fields_or_a_function() -> None:
     assert by_sku["items"].key == ("sku",)
     recorded = {"items": [{"sku": "A", "q": 1}, {"sku": "B", "q": 1}]}
     live = {"items": [{"sku": "B", "q": 2}, {"sku": "A", "q": 1}]}
-    assert diff_json(recorded, live, arrays=by_sku) == [Change(("items", 1, "q"), "changed", 1, 2)]
+    assert diff_json(recorded, live, arrays=by_sku) == [
+        Change(("items", 1, "q"), "changed", 1, 2, live_location=("items", 0, "q"))
+    ]
     nested = ArrayRules([ArrayRule("items", "$.items", "by_key", ("p.name",))])
     assert diff_json({"items": [{"p": {"name": "x"}}, {"p": {"name": "y"}}]},
                      {"items": [{"p": {"name": "y"}}, {"p": {"name": "x"}}]}, arrays=nested) == []  # fmt: skip
     by_length = ArrayRules([ArrayRule("words", "$.words", "by_key", len)])
     assert diff_json({"words": ["aa", "b"]}, {"words": ["c", "aa"]}, arrays=by_length) == [
-        Change(("words", 1), "changed", "b", "c")
+        Change(("words", 1), "changed", "b", "c", live_location=("words", 0))
     ]
     # keys made of objects or arrays are fine too
     by_tags = ArrayRules([ArrayRule("items", "$.items", "by_key", ("tags",))])
