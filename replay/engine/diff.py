@@ -335,7 +335,7 @@ class _Walker:
         if key is None:
             self.ordered(a, b, location, noise, arrays, live)
         else:
-            self.keyed(a, b, key, location, noise, arrays, live)
+            self.keyed(a, b, key, location, noise, arrays, live, rule.same_item if rule is not None else None)
 
     def pair(
         self,
@@ -391,13 +391,16 @@ class _Walker:
         noise: MatcherState,
         arrays: MatcherState,
         live: Location | None = None,
+        same_item: ItemKey | None = None,
     ) -> None:
         """Items paired by key: a change inside a paired item is reported where it is in the
-        recording and, when the server moved it, where it is in the live answer."""
+        recording and, when the server moved it, where it is in the live answer; an item left
+        unpaired on both sides with the same ``same_item`` is one change of the whole item."""
         waiting: dict[Hashable, list[int]] = {}  # key -> live indexes not yet paired, last first
         for index in range(len(b) - 1, -1, -1):
             waiting.setdefault(key(b[index]), []).append(index)
         base = location if live is None else live
+        unpaired: list[int] = []  # recorded indexes no live item shares a key with
         for index, item in enumerate(a):
             candidates = waiting.get(key(item))
             if candidates:
@@ -405,13 +408,46 @@ class _Walker:
                 moved = None if at == index and live is None else (*base, at)
                 self.pair(item, b[at], index, location, noise, arrays, moved)
             else:
-                self.alone("removed", item, (*location, index), noise if noise.dead else noise.step(index))
+                unpaired.append(index)
         left = sorted(i for indexes in waiting.values() for i in indexes)
+        if same_item is not None and unpaired and left:
+            left = self.rekeyed(a, b, unpaired, left, same_item, location, base, noise)
+        for index in unpaired:
+            self.alone("removed", a[index], (*location, index), noise if noise.dead else noise.step(index))
         for index in left:
             state = noise if noise.dead else noise.step(index)
             self.alone(
                 "added", b[index], (*location, index), state, True, None if live is None else (*live, index)
             )
+
+    def rekeyed(
+        self,
+        a: list[Any],
+        b: list[Any],
+        unpaired: list[int],
+        left: list[int],
+        same_item: ItemKey,
+        location: Location,
+        base: Location,
+        noise: MatcherState,
+    ) -> list[int]:
+        """Pair what is left on both sides by ``same_item``, in order: each pair is one change of the
+        whole item (an effect whose type changed). ``unpaired`` keeps the recorded indexes still
+        alone; the live indexes still alone are returned."""
+        waiting: dict[Hashable, list[int]] = {}
+        for index in reversed(left):
+            waiting.setdefault(same_item(b[index]), []).append(index)
+        alone: list[int] = []
+        for index in unpaired:
+            candidates = waiting.get(same_item(a[index]))
+            if not candidates:
+                alone.append(index)
+                continue
+            at = candidates.pop()
+            moved = None if at == index and base is location else (*base, at)
+            self.changes.append(Change((*location, index), "changed", a[index], b[at], None, False, moved))
+        unpaired[:] = alone
+        return sorted(i for indexes in waiting.values() for i in indexes)
 
 
 def _walker(

@@ -74,12 +74,17 @@ class ArrayRule:
     ``match``: ``"ordered"`` (by position) or ``"by_key"``; ``key`` is then a tuple of field names
     (dotted for nested fields: ``"props.name"``; a name that contains a dot needs a function) or a
     function of an item returning a hashable key. Key functions must not raise.
+
+    ``same_item`` (optional, a function like ``key``): what still identifies an item whose key
+    changed (an effect of the same rule whose type changed). Items left unpaired on both sides that
+    share it are one change of the whole item, not one removed and one added.
     """
 
     name: str
     pattern: str
     match: str = "ordered"
     key: tuple[str, ...] | ItemKey | None = None
+    same_item: ItemKey | None = None
     _compiled: PathPattern = field(init=False, repr=False, compare=False)
     _key_function: ItemKey | None = field(init=False, repr=False, compare=False)
 

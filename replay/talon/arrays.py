@@ -13,7 +13,7 @@ from typing import Any
 
 from replay.rules.arrays import ArrayRule, ArrayRules, hashable_key
 
-__all__ = ["BUILTIN_ARRAYS", "builtin_arrays", "effect_key"]
+__all__ = ["BUILTIN_ARRAYS", "builtin_arrays", "effect_key", "effect_rule"]
 
 # Props that tell two effects of the same rule and type apart: the discount's or points' name, the
 # cart item (and sub-item) they apply to, who receives the points and in which sub-ledger, the
@@ -65,8 +65,15 @@ def effect_key(effect: Any) -> Hashable:
     )
 
 
+def effect_rule(effect: Any) -> Hashable:
+    """Which rule produced an effect: what still names it when its type or props changed."""
+    if type(effect) is not dict:
+        return None
+    return hashable_key((effect.get("campaignId"), effect.get("rulesetId"), effect.get("ruleIndex")))
+
+
 BUILTIN_ARRAYS: tuple[ArrayRule, ...] = (
-    ArrayRule("effects", "$..effects", "by_key", effect_key),
+    ArrayRule("effects", "$..effects", "by_key", effect_key, same_item=effect_rule),
     ArrayRule("triggeredCampaigns", "$..triggeredCampaigns", "by_key", ("id",)),
     ArrayRule("coupons", "$..coupons", "by_key", ("value",)),
     ArrayRule("loyaltyMemberships", "$..loyaltyMemberships", "by_key", ("loyaltyProgramId",)),

@@ -144,8 +144,9 @@ def test_a_changed_discount_is_the_one_real_change() -> None:
     assert not diff.only_noise and len(diff.body) > 20  # the noise is still reported, marked
 
 
-def test_a_changed_effect_type_is_another_effect() -> None:
-    """The effect type is part of an effect's identity: the recorded one is gone, a new one is there."""
+def test_a_changed_effect_type_is_one_change_of_that_effect() -> None:
+    """The effect type is part of an effect's identity, but the rule that produced it still names it:
+    one change of the whole effect at its place, not one removed and one added."""
     response, recorded = _checkout_session()
     live = rerecorded(recorded)
     live["effects"][7]["effectType"] = "setDiscount"
@@ -155,9 +156,9 @@ def test_a_changed_effect_type_is_another_effect() -> None:
         operation_id="updateCustomerSessionV2",
         noise=builtin_noise(),
     )
-    assert [(c.kind, c.pointer) for c in diff.real] == [("removed", "/effects/7"), ("added", "/effects/7")]
+    assert [(c.kind, c.pointer) for c in diff.real] == [("changed", "/effects/7")]
     assert diff.real[0].before["effectType"] == "setDiscountPerItem"
-    assert diff.real[1].after["effectType"] == "setDiscount"
+    assert diff.real[0].after["effectType"] == "setDiscount"
 
 
 def _live_response(response: HttpResponse, document: Any) -> HttpResponse:
@@ -566,3 +567,17 @@ def test_a_filter_rule_explains_a_change_only_where_its_filter_holds() -> None:
     changes = {c.pointer: c for c in diff_json(recorded, live, noise=NoiseRules([rule]))}
     assert changes["/effects/0/props/value"].noise is rule
     assert changes["/effects/1/props/value"].noise is None  # a discount that changed is a real change
+
+
+def test_an_effect_whose_type_changed_is_one_change_at_its_rule() -> None:
+    recorded = {"effects": [
+        {"campaignId": 1, "rulesetId": 2, "ruleIndex": 0, "effectType": "setDiscount", "props": {"name": "10%", "value": 5.0}},
+        {"campaignId": 1, "rulesetId": 2, "ruleIndex": 1, "effectType": "addFreeItem", "props": {"sku": "S"}},
+    ]}  # fmt: skip
+    live = copy.deepcopy(recorded)
+    live["effects"][0] = {"campaignId": 1, "rulesetId": 2, "ruleIndex": 0, "effectType": "addLoyaltyPoints",
+                          "props": {"name": "10%", "value": 5.0}}  # fmt: skip
+    live["effects"].reverse()
+    (change,) = diff_json(recorded, live)
+    assert change.kind == "changed" and change.pointer == "/effects/0" and change.live_pointer == "/effects/1"
+    assert change.before["effectType"] == "setDiscount" and change.after["effectType"] == "addLoyaltyPoints"
