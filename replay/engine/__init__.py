@@ -1,7 +1,7 @@
 """The replay engine: re-send recorded stories to a live target and tell what changed.
 
 The names other layers use are here; the modules behind them each have one job (see
-``ARCHITECTURE.md``): ``outcomes`` (what happened to an interaction), ``options``, ``pipeline``
+``ARCHITECTURE.md``): ``outcomes`` (what happened to an interaction), ``options``, ``changes`` (what a diff finds), ``pipeline``
 (one interaction), ``stories`` (one story), the schedulers ``threads``, ``multiplexed`` and
 ``processes``, ``runner`` (:class:`Replayer`), and the machinery they use: ``transport``,
 ``rewrite``, ``diff``, ``noise``.

@@ -31,137 +31,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from contracts.documents import join_pointer
-from contracts.errors import short_json
 from contracts.http import HttpResponse, has_content, media_type, normalize_headers, parse_json
-from replay.paths import MatcherState, Token
+from replay.engine.changes import NO_DIFFERENCE, NUMBERS, Change, ExchangeDiff, Location, value_kind
+from replay.paths import MatcherState
 from replay.rules.arrays import ArrayRule, ArrayRules, ItemKey
 from replay.rules.noise import NoiseRule, NoiseRules
 from replay.talon.arrays import builtin_arrays
 
-__all__ = [
-    "CHANGE_KINDS",
-    "NO_DIFFERENCE",
-    "Change",
-    "ExchangeDiff",
-    "diff_json",
-    "diff_responses",
-    "value_kind",
-]
-
-CHANGE_KINDS = ("added", "removed", "changed", "type_changed")
-Location = tuple[Token, ...]
-
-# --------------------------------------------------------------------------- JSON kinds
-
-_KINDS: dict[type, str] = {
-    dict: "object",
-    list: "array",
-    str: "string",
-    int: "number",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-}
-_NUMBERS = (int, float)  # exact types: bool is deliberately not one
-
-
-def value_kind(value: Any) -> str:
-    """``object``, ``array``, ``string``, ``number``, ``boolean`` or ``null`` (bool is not a number)."""
-    kind = _KINDS.get(type(value))
-    if kind is not None:
-        return kind
-    # subclasses (a parser's OrderedDict, an IntEnum ...): the slow way, bool before int
-    for base, name in (
-        (bool, "boolean"),
-        (dict, "object"),
-        (list, "array"),
-        (str, "string"),
-        (int, "number"),
-        (float, "number"),
-    ):
-        if isinstance(value, base):
-            return name
-    return type(value).__name__
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One difference inside a body. ``before`` is the recorded value, ``after`` the live one."""
-
-    location: Location  # () is the body as a whole
-    kind: str  # one of CHANGE_KINDS
-    before: Any
-    after: Any
-    noise: NoiseRule | None = None
-    #: an addition no client can rely on the absence of: a new member of an object, a new item of
-    #: an array that is a set (``replay.rules.arrays``). Breaking: removed, changed, type changed.
-    additive: bool = False
-    #: where it is in the live answer, when not at ``location`` (an item of a set the server
-    #: reordered); None: the same place
-    live_location: Location | None = None
-
-    @property
-    def pointer(self) -> str:
-        """RFC 6901 JSON pointer of the location in the recording ("" for the whole body)."""
-        return join_pointer("", *self.location)
-
-    @property
-    def live_pointer(self) -> str:
-        """RFC 6901 JSON pointer of the location in the live answer."""
-        return join_pointer("", *(self.live_location if self.live_location is not None else self.location))
-
-    def __str__(self) -> str:
-        where = self.pointer or "/"
-        if self.live_location is not None and self.kind != "added":  # moved by the server: both places
-            where += f" (live {self.live_pointer or '/'})"
-        limit = 200 if not self.location else 80  # a whole body (often a text) gets more room
-        if self.kind == "added":
-            detail = short_json(self.after, limit)
-        elif self.kind == "removed":
-            detail = short_json(self.before, limit)
-        else:
-            detail = f"{short_json(self.before, limit)} -> {short_json(self.after, limit)}"
-        return f"{self.kind} {where}: {detail}"  # the noise reason is the report's to show
-
-
-@dataclass(frozen=True, slots=True)
-class ExchangeDiff:
-    """How a live exchange differs from its recording."""
-
-    status: tuple[int, int] | None  # (recorded, live) when they differ
-    headers: tuple[
-        tuple[str, str | None, str | None], ...
-    ]  # (name, recorded, live) of compared headers that differ
-    body: tuple[Change, ...]  # every change, noise included
-
-    @property
-    def real(self) -> tuple[Change, ...]:
-        """Body changes that no noise rule explains."""
-        return tuple(c for c in self.body if c.noise is None)
-
-    @property
-    def same(self) -> bool:
-        return self.status is None and not self.headers and not self.body
-
-    @property
-    def only_noise(self) -> bool:
-        """Something differs and every difference is explained (status and headers never are)."""
-        return (
-            self.status is None
-            and not self.headers
-            and bool(self.body)
-            and all(c.noise is not None for c in self.body)
-        )
-
+__all__ = ["diff_json", "diff_responses"]
 
 # --------------------------------------------------------------------------- array rules
 
@@ -174,7 +55,7 @@ def _strict_equal(a: Any, b: Any) -> bool:
     """JSON equality in Python, for what orjson cannot serialize (integers beyond 64 bits, deep nesting)."""
     kind_a, kind_b = type(a), type(b)
     if kind_a is not kind_b:
-        return kind_a in _NUMBERS and kind_b in _NUMBERS and bool(a == b)
+        return kind_a in NUMBERS and kind_b in NUMBERS and bool(a == b)
     if kind_a is dict:
         return a.keys() == b.keys() and all(_strict_equal(v, b[k]) for k, v in a.items())
     if kind_a is list:
@@ -205,7 +86,7 @@ def _same(a: Any, b: Any) -> bool:
     kind = type(a)
     if kind is type(b):
         return bool(a == b) and ((kind is not dict and kind is not list) or _exact(a, b))
-    return kind in _NUMBERS and type(b) in _NUMBERS and bool(a == b)
+    return kind in NUMBERS and type(b) in NUMBERS and bool(a == b)
 
 
 class _Walker:
@@ -296,7 +177,7 @@ class _Walker:
                         (kind is not dict and kind is not list) or _exact(value_a, value_b)
                     ):
                         continue
-                elif kind in _NUMBERS and type(value_b) in _NUMBERS and value_a == value_b:
+                elif kind in NUMBERS and type(value_b) in NUMBERS and value_a == value_b:
                     continue
                 self.differ(
                     value_a,
@@ -579,10 +460,6 @@ def _header_changes(
         if differ:
             changes.append((name, before, after))
     return tuple(changes)
-
-
-#: What :func:`diff_responses` returns when nothing differs.
-NO_DIFFERENCE = ExchangeDiff(None, (), ())
 
 
 def diff_responses(

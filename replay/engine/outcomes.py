@@ -10,7 +10,7 @@ from typing import Literal
 from contracts.errors import Violation
 from contracts.http import HttpRequest, HttpResponse
 from replay.cassettes.model import ReadProblem
-from replay.engine.diff import ExchangeDiff
+from replay.engine.changes import ExchangeDiff
 
 __all__ = ["FINDINGS", "KEPT", "MAX_FINDINGS_KEPT", "OUTCOMES", "Kind", "Outcome", "ReplaySummary"]
 

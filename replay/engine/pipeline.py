@@ -39,7 +39,8 @@ from replay.cassettes.model import (
     plain,
     plain_response,
 )
-from replay.engine.diff import ExchangeDiff, diff_responses
+from replay.engine.changes import ExchangeDiff
+from replay.engine.diff import diff_responses
 from replay.engine.options import ReplayOptions
 from replay.engine.outcomes import Outcome
 from replay.engine.rewrite import FLOW_OPERATIONS, StoryRewriter

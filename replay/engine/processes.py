@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from contracts.http import HttpRequest
-from replay.engine.diff import NO_DIFFERENCE
+from replay.engine.changes import NO_DIFFERENCE
 from replay.engine.multiplexed import play_multiplexed
 from replay.engine.outcomes import KEPT, Outcome, ReplaySummary
 from replay.engine.stories import StoryPlayer

@@ -26,7 +26,7 @@ from contracts.http import parse_json
 from contracts.spec import Contract
 from replay.cassettes import CassetteError, Interaction, read_interactions
 from replay.cassettes.model import plain
-from replay.engine.diff import Change, ExchangeDiff
+from replay.engine.changes import Change, ExchangeDiff
 from replay.engine.outcomes import Outcome
 from replay.paths import PathPattern
 from replay.talon.shared import ANY, SHARED_READS, SHARED_WRITES

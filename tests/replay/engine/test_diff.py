@@ -17,7 +17,8 @@ from contracts.http import HttpResponse, parse_json
 from contracts.spec import Contract
 from replay.cassettes.model import Interaction, plain_response
 from replay.engine import diff as diff_module
-from replay.engine.diff import Change, ExchangeDiff, diff_json, diff_responses
+from replay.engine.changes import Change, ExchangeDiff
+from replay.engine.diff import diff_json, diff_responses
 from replay.rules.arrays import ArrayRule, ArrayRules
 from replay.rules.noise import NoiseRule, NoiseRules
 from replay.talon.arrays import builtin_arrays, effect_key

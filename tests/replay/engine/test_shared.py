@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts.spec import Contract
-from replay.engine.diff import Change, ExchangeDiff
+from replay.engine.changes import Change, ExchangeDiff
 from replay.engine.outcomes import Outcome
 from replay.engine.shared import SharedState
 
