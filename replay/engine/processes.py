@@ -44,7 +44,10 @@ def fork(player: StoryPlayer, numbered: list[tuple[int, Path]], processes: int, 
     player.validator.compile_all()  # once, here, not once per child
     shared = SharedState(len(numbered))
     stopped = player.stopping.is_set()
-    player.stopping = _Both(player.stopping, shared)  # a stop in the parent reaches every child
+    local = (
+        player.stopping.local if isinstance(player.stopping, _Both) else player.stopping
+    )  # an earlier phase's
+    player.stopping = _Both(local, shared)  # a stop in the parent reaches every child
     if stopped:
         shared.stop()
     children: list[Child] = []

@@ -98,6 +98,38 @@ class SharedState:
         (kind, key), stories = min(reads.items(), key=likelihood)
         return _reason(kind, None if key == ANY else key, stories, source)
 
+    def phases(self, numbered: list[tuple[int, Path]]) -> list[list[tuple[int, Path]]]:
+        """The stories in the order that lets readers see the state they recorded where possible:
+        a story that changes what others read runs after them (in a later phase; the stories of a
+        phase run together). Of stories that change what each other read (a cycle), the one the
+        fewest others still wait for runs alone first; their differences are explained as shared
+        state."""
+        with self._lock:
+            if self._writers is None:
+                self._writers = self._collect_writes()
+            writers = self._writers
+            for _, path in numbered:
+                if str(path) not in self._reads:
+                    self._reads[str(path)] = self._story_reads(str(path), writers)
+            reads = {str(path): self._reads[str(path)] for _, path in numbered}
+        after: dict[str, set[str]] = {str(path): set() for _, path in numbered}  # story -> who must go first
+        for reader, entities in reads.items():
+            for stories in entities.values():
+                for writer in stories:
+                    if writer != reader and writer in after:
+                        after[writer].add(reader)
+        phases: list[list[tuple[int, Path]]] = []
+        done: set[str] = set()
+        left = list(numbered)
+        while left:
+            ready = [story for story in left if after[str(story[1])] <= done]
+            if not ready:  # a cycle: the story fewest still wait for runs alone, then the rest again
+                ready = [min(left, key=lambda story: len(after[str(story[1])] - done))]
+            phases.append(ready)
+            done |= {str(path) for _, path in ready}
+            left = [story for story in left if str(story[1]) not in done]
+        return phases
+
     def _collect_writes(self) -> dict[Entity, list[str]]:
         writers: dict[Entity, list[str]] = {}
         for path in self.files:

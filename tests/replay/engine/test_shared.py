@@ -67,3 +67,15 @@ def test_a_refused_write_changes_nothing(contract: Contract) -> None:
         _outcome(story, "http://h/v2/customer_sessions/x", "updateCustomerSessionV2"), _diff(price)
     )
     assert reason == "shared state: the catalog is changed by catalog-sync.yaml"
+
+
+def test_stories_that_change_what_others_read_run_after_them(contract: Contract) -> None:
+    files = sorted(CORPUS.glob("*.yaml"))
+    phases = SharedState(contract, files).phases(list(enumerate(files, start=1)))
+    order = {path.name: number for number, phase in enumerate(phases) for _, path in phase}
+    assert sorted(order) == sorted(f.name for f in files)  # every story, once
+    for reader in ("gdpr-deletion.yaml", "partial-return-and-reopen.yaml", "cancelled-order.yaml"):
+        assert order[reader] < order["catalog-sync.yaml"]  # they read the catalog it reprices
+    # a cycle over WELCOME10 (both change its counters, both read them): one at a time, not together
+    assert order["coupon-reservations.yaml"] != order["checkout-coupon-referral.yaml"]
+    assert order["audience-lifecycle.yaml"] == 0  # shares nothing: first, with the others like it
