@@ -50,8 +50,11 @@ def learn_noise(target: str | None, api_key: str | None, out: Path, **shared: An
     learned: set[tuple[str, str]] = set()  # (operation, pattern)
 
     def collect(outcome: Outcome) -> None:
-        # a difference shared state explains (one side saw another story's change) is not noise
+        # not noise: a difference shared state explains (one side saw the other's change), and an
+        # answer of another status to the same request (the first replay's write refused the second)
         if outcome.diff is None or outcome.operation_id is None or outcome.kind == "shared-state":
+            return
+        if outcome.diff.status is not None:
             return
         for change in outcome.diff.real:
             if change.location:

@@ -191,7 +191,7 @@ class SharedState:
 
 
 #: An id a replay's namespace made (``replay.engine.options.new_namespace``, then the story's number).
-_NAMESPACED = re.compile(r"rp[0-9a-f]{6}-(?:[0-9]+-)?")
+_NAMESPACED = re.compile(r"rp[0-9a-f]{6}-(?:[a-z]+-)?(?:[0-9]+-)?")  # "b-", "c-": a second side's
 
 
 def _state_like(change: Change) -> bool:
@@ -204,8 +204,9 @@ def _state_like(change: Change) -> bool:
         return False
     if type(before) in (int, float) and type(after) in (int, float):
         return True
-    if isinstance(before, str) and isinstance(after, str) and after.endswith(before):
-        return _NAMESPACED.fullmatch(after[: len(after) - len(before)]) is not None
+    if isinstance(before, str) and isinstance(after, str):  # either side may hold the other replay's id
+        short, long = (before, after) if len(before) <= len(after) else (after, before)
+        return long.endswith(short) and _NAMESPACED.fullmatch(long[: len(long) - len(short)]) is not None
     return False
 
 

@@ -119,7 +119,8 @@ def _section(outcome: Outcome, number: int, anchor: str) -> str:
         f"<section class='{classes}' id='{anchor}-{number}'>"
         f"<h3>{number}. {html.escape(outcome.kind)}: {html.escape(outcome.operation_id or '')} "
         f"<code>{html.escape(outcome.method)} {html.escape(outcome.url)}</code></h3>"
-        f"<p>{html.escape(outcome.where)}" + (f" — {html.escape(outcome.reason)}" if outcome.reason else "") + "</p>"
+        f"<p>{html.escape(outcome.where)} · sequence {outcome.sequence}"
+        + (f" — {html.escape(outcome.reason)}" if outcome.reason else "") + "</p>"
         + _changes(outcome)
         + (f"<p>Contract violations:</p><ul>{violations}</ul>" if violations else "")
         + "<div class='sides'>"

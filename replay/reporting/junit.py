@@ -210,7 +210,11 @@ def outcome_case(outcome: Outcome) -> JUnitCase:
         return JUnitCase(source, name, time=outcome.elapsed)
     if outcome.kind == "skipped":
         return JUnitCase(source, name, skipped=outcome.reason or "skipped", time=outcome.elapsed)
-    text = describe(outcome)
+    # which run of which story: the case's name stays what it always is, the body says the rest
+    described = describe(outcome)
+    text = f"sequence {outcome.sequence}, attempts {outcome.attempts}\n{described}"
+    if outcome.kind in ("shared-state", "additive"):  # reported, not failed (--fail-on decides the exit code)
+        return JUnitCase(source, name, text=text, time=outcome.elapsed)
     if outcome.kind == "error":
         return JUnitCase(
             source, name, outcome.reason or "error", "error", text, error=True, time=outcome.elapsed
@@ -218,7 +222,8 @@ def outcome_case(outcome: Outcome) -> JUnitCase:
     if outcome.kind == "malfunction":
         message = f"{MALFUNCTION_NOTE}: {outcome.reason or 'malfunction'}"
         return JUnitCase(source, name, message, "malfunction", text, error=True, time=outcome.elapsed)
-    return JUnitCase(source, name, text.splitlines()[0], None, text, time=outcome.elapsed)
+    first = described.splitlines()[0] if described else outcome.kind
+    return JUnitCase(source, name, first, None, text, time=outcome.elapsed)
 
 
 class JUnitReport:

@@ -43,6 +43,9 @@ SHARED_WRITES: tuple[SharedWrite, ...] = (
     SharedWrite("createCouponReservation", "coupon", "path:couponValue"),
     SharedWrite("deleteCouponReservation", "coupon", "path:couponValue"),
     SharedWrite("linkLoyaltyCardToProfile", "loyalty card", "path:loyaltyCardId"),
+    # an audience's integration id is the story's (namespaced), its name is the application's
+    SharedWrite("createAudienceV2", "audience", "$.name"),
+    SharedWrite("updateAudienceV2", "audience", "$.name"),
 )
 
 SHARED_READS: tuple[SharedRead, ...] = (

@@ -81,3 +81,24 @@ def test_a_real_change_in_an_exposed_story_is_still_a_change(
                for c in o.get("changes", []))
     ]  # fmt: skip
     assert renamed and all(o["outcome"] == "changed" for o in renamed)
+
+
+def test_learn_noise_against_a_shared_target_does_not_learn_shared_state(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # the two replays side by side meet each other's writes: a card's balance doubled, a catalog
+    # item created twice (refused the second time). Those are state, not noise.
+    out = tmp_path / "learned.yaml"
+    with Sandbox() as sandbox:
+        result = runner.invoke(cli, ["replay", "learn-noise", str(CORPUS), "--target", sandbox.base_url,
+                                     "--api-key", sandbox.api_key, "--out", str(out), "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    learned = out.read_text()
+    for state in (
+        "ledger",
+        "currentBalance",
+        "profiles[*].integrationId",
+        "$.version",
+        "audienceMemberships",
+    ):
+        assert state not in learned, learned

@@ -109,6 +109,19 @@ def test_a_malfunction_is_an_error_that_says_it_is_a_bug_of_the_tool() -> None:
     assert not outcome_case(_outcome("changed")).error and outcome_case(_outcome("error")).error
 
 
+def test_shared_state_and_additive_outcomes_pass_and_say_so_and_findings_give_their_sequence() -> None:
+    for kind in ("shared-state", "additive"):
+        outcome = _outcome(kind, reason="shared state: the catalog is changed by catalog-sync.yaml")
+        outcome.story = 4
+        case = outcome_case(outcome)
+        assert case.failure is None and not case.error and case.text.startswith("sequence 4.3, attempts 0")
+    changed = _outcome("changed")
+    changed.story, changed.attempts = 2, 1
+    case = outcome_case(changed)
+    assert case.failure is not None and case.text.startswith("sequence 2.3, attempts 1")
+    assert case.name == "3 updateCustomerSessionV2"  # the name itself has no run-dependent part
+
+
 def test_verify_and_replay_name_an_interaction_alike(contract: Contract) -> None:
     """The same cassette gives the same (classname, name) pairs in both reports: CI history lines up."""
     path = CORPUS / "catalog-sync.yaml"
