@@ -128,6 +128,10 @@ def test_an_allowed_host_that_does_not_answer_is_an_infrastructure_error(
         (["--rate", "fast"], "expected requests per second"),
         (["--speed", "0x"], "expected max, or a factor"),
         (["--fail-on", "changed,broken"], "unknown outcome(s) broken"),
+        (
+            ["--fail-on", "malfunction"],
+            "valid: same, noise, shared-state, additive, changed, violation, error, skipped",
+        ),
         (["--report", "pdf:x.pdf"], "expected FORMAT:PATH"),
         (["--operation", "getEverything"], "unknown operation(s) getEverything"),
         (["--ignore", "$..["], "--noise/--ignore"),
