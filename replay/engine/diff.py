@@ -30,7 +30,7 @@ noise and array rules are compiled automata stepped one token per level (see ``r
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -255,13 +255,9 @@ class _Walker:
             self.pair(
                 a[index], b[index], index, location, noise, arrays, None if live is None else (*live, index)
             )
-        for index in range(common, len(a)):
-            self.alone("removed", a[index], (*location, index), noise if noise.dead else noise.step(index))
-        for index in range(common, len(b)):
-            state = noise if noise.dead else noise.step(index)
-            self.alone(
-                "added", b[index], (*location, index), state, False, None if live is None else (*live, index)
-            )
+        self.leftovers(
+            a, b, range(common, len(a)), range(common, len(b)), location, noise, live, additive=False
+        )
 
     def keyed(
         self,
@@ -293,12 +289,32 @@ class _Walker:
         left = sorted(i for indexes in waiting.values() for i in indexes)
         if same_item is not None and unpaired and left:
             left = self.rekeyed(a, b, unpaired, left, same_item, location, base, noise)
-        for index in unpaired:
+        self.leftovers(a, b, unpaired, left, location, noise, live, additive=True)
+
+    def leftovers(
+        self,
+        a: list[Any],
+        b: list[Any],
+        removed: Iterable[int],
+        added: Iterable[int],
+        location: Location,
+        noise: MatcherState,
+        live: Location | None,
+        *,
+        additive: bool,
+    ) -> None:
+        """Items of one side only: recorded ones removed, live ones added (``additive`` in a set)."""
+        for index in removed:
             self.alone("removed", a[index], (*location, index), noise if noise.dead else noise.step(index))
-        for index in left:
+        for index in added:
             state = noise if noise.dead else noise.step(index)
             self.alone(
-                "added", b[index], (*location, index), state, True, None if live is None else (*live, index)
+                "added",
+                b[index],
+                (*location, index),
+                state,
+                additive,
+                None if live is None else (*live, index),
             )
 
     def rekeyed(
