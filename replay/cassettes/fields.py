@@ -4,6 +4,7 @@ headers, bodies and statuses from any format's shape."""
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,8 +26,29 @@ class BadRecord(Exception):
     """One interaction cannot be read (becomes a ReadProblem)."""
 
 
+#: RFC 9110: a header name is a token (an HTTP/2 pseudo-header, as HAR files hold, starts with ":");
+#: a value holds no control character but a tab (a line break could put a second request on the wire).
+_NAME = re.compile(r":?[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _checked(headers: dict[str, list[str]]) -> dict[str, list[str]]:
+    for name, values in headers.items():
+        if _NAME.fullmatch(name) is None:
+            raise BadRecord(
+                f"header name {name!r} is not an RFC 9110 token (no spaces, colons or line breaks)"
+            )
+        for value in values:
+            if _BAD_VALUE.search(value):
+                raise BadRecord(
+                    f"header {name}: its value holds a control character (a line break ...), which HTTP does not allow"
+                )
+    return headers
+
+
 def header_map(value: Any) -> dict[str, list[str]]:
-    """Header shapes of every format -> {name: [values]} (names keep their case)."""
+    """Header shapes of every format -> {name: [values]} (names keep their case), each name and value
+    checked against the HTTP grammar (:class:`BadRecord` when one is not)."""
     if value is None:
         return {}
     result: dict[str, list[str]] = {}
@@ -37,7 +59,7 @@ def header_map(value: Any) -> dict[str, list[str]]:
             if (len(values) != 1 or type(values[0]) is not str) and not all(type(v) is str for v in values):
                 break
         else:
-            return value
+            return _checked(value)
     if isinstance(value, Mapping):
         pairs: list[Any] = list(value.items())
     elif isinstance(value, list):
@@ -58,7 +80,7 @@ def header_map(value: Any) -> dict[str, list[str]]:
             if one is None:
                 continue
             result.setdefault(name, []).append(one.decode("latin-1") if isinstance(one, bytes) else str(one))
-    return result
+    return _checked(result)
 
 
 def body_of(value: Any) -> bytes | None:

@@ -45,7 +45,7 @@ from replay.engine.options import ReplayOptions
 from replay.engine.outcomes import Outcome
 from replay.engine.rewrite import FLOW_OPERATIONS, StoryRewriter
 from replay.engine.shared import SharedState
-from replay.engine.transport import RateLimiter, Sent, Transport
+from replay.engine.transport import RateLimiter, Sent, Transport, check_request
 from replay.rules.noise import NoiseRule
 from replay.talon.policies import CONCURRENCY_CONFLICTS, authorization
 
@@ -195,6 +195,7 @@ class Pipeline:
             send_headers["authorization"] = authorization(self.invalid_key if foreign else side.api_key)
             shown_auth = FOREIGN_AUTH_PLACEHOLDER if foreign else AUTH_PLACEHOLDER
         target = path_and_query(url)
+        check_request(recorded_request.method.upper(), send_headers)  # here: a refusal is this interaction's
         if self.limiter is not None:
             self.limiter.wait()
         sent = yield Request(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.client
+import re
 import socket
 import ssl
 import threading
@@ -26,9 +27,10 @@ from typing import Literal, NamedTuple, overload
 from urllib.parse import quote, urlsplit
 
 from contracts.client import RetryPolicy
+from contracts.errors import TalonContractsError
 from contracts.http import HttpResponse, NormalizedHeaders, normalize_headers
 
-__all__ = ["Pending", "RateLimiter", "Sent", "Transport"]
+__all__ = ["Pending", "RateLimiter", "Sent", "Transport", "UnsafeRequest", "check_request"]
 
 
 @dataclass(slots=True)
@@ -65,6 +67,8 @@ class RateLimiter:
 
 
 _URL_SAFE = "".join(chr(code) for code in range(33, 127))  # printable ASCII stays as it is; % included
+#: RFC 9110 token characters: a method and header names, checked all at once (one regex per request)
+_TOKENS = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def _header_value(value: str) -> str:
@@ -81,6 +85,20 @@ def _header_value(value: str) -> str:
 
 class _Disconnected(ConnectionError):
     """The server closed a kept-alive connection before answering (safe to send again once)."""
+
+
+class UnsafeRequest(TalonContractsError, ValueError):
+    """A request that would not be one HTTP request on the wire (a method or header name that is not
+    a token): refused before a byte is written."""
+
+
+def check_request(method: str, headers: dict[str, str]) -> None:
+    """Raise :class:`UnsafeRequest` unless the method and every header name are RFC 9110 tokens:
+    whatever made the request (cassettes are checked when read), nothing else goes on the wire, or
+    one request could carry a second. One regex per request."""
+    if _TOKENS.fullmatch(method + "".join(headers)) is None or not all(headers):
+        names = sorted(headers)
+        raise UnsafeRequest(f"refusing to send {method!r} with header names {names!r}: not RFC 9110 tokens")
 
 
 class _ProtocolError(http.client.HTTPException):
@@ -274,6 +292,7 @@ class Transport:
         path = self._prefix + target
         if not (path.isascii() and path.isprintable() and " " not in path):  # else quote() changes nothing
             path = quote(path, safe=_URL_SAFE)
+        check_request(method, headers)
         lines = [f"{method} {path} HTTP/1.1", self._host_line]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         if body or method in ("POST", "PUT", "PATCH"):
@@ -408,6 +427,8 @@ class Transport:
         try:
             response = step()
             sent_fully = True
+        except UnsafeRequest:
+            raise  # not the target's doing: the caller's (a malfunction of one interaction)
         except (ConnectionRefusedError, socket.gaierror) as exc:
             self.close()
             response, error = None, f"cannot connect to {self.base_url}: {exc.strerror or exc}"

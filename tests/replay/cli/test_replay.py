@@ -264,7 +264,7 @@ def test_control_characters_cannot_break_the_junit_report_or_the_terminal(
 ) -> None:
     capture = tmp_path / "weird.jsonl"
     record = {"request": {"method": "GET", "uri": "http://localhost:9000/v2/customer_sessions/\x1b[31mred",
-                          "headers": {"Authorization": ["ApiKey-v1 REDACTED"], "X-Note": ["a\x00b"]}},
+                          "headers": {"Authorization": ["ApiKey-v1 REDACTED"]}},
               "response": {"status": 200, "headers": {"Content-Type": ["text/plain"]}, "body": "bell\x07 nul\x00"}}  # fmt: skip
     capture.write_text(json.dumps(record) + "\n")
     report = tmp_path / "r.xml"
@@ -273,6 +273,26 @@ def test_control_characters_cannot_break_the_junit_report_or_the_terminal(
     assert result.exit_code == 1, result.output
     xmlschema.XMLSchema(str(FIXTURES / "junit-10.xsd")).validate(str(report))
     assert "\x1b" not in result.stdout and "\\x1b" in result.stdout
+
+
+def test_a_cassette_cannot_smuggle_a_second_request_through_a_header(
+    runner: CliRunner, planted: Sandbox, tmp_path: Path
+) -> None:
+    # a header name or value with a line break would end the request early and start another one
+    smuggled = "X-A: 1\r\nContent-Length: 0\r\n\r\nDELETE /v1/customer_data/victim HTTP/1.1\r\nX-B"
+    capture = tmp_path / "smuggle.jsonl"
+    records = [
+        {"request": {"method": "GET", "uri": "http://localhost:9000/v2/customer_sessions/s1",
+                     "headers": {smuggled: ["x"]}}, "response": {"status": 200, "headers": {}, "body": ""}},
+        {"request": {"method": "GET", "uri": "http://localhost:9000/v2/customer_sessions/s1",
+                     "headers": {"X-Note": ["1\r\nDELETE /v1/customer_data/victim HTTP/1.1"]}},
+         "response": {"status": 200, "headers": {}, "body": ""}},
+    ]  # fmt: skip
+    capture.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = runner.invoke(cli, ["replay", str(capture), "--target", planted.base_url, "--api-key", planted.api_key,
+                                 "--quiet"])  # fmt: skip
+    assert result.exit_code == 2 and "0 interaction(s)" in result.stdout  # nothing was sent
+    assert "is not an RFC 9110 token" in result.stdout and "holds a control character" in result.stdout
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="worker processes are forked (POSIX)")

@@ -284,3 +284,12 @@ def test_a_trickling_reader_does_not_stretch_the_timeout_of_a_write() -> None:
         done.set()
         listener.close()
         reader.join(5)
+
+
+def test_nothing_but_tokens_goes_on_the_wire_whatever_made_the_request(serve: list[RawServer]) -> None:
+    from replay.engine.transport import UnsafeRequest, check_request
+
+    for method, headers in (("GET", {"X-A: 1\r\nX-B": "v"}), ("GET\r\nDELETE", {}), ("GET", {"": "v"})):
+        with pytest.raises(UnsafeRequest, match="not RFC 9110 tokens"):
+            check_request(method, headers)
+    check_request("GET", {"accept": "application/json", "x-request-id": "1"})  # the usual: fine
