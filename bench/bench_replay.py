@@ -118,8 +118,9 @@ from contracts.spec import load_contract
 from replay.engine import Replayer, ReplayOptions
 target, concurrency, processes, key, warmup, files = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7:]
 contract = load_contract()
-options = ReplayOptions(target=target, api_key=key, concurrency=concurrency, processes=processes)
-Replayer(contract, ReplayOptions(target=target, api_key=key, concurrency=1)).run([warmup])
+fresh = {"fresh_target": True} if "fresh_target" in ReplayOptions.__dataclass_fields__ else {}
+options = ReplayOptions(target=target, api_key=key, concurrency=concurrency, processes=processes, **fresh)
+Replayer(contract, ReplayOptions(target=target, api_key=key, concurrency=1, **fresh)).run([warmup])
 parts = urlsplit(target)
 connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
 connection.request("POST", "/__bench/reset")
@@ -428,7 +429,9 @@ class Timed:
 
 
 def replay(contract: Contract, target: str, files: list[Path], concurrency: int, processes: int = 1) -> Run:
-    options = ReplayOptions(target=target, api_key=API_KEY, concurrency=concurrency, processes=processes)
+    # the canned server answers every story from its recording: a fresh target, nothing shared to order
+    options = ReplayOptions(target=target, api_key=API_KEY, concurrency=concurrency, processes=processes,
+                            fresh_target=True)  # fmt: skip
     replayer = Replayer(contract, options)
     timed = Timed(target)
     summary = replayer.run(files)
@@ -548,7 +551,9 @@ class ProfiledReplayer(Replayer):
 
 def profile(contract: Contract, target: str, path: Path, count: int) -> None:
     control(target, "reset")
-    replayer = ProfiledReplayer(contract, ReplayOptions(target=target, api_key=API_KEY, concurrency=1))
+    replayer = ProfiledReplayer(
+        contract, ReplayOptions(target=target, api_key=API_KEY, concurrency=1, fresh_target=True)
+    )
     replayer.profiler = cProfile.Profile()
     started = time.perf_counter()
     summary = replayer.run([path])
@@ -573,7 +578,9 @@ def child(path: Path, target: str) -> int:
     """Runs in a fresh process: one replay of one capture (one story), printed as a JSON object."""
     contract = load_contract()
     baseline = peak_kib()
-    replayer = Replayer(contract, ReplayOptions(target=target, api_key=API_KEY, concurrency=1))
+    replayer = Replayer(
+        contract, ReplayOptions(target=target, api_key=API_KEY, concurrency=1, fresh_target=True)
+    )
     started = time.perf_counter()
     summary = replayer.run([path])
     seconds = time.perf_counter() - started
