@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from contracts import TalonContractsError
-from replay.cli.common import EXIT_ERROR, EXIT_OK, ToolFailure
+from replay.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ToolFailure
 
 if TYPE_CHECKING:
     from replay.cassettes.model import Interaction
@@ -35,7 +35,8 @@ def convert(
 
     A HAR export from a browser holds the real Authorization header: it is redacted on the way,
     and nothing is written if a credential would survive. Exit 0 when everything was converted,
-    2 when parts of SOURCE could not be read (the rest is written) or nothing could be written.
+    2 when parts of SOURCE could not be read (the rest is written, unless TARGET exists: a failed
+    conversion never replaces it) or nothing could be written, 130 when interrupted (nothing written).
     """
     from replay.cassettes import read_interactions
     from replay.cassettes.model import ReadProblem
@@ -49,6 +50,7 @@ def convert(
     if source.resolve() == target.resolve():
         raise click.UsageError("SOURCE and TARGET are the same file")
     problems: list[ReadProblem] = []
+    existed = target.exists()
 
     def interactions() -> Iterator[Interaction]:
         for item in read_interactions(source):
@@ -57,13 +59,26 @@ def convert(
                 click.echo(f"unreadable: {item}", err=True)
             else:
                 yield item
+        if problems and existed:  # a failed conversion never replaces what is there (written atomically)
+            raise _Kept(f"{len(problems)} part(s) of {source} could not be read; {target} is kept as it was")
 
     redactor = Redactor(rules, salt.encode()) if salt else Redactor(rules)
     try:
         count = save(target, interactions(), api_key=api_key, redactor=redactor, fmt=fmt)
+    except _Kept as exc:
+        raise ToolFailure(f"nothing written: {exc}") from None
     except (TalonContractsError, OSError) as exc:  # a credential would be written; an unwritable target
         raise ToolFailure(f"nothing written: {exc}") from None
+    except KeyboardInterrupt:  # the temporary file is gone, the target untouched
+        click.echo(
+            f"interrupted: nothing written{f'; {target} is kept as it was' if existed else ''}", err=True
+        )
+        sys.exit(EXIT_INTERRUPTED)
     click.echo(f"{count} interaction(s) -> {target} [{fmt}]", err=True)
     if problems:
         click.echo(f"{len(problems)} part(s) of {source} could not be read", err=True)
     sys.exit(EXIT_ERROR if problems else EXIT_OK)
+
+
+class _Kept(Exception):
+    """Raised while writing, to abort it: the target stays as it was."""

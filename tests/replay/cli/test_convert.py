@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from replay.cassettes import read_interactions
@@ -46,3 +49,37 @@ def test_convert_keeps_what_it_can_read(runner: CliRunner, tmp_path: Path) -> No
     assert result.exit_code == 2 and "truncated" in result.stderr and "1 part(s)" in result.stderr
     assert [i.index for i in read_interactions(target)] == [0, 1]
     assert runner.invoke(cli, ["convert", str(target), str(target)]).exit_code == 2  # same file: refused
+
+
+def test_a_failed_conversion_never_replaces_a_good_target(runner: CliRunner, tmp_path: Path) -> None:
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(jsonl([session_exchange("s1")]))
+    before = good.read_bytes()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("interactions: [\n  - request: {method: GET\n")  # not YAML: nothing can be read
+    result = runner.invoke(cli, ["convert", str(broken), str(good)])
+    assert result.exit_code == 2 and "is kept as it was" in result.stderr
+    assert good.read_bytes() == before  # untouched, not an empty cassette
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # no temporary file left
+    fresh = tmp_path / "new.jsonl"  # no target yet: what can be read is written, and the exit says 2
+    result = runner.invoke(cli, ["convert", str(broken), str(fresh)])
+    assert result.exit_code == 2 and fresh.exists()
+
+
+def test_ctrl_c_exits_130_and_leaves_the_target_as_it_was(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(jsonl([session_exchange("s1")]))
+    before = good.read_bytes()
+    source = tmp_path / "capture.jsonl"
+    source.write_bytes(jsonl([session_exchange("s2"), session_exchange("s3")]))
+
+    def interrupted(path: Any, **kwargs: Any) -> Iterator[Any]:
+        yield session_exchange("s2")
+        raise KeyboardInterrupt  # what Ctrl-C does in the middle of a long conversion
+
+    monkeypatch.setattr("replay.cassettes.read_interactions", interrupted)
+    result = runner.invoke(cli, ["convert", str(source), str(good)])
+    assert result.exit_code == 130 and "interrupted: nothing written" in result.stderr
+    assert good.read_bytes() == before
