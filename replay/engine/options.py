@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import socket
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -78,14 +79,21 @@ class StoryTarget(Protocol):
 
 
 def is_loopback(url: str) -> bool:
-    """Only this machine: ``localhost``, ``*.localhost`` and loopback IP literals (not "127.example.com")."""
+    """Only this machine: a loopback IP literal, or a name every address of which is loopback once
+    resolved. A name is never trusted for its spelling (``*.localhost``, "127.example.com"): what
+    it resolves to decides, and a name that does not resolve is not loopback."""
     host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
+    if not host:
+        return False
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
+        pass
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
         return False
+    return bool(addresses) and all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addresses)
 
 
 def default_writes(target: str) -> str:
