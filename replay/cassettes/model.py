@@ -20,6 +20,7 @@ __all__ = [
     "PLACEHOLDER",
     "Interaction",
     "ReadProblem",
+    "body_text",
     "decoded_body",
     "plain",
     "plain_response",
@@ -134,3 +135,10 @@ def plain_response(response: HttpResponse) -> HttpResponse:
     if headers is response.headers and body is response.body:
         return response
     return HttpResponse(response.status, headers, body)
+
+
+def body_text(body: bytes | str | None) -> str:
+    """A body as text: UTF-8, undecodable bytes replaced; ``""`` for none."""
+    if body is None:
+        return ""
+    return body if isinstance(body, str) else body.decode("utf-8", errors="replace")

@@ -36,6 +36,7 @@ from typing import Any
 import orjson
 
 from contracts.http import HttpResponse, has_content, media_type, normalize_headers, parse_json
+from replay.cassettes.model import body_text
 from replay.engine.changes import NO_DIFFERENCE, NUMBERS, Change, ExchangeDiff, Location, value_kind
 from replay.paths import MatcherState
 from replay.rules.arrays import ArrayRule, ArrayRules, ItemKey
@@ -442,12 +443,6 @@ def _bytes(body: bytes | str | None) -> bytes:
     return body.encode("utf-8") if isinstance(body, str) else body
 
 
-def _text(body: bytes | str | None) -> str:
-    if body is None:
-        return ""
-    return body if isinstance(body, str) else body.decode("utf-8", errors="replace")
-
-
 def _value(body: bytes | str | None, given: Any) -> tuple[Any, bool]:
     """(the body's value, whether it is JSON): a parsed document, ``_EMPTY``, or the text."""
     if given is not _UNSET:
@@ -458,7 +453,7 @@ def _value(body: bytes | str | None, given: Any) -> tuple[Any, bool]:
     try:
         return parse_json(body), True
     except ValueError:
-        return _text(body), False
+        return body_text(body), False
 
 
 def _header_changes(
@@ -531,7 +526,7 @@ def _body_changes(
     elif value_b is _EMPTY:
         walker.alone("removed", value_a, (), noise_state)
     else:
-        text_a, text_b = _text(body_a), _text(body_b)
+        text_a, text_b = body_text(body_a), body_text(body_b)
         rule = walker.explain(noise_state.accept, text_a, text_b) if noise_state.accept else None
         walker.changes.append(Change((), "changed", text_a, text_b, rule))
     return walker.changes

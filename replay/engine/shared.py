@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from contracts.http import parse_json
 from contracts.spec import Contract
 from replay.cassettes import CassetteError, Interaction, read_interactions
-from replay.cassettes.model import plain
+from replay.cassettes.model import body_text, plain
 from replay.engine.changes import Change, ExchangeDiff
 from replay.engine.outcomes import Outcome
 from replay.paths import PathPattern
@@ -154,7 +154,7 @@ class SharedState:
             else:
                 yield from ((kind, str(v)) for v in pattern.values(body) if isinstance(v, str))
         if item.request.method.upper() != "GET" and self.keep_ids:  # a seeded profile changed
-            text = item.request.url + _text(item.request.body)
+            text = item.request.url + body_text(item.request.body)
             yield from (("profile", kept) for kept in self.keep_ids if kept in text)
 
     def _story_reads(self, source: str, writers: dict[Entity, list[str]]) -> dict[Entity, list[str]]:
@@ -165,9 +165,9 @@ class SharedState:
                 if (kind, ANY) in writers and pattern.values(body):
                     reads[kind, ANY] = writers[kind, ANY]
             if keyed:
-                text = item.request.url + _text(item.request.body)
+                text = item.request.url + body_text(item.request.body)
                 if item.response is not None:
-                    text += _text(plain(item.response.headers, item.response.body)[1])
+                    text += body_text(plain(item.response.headers, item.response.body)[1])
                 reads.update((entity, stories) for entity, stories in keyed.items() if entity[1] in text)
         return reads
 
@@ -214,16 +214,9 @@ def _mentioned(outcome: Outcome) -> str:
     """What an interaction names: its URL and the bodies sent and recorded."""
     parts = [outcome.url]
     for message in (outcome.request, outcome.expected):
-        body = message.body if message is not None else None
-        if body:
-            parts.append(body if isinstance(body, str) else body.decode("utf-8", errors="replace"))
+        if message is not None and message.body:
+            parts.append(body_text(message.body))
     return "\n".join(parts)
-
-
-def _text(body: bytes | str | None) -> str:
-    if body is None:
-        return ""
-    return body if isinstance(body, str) else body.decode("utf-8", errors="replace")
 
 
 def _reason(kind: str, key: str | None, stories: list[str], source: str) -> str:

@@ -10,6 +10,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from contracts.http import normalize_headers
+from replay.cassettes.model import body_text as as_text
 from replay.talon.policies import authorization
 
 if TYPE_CHECKING:
@@ -44,9 +45,7 @@ def curl_command(outcome: Outcome) -> str | None:
 
 def body_text(body: bytes | str | None, limit: int | None = None) -> str:
     """A recorded or live body as text (undecodable bytes replaced), cut at ``limit`` characters."""
-    if body is None:
-        return ""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = as_text(body)
     return text if limit is None or len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
