@@ -71,6 +71,7 @@ class ContractLoadError(TalonContractsError, ValueError):
         self.source = source
         self.pointer = pointer
         self.line = line
+        self.message = message  # without the place, for errors that name it their own way
         where = source + (f":{line}" if line is not None else "")
         if pointer:
             where += f" (at {pointer})"
@@ -124,6 +125,11 @@ def short_json(value: Any, limit: int = 80) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def short_text(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters for a one-line message, saying how long it was."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text):,} characters)"
 
 
 class Violation(AssertionError):

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema_rs
 
 from ..documents import Document, join_pointer, read_document
-from ..errors import TalonContractsError
+from ..errors import TalonContractsError, short_text
 from .times import parse_optional
 
 __all__ = ["DEFAULT_SEED", "Campaign", "CouponSpec", "Program", "Rule", "Seed", "SeedError", "load_seed"]
@@ -372,7 +372,9 @@ def _check(doc: Document) -> None:
     for error in validator.iter_errors(doc.data):
         pointer = join_pointer("", *error.instance_path)
         line = doc.line_of(pointer)
-        problems.append(f"  {pointer or '/'}{f' (line {line})' if line else ''}: {error.message}")
+        problems.append(
+            f"  {pointer or '/'}{f' (line {line})' if line else ''}: {short_text(error.message, 300)}"
+        )
     if problems:
         raise SeedError(f"{doc.source}: the seed is not valid:\n" + "\n".join(problems[:20]))
 

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import yaml
 
+from contracts.documents import MAX_DEPTH, AliasBudget, ExcessiveAliases
 from contracts.http import HttpRequest, HttpResponse
 from replay.cassettes.fields import (
     RECORD_ERRORS,
@@ -26,6 +27,7 @@ from replay.cassettes.fields import (
     status_of,
     text_field,
     text_or_bytes,
+    url_field,
     why,
 )
 from replay.cassettes.model import Interaction, ReadProblem
@@ -52,9 +54,7 @@ def from_record(data: Any, source: str, index: int, line: int | None) -> Interac
         raise BadRecord("the interaction has no request")
     http_request = HttpRequest(
         text_field(request, "method", "the request").upper(),
-        text_field(request, "uri", "the request")
-        if "uri" in request
-        else text_field(request, "url", "the request"),
+        url_field(request, "uri" if "uri" in request else "url", "the request"),
         header_map(request.get("headers")),
         body_of(request.get("body")),
     )
@@ -98,8 +98,11 @@ class _YamlEvents:
 
     def __init__(self, stream: Any) -> None:
         self.loader = StreamLoader(stream)
-        self.anchors: dict[str, Any] = {}
+        self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, how many values it holds)
         self.error: str | None = None
+        self.values = 0  # values built, an alias counted for what it stands for
+        self.aliases = AliasBudget()  # per record: one bound for cassettes and contracts alike
+        self.depth = 0
 
     def close(self) -> None:
         self.loader.dispose()
@@ -136,19 +139,28 @@ class _YamlEvents:
     def value(self) -> Any:
         event = self.next()
         result: Any
+        before = self.values
+        self.values += 1
         tag = getattr(event, "tag", None)
         if tag and tag.startswith("tag:yaml.org,2002:python/"):
             self._fail(f"the YAML tag {tag} is not allowed (cassettes are loaded safely)")
         if isinstance(event, yaml.ScalarEvent):
             result = self._scalar(event)
+        elif self.depth >= MAX_DEPTH and isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            self._fail(f"nested deeper than {MAX_DEPTH} levels")
+            self._skip()
+            return None
         elif isinstance(event, yaml.SequenceStartEvent):
             result = []
+            self.depth += 1
             while not isinstance(self.peek(), yaml.SequenceEndEvent):
                 result.append(self.value())
+            self.depth -= 1
             self.next()
         elif isinstance(event, yaml.MappingStartEvent):
             result = {}
             merged: dict[str, Any] = {}
+            self.depth += 1
             while not isinstance(self.peek(), yaml.MappingEndEvent):
                 key = self.value()
                 item = self.value()
@@ -160,23 +172,42 @@ class _YamlEvents:
                             self._fail("a merge key (<<) needs a mapping")
                     continue
                 result[key if isinstance(key, str) else str(key)] = item
+            self.depth -= 1
             self.next()
             result = {**merged, **result}  # explicit keys win over merged ones
         elif isinstance(event, yaml.AliasEvent):
             if event.anchor not in self.anchors:
                 self._fail(f"unknown YAML alias *{event.anchor}")
                 return None
-            return self.anchors[event.anchor]
+            aliased, size = self.anchors[event.anchor]
+            try:
+                self.aliases.spend(size)
+            except ExcessiveAliases as exc:
+                self._fail(str(exc))  # one event: the reader stays in step
+                return None
+            self.values += size
+            return aliased
         else:
             raise BadRecord(f"unexpected YAML {type(event).__name__}")
         anchor = getattr(event, "anchor", None)
         if anchor:
-            self.anchors[anchor] = result
+            self.anchors[anchor] = (result, self.values - before)
         return result
+
+    def _skip(self) -> None:
+        """Consume the rest of a collection whose start event was just read, building nothing."""
+        open_collections = 1
+        while open_collections:
+            event = self.next()
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                open_collections += 1
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                open_collections -= 1
 
     def item(self) -> Any:
         """The next complete value; raises ``BadRecord`` (after consuming it) when part of it was unreadable."""
         self.error = None
+        self.aliases = AliasBudget()
         data = self.value()
         if self.error is not None:
             raise BadRecord(self.error)

@@ -33,7 +33,8 @@ from typing import Any
 
 import yaml
 
-from contracts.errors import TalonContractsError
+from contracts.documents import read_document
+from contracts.errors import ContractLoadError, TalonContractsError
 from replay.cassettes import atomic_write
 from replay.paths import PathMatcher, PathPattern, Token
 
@@ -203,35 +204,21 @@ def _near(word: str, valid: Sequence[str]) -> str:
     return f"(valid: {', '.join(valid)}){hint}"
 
 
-def _rule_lines(text: str) -> list[int]:
-    """1-based line of each item of ``rules``, by composing (not constructing) the document."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return []
-    if not isinstance(root, yaml.MappingNode):
-        return []
-    for key, value in root.value:
-        if isinstance(key, yaml.ScalarNode) and key.value == "rules" and isinstance(value, yaml.SequenceNode):
-            return [item.start_mark.line + 1 for item in value.value]
-    return []
-
-
 def _load_rules(path: Path) -> list[NoiseRule]:
     source = str(path)
+    # The one reader of YAML documents (contracts.documents): safe tags, bounded aliases, depth and
+    # size, regular files only, and the line of every node.
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise NoiseRulesError(f"cannot read the noise rules: {exc.strerror or exc}", source=source) from None
-    except UnicodeDecodeError as exc:
-        raise NoiseRulesError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source) from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        line = mark.line + 1 if mark is not None else None
-        raise NoiseRulesError(f"not valid YAML: {problem}", source=source, line=line) from None
+        parsed = read_document(path)
+    except ContractLoadError as exc:
+        if exc.message == "the document is empty":
+            raise NoiseRulesError(
+                "the file is empty; expected 'version: 1' and 'rules:'", source=source
+            ) from None
+        if exc.line is not None or "YAML" in exc.message:
+            raise NoiseRulesError(f"not valid YAML: {exc.message}", source=source, line=exc.line) from None
+        raise NoiseRulesError(f"cannot read the noise rules: {exc.message}", source=source) from None
+    document = parsed.data
     if document is None:
         raise NoiseRulesError("the file is empty; expected 'version: 1' and 'rules:'", source=source)
     if not isinstance(document, Mapping):
@@ -251,9 +238,8 @@ def _load_rules(path: Path) -> list[NoiseRule]:
         raise NoiseRulesError("no 'rules' list (write 'rules: []' for none)", source=source)
     if not isinstance(raw_rules, list):
         raise NoiseRulesError(f"'rules' must be a list, found {_type_name(raw_rules)}", source=source)
-    lines = _rule_lines(text)
     return [
-        _rule(raw, source, number, lines[number - 1] if number <= len(lines) else None)
+        _rule(raw, source, number, parsed.lines.get(f"/rules/{number - 1}"))
         for number, raw in enumerate(raw_rules, start=1)
     ]
 
