@@ -17,7 +17,7 @@ from ..http import is_json_media, parse_json
 from ..model import MediaType, Parameter
 from .engines import Compiled
 
-__all__ = ["ParamPlan", "coerce", "json_fallback", "pick_media"]
+__all__ = ["ParamPlan", "coerce", "json_fallback", "not_json", "pick_media"]
 
 # Go's strconv.ParseBool, which the API's query parsing accepts.
 _BOOLEANS = {"1": True, "t": True, "T": True, "true": True, "TRUE": True, "True": True,
@@ -63,6 +63,19 @@ def coerce(raw: str, kind: str) -> Any:
         except ValueError:
             raise ValueError(raw) from None
     return raw
+
+
+def not_json(headers: Mapping[str, str], problem: ValueError) -> str:
+    """What to say of a body that does not parse as JSON. A body still carrying ``Content-Encoding``
+    was not decoded where it entered (unsupported, corrupt, or inflating past the reader's bounds):
+    the parser's complaint about its bytes would only mislead."""
+    coding = headers.get("content-encoding", "").strip()
+    if coding and coding.lower() != "identity":
+        return (
+            f"the body is not valid JSON: it is still Content-Encoding {coding} (unsupported, corrupt, "
+            "or inflating past the reader's bounds)"
+        )
+    return f"the body is not valid JSON ({problem})"
 
 
 def json_fallback(content: Mapping[str, MediaType], media: str) -> MediaType | None:

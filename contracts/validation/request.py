@@ -26,7 +26,7 @@ from ..http import (
 from ..model import MISSING, MediaType, Operation, Parameter, RequestBody
 from ..schema import REQUEST, schema_type
 from .checks import SchemaChecks
-from .reading import ParamPlan, coerce, json_fallback, pick_media
+from .reading import ParamPlan, coerce, json_fallback, not_json, pick_media
 
 __all__ = ["ParsedRequest", "RequestChecks"]
 
@@ -308,9 +308,7 @@ class RequestChecks(SchemaChecks):
         except ValueError as exc:
             return None, [
                 *found,
-                _body_violation(
-                    op, "json", "body", "JSON", short_json(body), f"the body is not valid JSON ({exc})"
-                ),
+                _body_violation(op, "json", "body", "JSON", short_json(body), not_json(headers, exc)),
             ]
         compiled = self.compiled(
             chosen.schema,

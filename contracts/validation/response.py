@@ -10,7 +10,7 @@ from ..http import HttpResponse, has_content, is_json_media, media_type, normali
 from ..model import MediaType, Operation, ResponseSpec
 from ..schema import RESPONSE, schema_type
 from .checks import SchemaChecks
-from .reading import coerce, json_fallback, pick_media
+from .reading import coerce, json_fallback, not_json, pick_media
 
 __all__ = ["ResponseChecks"]
 
@@ -92,7 +92,7 @@ class ResponseChecks(SchemaChecks):
                 parsed = parse_json(body)  # type: ignore[arg-type]
             except ValueError as exc:
                 found.append(_violation(op, status, "json", "body", "JSON", short_json(body),
-                                        f"the body is not valid JSON ({exc})"))  # fmt: skip
+                                        not_json(headers, exc)))  # fmt: skip
                 return found
         compiled = self.compiled(
             chosen.schema,

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from contracts.http import check_json_size
 from replay.cassettes.fields import RECORD_ERRORS, BadRecord, Item, header_lists, text_or_bytes, why
 from replay.cassettes.model import Interaction, ReadProblem
 from replay.cassettes.vcr import from_record
@@ -26,10 +27,12 @@ def read_jsonl(lines: Iterable[bytes], source: str) -> Iterator[Item]:
         if not raw or raw.isspace():
             continue
         try:
+            check_json_size(raw)  # a line of tiny objects costs ~90 bytes a value once parsed
             data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
+        except ValueError as exc:  # orjson.JSONDecodeError too
             truncated = " (truncated?)" if not raw.endswith(b"\n") else ""
-            yield ReadProblem(source, f"line is not valid JSON{truncated}: {exc}", index=index, line=number)
+            what = f"line is not valid JSON{truncated}" if isinstance(exc, orjson.JSONDecodeError) else "line"
+            yield ReadProblem(source, f"{what}: {exc}", index=index, line=number)
             index += 1
             continue
         try:

@@ -31,6 +31,7 @@ from typing import IO, Any
 
 import orjson
 
+from contracts.http import MAX_JSON_VALUES, check_json_size
 from replay.cassettes.fields import MAX_PROBLEMS, RECORD_ERRORS, BadRecord, CassetteError, Item, why
 from replay.cassettes.har import from_har
 from replay.cassettes.jsonl import BOM, read_jsonl
@@ -40,6 +41,8 @@ from replay.cassettes.vcr import SEQUENCE_KEYS, from_record, read_yaml
 __all__ = ["FORMATS", "detect_format", "read_interactions"]
 
 FORMATS = ("vcr", "schemathesis", "har", "jsonl")
+#: A HAR or JSON cassette is parsed whole: this many values take ~450 MB at worst (tiny objects).
+WHOLE_DOCUMENT_VALUES = 5 * MAX_JSON_VALUES
 
 
 def _read_json_document(
@@ -47,6 +50,13 @@ def _read_json_document(
 ) -> Iterator[Item]:
     """HAR, or a vcrpy/schemathesis cassette saved as JSON: one document, parsed whole (or already)."""
     if content is not None:
+        try:
+            check_json_size(content, WHOLE_DOCUMENT_VALUES)
+        except ValueError as exc:
+            yield ReadProblem(
+                source, f"{exc} (a capture this large reads in bounded memory as JSON Lines)", fatal=True
+            )
+            return
         try:
             parsed = orjson.loads(content.removeprefix(BOM))
         except orjson.JSONDecodeError as exc:
@@ -156,6 +166,11 @@ def _read_stream(stream: IO[bytes], path: Path, source: str, note: Callable[[str
     stripped = first.lstrip(BOM + b" \t")
     if not stripped.startswith((b"{", b"[")):
         yield from read_yaml(_Prefixed(prefix, stream), source, note)  # type: ignore[arg-type]
+        return
+    try:
+        check_json_size(stripped, WHOLE_DOCUMENT_VALUES)
+    except ValueError as exc:
+        yield ReadProblem(source, f"the first line: {exc}", fatal=True)
         return
     try:
         record = orjson.loads(stripped)
