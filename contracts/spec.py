@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .documents import Document, join_pointer, read_document
-from .errors import ContractLoadError, ContractWarning, UnknownOperation
+from .documents import AliasBudget, Document, ExcessiveAliases, join_pointer, read_document
+from .errors import ContractLoadError, ContractWarning, UnknownOperation, short_text
 from .http import plain_url_parts
 from .indexing import OperationReader
 from .model import Match, Operation
@@ -48,11 +48,27 @@ def _unquote(value: str) -> str:
 @dataclass(slots=True)
 class _Route:
     template: str
-    regex: re.Pattern[str]
-    suffix: re.Pattern[str]  # the template at the end of a longer path (behind a proxy prefix)
+    pattern: str  # "^..." with the parameters as groups p0, p1 ...
     names: tuple[str, ...]
     specificity: tuple[int, int]
     operations: dict[str, Operation] = field(default_factory=dict)
+    # compiled on first use: most routes are only ever matched through the combined regex, and
+    # compiling two per route took 0.6 ms each, 20 s of loading 16,000 operations
+    compiled: tuple[re.Pattern[str], re.Pattern[str]] | None = None
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return self._compiled()[0]
+
+    @property
+    def suffix(self) -> re.Pattern[str]:
+        """The template at the end of a longer path (behind a proxy prefix)."""
+        return self._compiled()[1]
+
+    def _compiled(self) -> tuple[re.Pattern[str], re.Pattern[str]]:
+        if self.compiled is None:
+            self.compiled = (re.compile(self.pattern + "$"), re.compile(self.pattern[1:] + "/?$"))
+        return self.compiled
 
 
 # --------------------------------------------------------------------------- contract
@@ -93,9 +109,10 @@ class Contract:
         self.operations: dict[str, Operation] = {}
         self._by_python_name: dict[str, Operation] = {}
         self._routes: dict[int, list[_Route]] = {}
+        self._by_template: dict[str, _Route] = {}
         #: per segment count, one regex: every route's pattern as an alternative, in ``_routes``
         #: order (so the first alternative that matches is the route the loop would find first)
-        self._combined: dict[int, tuple[re.Pattern[str], dict[int, _Route]]] = {}
+        self._combined: dict[int, list[tuple[re.Pattern[str], dict[int, _Route]]]] = {}
         self._route_of: dict[str, _Route] = {}
         self._index_operations()
         self.compiler = SchemaCompiler(data, self.openapi_version)
@@ -153,11 +170,13 @@ class Contract:
             path = path[:-1]
         method = method.upper()
         segments = path.count("/")
-        combined = self._combined.get(segments)
-        if combined is not None and (found := combined[0].match(path)) is not None:
+        for regex, by_group in self._combined.get(segments, ()):
             # one regex instead of one per route; the route loop below explains the misses
+            found = regex.match(path)
+            if found is None:
+                continue
             at = found.lastindex or 0
-            first = combined[1][at]
+            first = by_group[at]
             op = first.operations.get(method)
             if op is not None:
                 if not first.names:
@@ -166,6 +185,7 @@ class Contract:
                 if "%" in path:
                     values = tuple(_unquote(value) for value in values)
                 return Match(op, dict(zip(first.names, values, strict=True)))
+            break  # the first route that fits lacks the method: the loop below says so
         same_path: list[_Route] = []
         for route in self._routes.get(segments, ()):
             found = route.regex.match(path)
@@ -181,14 +201,14 @@ class Contract:
         if same_path:
             allowed = sorted({m for route in same_path for m in route.operations})
             raise UnknownOperation(
-                f"{method} {path}: the path matches {same_path[0].template} but the contract documents "
+                f"{short_text(method, 20)} {short_text(path)}: the path matches {same_path[0].template} but the contract documents "
                 f"only {', '.join(allowed)} there",
                 method=method,
                 path=path,
             )
         close = self._nearest(method, path)
         raise UnknownOperation(
-            f"no operation of the contract matches {method} {path}",
+            f"no operation of the contract matches {short_text(method, 20)} {short_text(path)}",
             method=method,
             path=path,
             suggestions=close,
@@ -208,8 +228,11 @@ class Contract:
 
     def _nearest(self, method: str, path: str) -> list[str]:
         """Up to three documented operations that look like ``method path`` (for error messages)."""
-        wanted = f"{method} {path}"
-        segments = path.split("/")
+        # Each segment cut to 64 characters and the path to 512: SequenceMatcher is quadratic, and one
+        # 200 KB URL took 5-10 s here (a sandbox's only worker stalled 1-2 s by a 16 KB path); no
+        # template segment is longer than 40 characters, so the suggestions are the same.
+        segments = [segment[:64] for segment in path[:512].split("/")]
+        wanted = f"{method[:16]} {'/'.join(segments)}"
         scored = []
         for routes in self._routes.values():
             for route in routes:
@@ -294,10 +317,11 @@ class Contract:
             self._combined[segments] = _combined(routes)
 
     def _route(self, template: str) -> _Route:
-        for routes in self._routes.values():
-            for route in routes:
-                if route.template == template:
-                    return route
+        # by template in a dict: a scan of the routes made so far was quadratic (16,000 operations
+        # loaded in 22 s, 100,000 in ~174 s)
+        known = self._by_template.get(template)
+        if known is not None:
+            return known
         names: list[str] = []
         pattern = "^"
         literal = 0
@@ -308,26 +332,30 @@ class Contract:
             else:
                 pattern += re.escape(piece)
                 literal += len(piece)
-        route = _Route(
-            template,
-            re.compile(pattern + "$"),
-            re.compile(pattern[1:] + "/?$"),
-            tuple(names),
-            (literal, -len(names)),
-        )
+        route = _Route(template, pattern, tuple(names), (literal, -len(names)))
         self._routes.setdefault(template.count("/"), []).append(route)
+        self._by_template[template] = route
         return route
 
 
-def _combined(routes: list[_Route]) -> tuple[re.Pattern[str], dict[int, _Route]]:
-    """One regex for ``routes``: each route's pattern (parameters as plain groups) in a group of
-    its own, in order; ``lastindex`` of a match (the outer group closes last) names the route."""
-    alternatives, by_group, group = [], {}, 1
-    for route in routes:
-        alternatives.append("(" + re.sub(r"\(\?P<p\d+>", "(", route.regex.pattern[1:-1]) + ")")
-        by_group[group] = route
-        group += 1 + len(route.names)
-    return re.compile("(?:" + "|".join(alternatives) + ")$"), by_group
+#: Routes per combined regex. Compiling one alternation of 16,000 routes took 7.4 s (re's parser is
+#: super-linear in it); chunks of this many compile in time linear in the routes, and the 28
+#: operations of the Integration API still need one regex per segment count.
+_CHUNK = 256
+
+
+def _combined(routes: list[_Route]) -> list[tuple[re.Pattern[str], dict[int, _Route]]]:
+    """Regexes for ``routes``, tried in order: each route's pattern (parameters as plain groups) in
+    a group of its own; ``lastindex`` of a match (the outer group closes last) names the route."""
+    chunks = []
+    for start in range(0, len(routes), _CHUNK):
+        alternatives, by_group, group = [], {}, 1
+        for route in routes[start : start + _CHUNK]:
+            alternatives.append("(" + re.sub(r"\(\?P<p\d+>", "(", route.pattern[1:]) + ")")
+            by_group[group] = route
+            group += 1 + len(route.names)
+        chunks.append((re.compile("(?:" + "|".join(alternatives) + ")$"), by_group))
+    return chunks
 
 
 # --------------------------------------------------------------------------- loading
@@ -347,11 +375,24 @@ def _has_external_refs(data: Any) -> bool:
     return False
 
 
+def _spend(inlined: AliasBudget, doc: Document, pointer: str) -> None:
+    try:
+        inlined.spend(1)
+    except ExcessiveAliases:
+        raise ContractLoadError(
+            f"external $refs bring in more than {inlined.limit:,} values; refused",
+            source=doc.source, line=doc.line_of(pointer),
+        ) from None  # fmt: skip
+
+
 def _inline_external_refs(doc: Document) -> None:
     """Replace ``$ref``s to other files by the content they point at (recursively, cycle-safe)."""
     if not _has_external_refs(doc.data):
         return  # the usual case; the rebuild below costs 0.1 s for a whole vendor document, the look 20 ms
     cache: dict[Path, Document] = {}
+    # What external $refs bring in is bounded like YAML aliases (1.2 s to refuse ten refs to a file of ten refs
+    # ..., six deep): they would otherwise inline an exponential copy. Each file read is bounded by read_document.
+    inlined = AliasBudget()
 
     def load(path: Path) -> Document:
         if path not in cache:
@@ -361,6 +402,8 @@ def _inline_external_refs(doc: Document) -> None:
     def visit(
         node: Any, base: Path | None, root: Any, pointer: str, stack: tuple[str, ...], external: bool
     ) -> Any:
+        if external:
+            _spend(inlined, doc, pointer)
         if isinstance(node, list):
             return [
                 visit(v, base, root, join_pointer(pointer, i), stack, external) for i, v in enumerate(node)

@@ -7,12 +7,13 @@ import base64
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from contracts.errors import TalonContractsError
 from replay.cassettes.model import Interaction, ReadProblem
 
 __all__ = ["MAX_PROBLEMS", "RECORD_ERRORS", "BadRecord", "CassetteError", "Item", "body_of", "header_lists",
-           "header_map", "seconds_of", "status_of", "text_field", "text_or_bytes", "why"]  # fmt: skip
+           "header_map", "seconds_of", "status_of", "text_field", "text_or_bytes", "url_field", "why"]  # fmt: skip
 
 Item = Interaction | ReadProblem
 MAX_PROBLEMS = 1000  # per file; beyond this problems are counted, not kept (see ``ReadProblem``)
@@ -79,6 +80,8 @@ def header_map(value: Any) -> dict[str, list[str]]:
         for one in values if isinstance(values, list) else [values]:
             if one is None:
                 continue
+            if isinstance(one, (Mapping, list, tuple, set)):
+                raise BadRecord(f"header {name}: a value must be text, not {type(one).__name__} {one!r:.60}")
             result.setdefault(name, []).append(one.decode("latin-1") if isinstance(one, bytes) else str(one))
     return _checked(result)
 
@@ -132,6 +135,27 @@ def text_field(data: Mapping[str, Any], key: str, what: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value:
         raise BadRecord(f"{what} has no {key}")
+    return value
+
+
+#: Nothing a request line could not carry: no space and no control character (a line break would put a
+#: second request on the wire, as in a header).
+_BAD_URL = re.compile(r"[\x00-\x20\x7f]")
+
+
+def url_field(data: Mapping[str, Any], key: str, what: str) -> str:
+    """A request URL: text that one request line can carry and that parses as a URL."""
+    value = text_field(data, key, what)
+    found = _BAD_URL.search(value)
+    if found is not None:
+        raise BadRecord(
+            f"{what} {key} holds {'a space' if found.group() == ' ' else 'a control character'} at "
+            f"character {found.start() + 1} (percent-encode it: a request line cannot carry it)"
+        )
+    try:
+        urlsplit(value).port  # noqa: B018 - parsing is the check: brackets, a port that is not a number
+    except ValueError as exc:
+        raise BadRecord(f"{what} {key} is not a URL: {exc}") from None
     return value
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from contracts.http import HttpRequest, HttpResponse
-from replay.cassettes.fields import BadRecord, header_map, seconds_of, status_of, text_field
+from replay.cassettes.fields import BadRecord, header_map, seconds_of, status_of, text_field, url_field
 from replay.cassettes.model import Interaction
 
 __all__ = ["from_har"]
@@ -25,7 +25,7 @@ def from_har(entry: Any, source: str, index: int) -> Interaction:
     }  # HTTP/2 pseudo-headers
     http_request = HttpRequest(
         text_field(request, "method", "the request").upper(),
-        text_field(request, "url", "the request"),
+        url_field(request, "url", "the request"),
         headers,
         body.encode("utf-8") if isinstance(body, str) and body else None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,7 +48,7 @@ def convert(
         rules = RedactionRules(json_paths=DEFAULT_PATHS + paths)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    if source.resolve() == target.resolve():
+    if os.path.realpath(source) == os.path.realpath(target):  # Path.resolve raises on a symlink loop
         raise click.UsageError("SOURCE and TARGET are the same file")
     problems: list[ReadProblem] = []
     existed = target.exists()

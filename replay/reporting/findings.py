@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
+from contracts.errors import short_text
 from contracts.http import normalize_headers
 from replay.cassettes.model import body_text as as_text
 from replay.talon.policies import authorization
@@ -66,10 +67,17 @@ def describe(outcome: Outcome, limit: int = 40) -> str:
         if len(real) > limit:
             lines.append(f"... and {len(real) - limit} more change(s)")
     lines += [f"contract: {v}" for v in outcome.violations[:limit]]
+    lines = [short_text(line, LONGEST_LINE) for line in lines]
     command = curl_command(outcome)
-    if command:
+    if command and len(command) > LONGEST_LINE:  # cut, it would not reproduce anything
+        lines.append(f"reproduce: a curl command of {len(command):,} characters, too long to print")
+    elif command:
         lines.append(f"reproduce: {command}")
     return "\n".join(lines) or outcome.kind
+
+
+#: No line of an explanation is longer: a recorded 1 MB URL or value is not echoed whole.
+LONGEST_LINE = 2000
 
 
 def labels(outcome: Outcome) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from contracts import Contract, LoadIssue
+from contracts.errors import short_text
 from replay.verify import CoverageReport, VerifyReport
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ def _verify_text(report: VerifyReport) -> str:
                 previous = finding.index
                 at = f" (line {finding.line})" if finding.line else ""
                 lines.append(
-                    f"     #{finding.index}{at} {finding.method} {finding.url} -> {v.operation_id or 'no operation'}"
+                    f"     #{finding.index}{at} {short_text(finding.method, 20)} {short_text(finding.url)} -> {v.operation_id or 'no operation'}"
                 )
             lines.append(
                 f"        {v.phase}{f' {v.status}' if v.status else ''}: {v.where or '/'}: {v.message}"
@@ -243,7 +244,7 @@ def render_replay(summary: ReplaySummary, findings: int = 10) -> str:
     shown = summary.findings[:findings]
     for number, outcome in enumerate(shown, start=1):
         lines.append(
-            f"{number}. {outcome.kind.upper()} {outcome.where}: {outcome.operation_id or '?'} {outcome.method} {outcome.url}"
+            f"{number}. {outcome.kind.upper()} {outcome.where}: {outcome.operation_id or '?'} {short_text(outcome.method, 20)} {short_text(outcome.url)}"
         )
         lines += [f"     {printable(line)}" for line in describe(outcome, limit=10).splitlines()]
     more = sum(summary.counts.get(k, 0) for k in KEPT) - len(shown)

@@ -536,8 +536,25 @@ def test_one_regex_per_segment_count_finds_what_the_route_loop_finds(
     # that matches, with that route's parameter values
     routes = _CONTRACT._routes[path.count("/")]
     first = next(route for route in routes if route.regex.match(path))
-    combined, by_group = _CONTRACT._combined[path.count("/")]
+    ((combined, by_group),) = _CONTRACT._combined[path.count("/")]  # 28 operations: one chunk
     hit = combined.match(path)
     assert hit is not None and hit.lastindex is not None and by_group[hit.lastindex] is first
     own = first.regex.match(path)
     assert own is not None and hit.groups()[hit.lastindex : hit.lastindex + len(first.names)] == own.groups()
+
+
+def test_routes_in_several_chunks_match_as_one_alternation_would(tmp_path: Path) -> None:
+    # more routes of one segment count than one combined regex holds: the first route that fits,
+    # in specificity order, still wins, whichever chunk it is in
+    lines = ["openapi: 3.0.3", "info: {title: t, version: '1'}", "paths:"]
+    for i in range(600):
+        lines += [f"  /v1/t{i}/{{id}}:", "    get:", f"      operationId: get{i}", "      responses: {'200': {description: ok}}"]  # fmt: skip
+    lines += ["  /v1/{kind}/fixed:", "    post:", "      operationId: postAny", "      responses: {'200': {description: ok}}"]  # fmt: skip
+    path = tmp_path / "many.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    contract = load_spec(path, warn=False)
+    assert len(contract._combined[3]) == 3
+    assert contract.match("GET", "/v1/t599/abc").operation.operation_id == "get599"
+    assert contract.match("POST", "/v1/t599/fixed").operation.operation_id == "postAny"
+    with pytest.raises(UnknownOperation, match="documents only GET"):
+        contract.match("DELETE", "/v1/t3/x")
