@@ -20,7 +20,7 @@ from pathlib import Path
 from contracts.errors import Violation
 from contracts.http import HttpResponse
 from contracts.spec import Contract
-from replay.cassettes import CASSETTE_SUFFIXES, CassetteError, cassette_files, read_interactions
+from replay.cassettes import CassetteError, input_files, read_interactions
 from replay.cassettes.model import Interaction, ReadProblem, plain_response
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "check",
     "coverage",
     "file_interactions",
-    "input_files",
     "verify",
 ]
 
@@ -137,21 +136,6 @@ def check(
     ):
         forgiven, request_violations = len(request_violations), []
     return request_violations + response_violations, forgiven
-
-
-def input_files(paths: Iterable[str | Path], unreadable: list[str]) -> list[Path]:
-    """The cassette files of every path; a path that is missing or holds none is noted, the others still count."""
-    files: list[Path] = []
-    for raw in paths:
-        try:
-            found = cassette_files([raw])
-        except CassetteError as exc:
-            unreadable.append(str(exc))
-            continue
-        if not found:
-            unreadable.append(f"{raw}: no cassettes found (looked for {', '.join(CASSETTE_SUFFIXES)})")
-        files += found
-    return files
 
 
 def file_interactions(path: Path, problems: list[ReadProblem], formats: list[str]) -> Iterator[Interaction]:

@@ -3,7 +3,13 @@ vcrpy and schemathesis, ``har``, ``jsonl``), format detection and reading (``rea
 disk and atomic writing (``files``). The names other layers use are here."""
 
 from replay.cassettes.fields import CassetteError, header_lists
-from replay.cassettes.files import CASSETTE_SUFFIXES, atomic_write, cassette_files, write_cassette
+from replay.cassettes.files import (
+    CASSETTE_SUFFIXES,
+    atomic_write,
+    cassette_files,
+    input_files,
+    write_cassette,
+)
 from replay.cassettes.jsonl import to_jsonl
 from replay.cassettes.model import Interaction, ReadProblem, decoded_body
 from replay.cassettes.reading import FORMATS, detect_format, read_interactions
@@ -20,6 +26,7 @@ __all__ = [
     "decoded_body",
     "detect_format",
     "header_lists",
+    "input_files",
     "read_interactions",
     "to_jsonl",
     "to_vcr",

@@ -19,7 +19,7 @@ from replay.cassettes.jsonl import to_jsonl
 from replay.cassettes.model import Interaction
 from replay.cassettes.vcr import Dumper, to_vcr
 
-__all__ = ["CASSETTE_SUFFIXES", "atomic_write", "cassette_files", "write_cassette"]
+__all__ = ["CASSETTE_SUFFIXES", "atomic_write", "cassette_files", "input_files", "write_cassette"]
 
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".ndjson", ".har")
 
@@ -32,23 +32,59 @@ def _umask() -> int:
 
 _UMASK = _umask()
 
-_UMASK = _umask()
+
+def _walk(directory: Path, unreadable: list[str] | None) -> list[Path]:
+    """The cassette files under ``directory``, sorted. A subdirectory that cannot be listed is not
+    skipped in silence (``Path.rglob`` would): it goes to ``unreadable``, or raises without it."""
+    errors: list[str] = []
+    found = []
+    for root, _, names in os.walk(
+        directory, onerror=lambda exc: errors.append(f"{exc.filename}: {exc.strerror or exc}")
+    ):
+        found += [Path(root, name) for name in names if Path(name).suffix.lower() in CASSETTE_SUFFIXES]
+    files = sorted(p for p in found if p.is_file())
+    if errors and unreadable is None:
+        raise CassetteError(f"{errors[0]} (a directory that cannot be listed)")
+    if unreadable is not None:
+        unreadable += [
+            f"{error} (a directory that cannot be listed; its cassettes were not read)" for error in errors
+        ]
+    return files
 
 
-def cassette_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Files named directly, plus the cassette files inside named directories (sorted)."""
+def cassette_files(paths: Iterable[str | Path], unreadable: list[str] | None = None) -> list[Path]:
+    """Files named directly, plus the cassette files inside named directories (sorted).
+
+    With ``unreadable``, a subdirectory that cannot be listed is noted there and the rest is
+    listed; without it, :class:`CassetteError` is raised.
+    """
     result: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            result += sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in CASSETTE_SUFFIXES
-            )
+            result += _walk(path, unreadable)
         elif path.exists():
             result.append(path)
         else:
             raise CassetteError(f"{path}: no such file or directory")
     return result
+
+
+def input_files(paths: Iterable[str | Path], unreadable: list[str]) -> list[Path]:
+    """The cassette files of every path for a command that reads them all: a path that is missing,
+    holds none, or has a directory that cannot be listed is noted in ``unreadable``; the others
+    still count."""
+    files: list[Path] = []
+    for raw in paths:
+        try:
+            found = cassette_files([raw], unreadable)
+        except CassetteError as exc:
+            unreadable.append(str(exc))
+            continue
+        if not found:
+            unreadable.append(f"{raw}: no cassettes found (looked for {', '.join(CASSETTE_SUFFIXES)})")
+        files += found
+    return files
 
 
 @contextlib.contextmanager

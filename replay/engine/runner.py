@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from pathlib import Path
 
-from replay.cassettes import CassetteError, cassette_files
+from replay.cassettes import input_files
 from replay.cassettes.model import Interaction
 from replay.engine.multiplexed import play_multiplexed
 from replay.engine.outcomes import Outcome, ReplaySummary
@@ -122,17 +122,7 @@ class Replayer(StoryPlayer):
         return result if isinstance(result, Outcome) else result()
 
     def _files(self, paths: Iterable[str | Path]) -> list[Path]:
-        files: list[Path] = []
-        for raw in paths:
-            try:
-                found = cassette_files([raw])
-            except CassetteError as exc:
-                self.summary.unreadable.append(str(exc))
-                continue
-            if not found:
-                self.summary.unreadable.append(f"{raw}: no cassettes found")
-            files += found
-        return files
+        return input_files(paths, self.summary.unreadable)
 
     def _wait(self, pool: concurrent.futures.ThreadPoolExecutor, futures: list[Future[None]]) -> None:
         """Until the workers are done; Ctrl-C: the requests in flight finish, no more start."""

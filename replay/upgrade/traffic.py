@@ -29,8 +29,9 @@ from contracts.http import normalize_headers, parse_json, query_params
 from contracts.spec import Contract
 from contracts.specdiff.model import Change, SpecDiff, Touch
 from contracts.specdiff.rules import Level
+from replay.cassettes import input_files
 from replay.cassettes.model import Interaction, ReadProblem, plain
-from replay.verify import check, file_interactions, input_files
+from replay.verify import check, file_interactions
 
 __all__ = ["Rejected", "Touched", "TrafficImpact", "traffic_impact"]
 

@@ -299,6 +299,48 @@ def test_cassette_files_walks_directories_for_known_suffixes(tmp_path: Path) -> 
     assert found == ["a.yaml", "d.json", "sub/b.jsonl", "sub/c.har"]
 
 
+def _unlistable(monkeypatch: pytest.MonkeyPatch, locked: Path) -> None:
+    """``locked`` cannot be listed, as a directory without read permission (tests run as root)."""
+    real = os.scandir
+
+    def scandir(path: str | os.PathLike[str] = ".") -> object:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_a_subdirectory_that_cannot_be_listed_is_said_not_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "hidden.yaml").write_text("")
+    (tmp_path / "seen.yaml").write_text("")
+    _unlistable(monkeypatch, tmp_path / "locked")
+    with pytest.raises(CassetteError, match="locked: Permission denied"):
+        cassette_files([tmp_path])
+    unreadable: list[str] = []
+    assert cassette_files([tmp_path], unreadable) == [tmp_path / "seen.yaml"]  # the rest is listed
+    assert len(unreadable) == 1 and "its cassettes were not read" in unreadable[0]
+
+
+def test_verify_exits_2_for_a_subdirectory_it_cannot_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from replay.cli import cli
+
+    (tmp_path / "locked").mkdir()
+    good = tmp_path / "good.yaml"
+    good.write_bytes((CORPUS / sorted(p.name for p in CORPUS.glob("*.yaml"))[0]).read_bytes())
+    _unlistable(monkeypatch, tmp_path / "locked")
+    result = CliRunner().invoke(cli, ["verify", str(tmp_path)])
+    assert result.exit_code == 2, result.output  # as for a file that cannot be read
+    assert "locked: Permission denied" in result.output and "good.yaml" in result.output
+
+
 # --------------------------------------------------------------------------- streaming
 
 
