@@ -88,6 +88,7 @@ class VerifyReport:
     findings: list[Finding] = field(default_factory=list)
     dropped: int = 0  # findings beyond MAX_FINDINGS
     unreadable: list[str] = field(default_factory=list)  # files that could not be read at all
+    interrupted: bool = False  # Ctrl-C or SIGTERM: the report covers what was checked before
 
     @property
     def interactions(self) -> int:
@@ -103,6 +104,8 @@ class VerifyReport:
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
         if self.unreadable or self.problems:
             return 2
         return 1 if self.violation_count else 0
@@ -168,39 +171,55 @@ def verify(
     sink: Callable[[Checked], None] | None = None,
 ) -> VerifyReport:
     """Check every interaction of ``paths``; ``sink`` gets each checked one, ``progress`` each file
-    once its interactions are done."""
+    once its interactions are done. Interrupted (Ctrl-C, SIGTERM), it returns what was checked,
+    marked ``interrupted``: a partial report is still a whole report of what it covers."""
     report = VerifyReport()
-    for path in input_files(paths, report.unreadable):
-        summary = FileSummary(str(path))
-        report.files.append(summary)
-        formats: list[str] = []
-        for item in file_interactions(path, summary.problems, formats):
-            summary.interactions += 1
+    try:
+        for path in input_files(paths, report.unreadable):
+            summary = FileSummary(str(path))
+            report.files.append(summary)
+            formats: list[str] = []
             try:
-                violations, forgiven = check(contract, item, strict_requests=strict_requests)
-            except Exception as exc:  # a value no check anticipated: this interaction only, said plainly
-                summary.problems.append(ReadProblem(
-                    str(path), f"cannot be checked ({type(exc).__name__}: {exc})", index=item.index, line=item.line
-                ))  # fmt: skip
-                continue
-            summary.expected += forgiven
-            summary.violations += len(violations)
-            if sink is not None:
-                sink(_checked(contract, str(path), item, violations))
-            for violation in violations:
-                if len(report.findings) < MAX_FINDINGS:
-                    report.findings.append(
-                        Finding(
-                            str(path), item.index, item.line, item.request.method, item.request.url, violation
-                        )
-                    )
-                else:
-                    report.dropped += 1
-                    summary.dropped += 1
-        summary.format = formats[0] if formats else "?"
-        if progress is not None:
-            progress(summary)
+                for item in file_interactions(path, summary.problems, formats):
+                    _verify_one(contract, item, summary, report, strict_requests, sink)
+            finally:
+                summary.format = formats[0] if formats else "?"
+            if progress is not None:
+                progress(summary)
+    except KeyboardInterrupt:
+        report.interrupted = True
     return report
+
+
+def _verify_one(
+    contract: Contract,
+    item: Interaction,
+    summary: FileSummary,
+    report: VerifyReport,
+    strict_requests: bool,
+    sink: Callable[[Checked], None] | None,
+) -> None:
+    source = summary.source
+    summary.interactions += 1
+    try:
+        violations, forgiven = check(contract, item, strict_requests=strict_requests)
+    except Exception as exc:  # a value no check anticipated: this interaction only, said plainly
+        summary.problems.append(ReadProblem(
+            source, f"cannot be checked ({type(exc).__name__}: {exc})", index=item.index, line=item.line
+        ))  # fmt: skip
+        return
+    summary.expected += forgiven
+    summary.violations += len(violations)
+    if sink is not None:
+        sink(_checked(contract, source, item, violations))
+    for violation in violations:
+        if len(report.findings) < MAX_FINDINGS:
+            report.findings.append(
+                Finding(source, item.index, item.line, item.request.method, item.request.url, violation)
+            )
+        else:
+            report.dropped += 1
+            summary.dropped += 1
 
 
 @dataclass(slots=True)

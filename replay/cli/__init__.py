@@ -9,7 +9,9 @@ interrupted.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -80,10 +82,31 @@ def cli() -> None:
     """Contract testing and traffic replay for the Talon.One Integration API."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is: it takes the path of Ctrl-C (the work stops where it
+    is, partial reports are written and temporary files removed), and exits 130 too."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> Any:
-    """Console-script entry point: tool errors become a message and exit code 2, never a traceback."""
+    """Console-script entry point, and the one exit path: tool errors become a message and exit
+    code 2, never a traceback; Ctrl-C and SIGTERM that no command handled exit 130 (click alone
+    would print "Aborted!" and exit 1)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
-        return cli.main(args=list(argv) if argv is not None else None, prog_name="talon-contracts")
+        result = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="talon-contracts", standalone_mode=False
+        )
+    except click.exceptions.Abort:  # click's name for a KeyboardInterrupt (or EOF at a prompt)
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:  # usage errors: click's own message and exit code (2)
+        exc.show()
+        sys.exit(exc.exit_code)
     except TalonContractsError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
@@ -98,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> Any:
             err=True,
         )
         sys.exit(EXIT_ERROR)
+    sys.exit(result if isinstance(result, int) else 0)  # --help, --version: click's Exit(0) is returned
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -119,6 +119,7 @@ def render_verify(report: VerifyReport, fmt: str = "text") -> str:
             ],
             "findings_not_listed": report.dropped,
             "unreadable": report.unreadable,
+            "interrupted": report.interrupted,
             "exit_code": report.exit_code,
         }  # fmt: skip
         return json.dumps(payload, indent=2) + "\n"
@@ -165,6 +166,8 @@ def _verify_text(report: VerifyReport) -> str:
     if report.problems or report.unreadable:
         parts.append(f"{len(report.problems) + len(report.unreadable)} unreadable part(s)")
     verdict = "; ".join(parts) or "all conform"
+    if report.interrupted:
+        verdict += " (interrupted: the files after these were not checked)"
     lines.append(f"\n{len(report.files)} file(s), {report.interactions} interaction(s): {verdict}")
     return "\n".join(lines) + "\n"
 
