@@ -4,11 +4,15 @@ On by default, for requests and responses, headers and bodies:
 
 * credential headers (``Authorization``, cookies ...) are replaced by placeholders
   (``Authorization: ApiKey-v1 REDACTED`` keeps the scheme, so the contract's check still applies);
-* values at configurable JSON paths (by default the personal profile attributes: name, e-mail,
-  phone, address, birth date) are replaced by pseudonyms. A :class:`Redactor` gives the same
-  pseudonym to the same value, so a redacted cassette still replays consistently (the profile
-  renamed in request 3 is the one found in response 7), and a pseudonym keeps the value's shape
-  where it matters (an e-mail stays an e-mail, a birth date an RFC 3339 timestamp);
+* personal data is replaced by pseudonyms: where the contract puts it (attribute maps, a person's
+  fields), members whose names denote it (e-mail, phone, address, birth date ...) and anything
+  shaped like an e-mail address, whatever holds it (``replay.talon.personal`` says what is
+  personal and why), plus any JSON path given (``--redact-path``). A :class:`Redactor` gives the
+  same pseudonym to the same value, so a redacted cassette still replays consistently (the profile
+  renamed in request 3 is the one found in response 7), and a pseudonym keeps the value's JSON type
+  and shape where a format could check it (an e-mail stays an e-mail, a birth date an RFC 3339
+  timestamp or date, an IP address an IP address). Identifier fields (profile and session ids)
+  are left alone: the replay's id flows carry them;
 * :func:`find_secrets` looks for what must never be saved: the API key in use, anywhere, and
   anything shaped like a Talon.One API key; :func:`save` refuses to write a cassette where one is
   found, and says where.
@@ -27,7 +31,7 @@ import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from contracts.errors import TalonContractsError
@@ -41,13 +45,27 @@ from replay.cassettes.model import (
     decoded_body,
 )
 from replay.paths import PathPattern, value_at
+from replay.talon.personal import (
+    PersonalData,
+    Place,
+    is_attribute_map_key,
+    is_identifier_key,
+    is_personal_key,
+    personal_data,
+    value_kind,
+)
 from replay.talon.policies import AUTH_SCHEME, KEY_SHAPE, PERSONAL_DATA_PATHS
+
+if TYPE_CHECKING:
+    from contracts.spec import Contract
 
 __all__ = [
     "AUTH_PLACEHOLDER",
     "DEFAULT_PATHS",
+    "EMAIL",
     "FOREIGN_AUTH_PLACEHOLDER",
     "PLACEHOLDER",
+    "PSEUDONYM_DOMAIN",
     "RedactionRules",
     "Redactor",
     "SecretLeakError",
@@ -56,10 +74,22 @@ __all__ = [
 ]
 
 
-#: What is personal data in this API's bodies: ``replay.talon.policies``.
+#: The personal attribute names of ``replay.talon.policies``, as paths (what ``--redact-path`` adds
+#: to). With ``RedactionRules.personal`` on, the rules cover them: they are not walked one by one.
 DEFAULT_PATHS = PERSONAL_DATA_PATHS
 DEFAULT_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key")
 DEFAULT_QUERY = ("api_key", "apikey", "token", "access_token")
+#: What an e-mail address looks like, inside any text (the backstop of ``replay.talon.personal``).
+EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+#: Pseudonymous e-mail addresses are at this reserved domain (RFC 6761): never anyone's address,
+#: so they are left as they are (redacting a redacted cassette again changes nothing).
+PSEUDONYM_DOMAIN = "@example.invalid"
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+_TEXT_MEDIA = re.compile(r"text/.*|application/(?:x-www-form-urlencoded|xml|.*\+xml)")
 
 # "ApiKey-v1 <key>" with anything but our placeholder; and what a bare key looks like.
 _KEY_SHAPED = (
@@ -80,12 +110,17 @@ class SecretLeakError(TalonContractsError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class RedactionRules:
-    """What to redact. ``enabled=False`` turns everything off (the secret check stays on)."""
+    """What to redact. ``enabled=False`` turns everything off (the secret check stays on).
+
+    ``personal``: the personal data the contract and ``replay.talon.personal`` name (on by
+    default); off, only ``json_paths`` are pseudonymised.
+    """
 
     enabled: bool = True
     headers: tuple[str, ...] = DEFAULT_HEADERS
     json_paths: tuple[str, ...] = DEFAULT_PATHS
     query_parameters: tuple[str, ...] = DEFAULT_QUERY
+    personal: bool = True
 
     def __post_init__(self) -> None:
         for path in self.json_paths:
@@ -95,37 +130,64 @@ class RedactionRules:
                 raise ValueError(f"redaction path {path!r}: {exc}") from None
 
 
+_COVERED = frozenset(DEFAULT_PATHS)  # what the personal rules pseudonymise anyway (tested)
+
+
 @dataclass(slots=True)
 class Redactor:
-    """Applies :class:`RedactionRules`; the pseudonyms of one Redactor are consistent (use one per cassette)."""
+    """Applies :class:`RedactionRules`; the pseudonyms of one Redactor are consistent (use one per cassette).
+
+    ``contract``: where personal data is, per operation (default: the shipped contract's, read
+    the first time a JSON body is redacted).
+    """
 
     rules: RedactionRules = field(default_factory=RedactionRules)
-    salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
+    salt: bytes = field(default_factory=lambda: secrets.token_bytes(16), repr=False)  # the pseudonyms' key
     api_key: str | None = field(
         default=None, repr=False
     )  # the key in use: others get FOREIGN_AUTH_PLACEHOLDER
+    contract: Contract | None = field(default=None, repr=False)
     _compiled: list[PathPattern] = field(default_factory=list, init=False)
+    _personal: PersonalData | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._compiled = [PathPattern(p) for p in self.rules.json_paths]
+        # the default paths are the policies' attribute names, which the personal rules cover
+        # wherever an attribute map is: walking them again would cost 30 descents per body
+        paths = [p for p in self.rules.json_paths if not (self.rules.personal and p in _COVERED)]
+        self._compiled = [PathPattern(p) for p in paths]
 
     # -- pseudonyms
 
     def pseudonym(self, key: str, value: str) -> str:
-        """A stand-in for ``value`` found under attribute ``key``: same value, same stand-in (any key case)."""
-        lowered = key.lower()
-        kind = "mail" if "mail" in lowered else "phone" if "phone" in lowered else (
-            "date" if "birth" in lowered or "date" in lowered else "text"
-        )  # fmt: skip
+        """A stand-in for ``value`` found under member ``key``: same value, same stand-in (any key
+        case), shaped like what it replaces (an e-mail address is one whatever its key)."""
+        if value.endswith(PSEUDONYM_DOMAIN) and EMAIL.fullmatch(value):
+            return value  # one already: redacting a redacted cassette changes nothing
+        kind = "mail" if EMAIL.fullmatch(value) else value_kind(key)
+        if kind == "ip" and not (_IPV4.fullmatch(value) or ":" in value):
+            kind = "text"
         digest = hmac.new(self.salt, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
         if kind == "mail":
-            return f"person-{digest[:10]}@example.invalid"
+            return f"person-{digest[:10]}{PSEUDONYM_DOMAIN}"
         if kind == "phone":
             return "+000" + str(int(digest[:12], 16))[:9]
-        if kind == "date":  # still a valid `time` attribute
+        if kind == "date":  # still a valid `time` attribute, or `date` when it was one
             number = int(digest[:8], 16)
-            return f"19{50 + number % 50:02d}-{1 + number % 12:02d}-{1 + number % 28:02d}T00:00:00Z"
+            day = f"19{50 + number % 50:02d}-{1 + number % 12:02d}-{1 + number % 28:02d}"
+            return day if _DATE.fullmatch(value) else f"{day}T00:00:00Z"
+        if kind == "ip":  # addresses reserved for documentation (RFC 5737, RFC 3849)
+            if ":" in value:
+                return f"2001:db8::{digest[:4]}:{digest[4:8]}"
+            return f"198.{18 + int(digest[0], 16) % 2}.{int(digest[1:3], 16)}.{int(digest[3:5], 16)}"
         return f"{key[:1].upper()}{key[1:]}-{digest[:10]}"
+
+    def emails(self, text: str) -> str:
+        """``text`` with every e-mail address in it pseudonymised (pseudonyms stay)."""
+        if "@" not in text:
+            return text
+        return EMAIL.sub(
+            lambda m: m[0] if m[0].endswith(PSEUDONYM_DOMAIN) else self.pseudonym("email", m[0]), text
+        )
 
     # -- parts of an exchange
 
@@ -173,8 +235,12 @@ class Redactor:
             return {name: self.value(name, item) for name, item in value.items()}
         return value
 
-    def json(self, document: Any) -> tuple[Any, bool]:
-        """(the document with every configured path pseudonymised, whether anything changed)."""
+    def json(
+        self, document: Any, *, method: str | None = None, url: str | None = None, side: str = "request"
+    ) -> tuple[Any, bool]:
+        """(the document with its personal data and every configured path pseudonymised, whether
+        anything changed). ``method`` and ``url`` (the request's) tell which operation's contract
+        applies; without them only the rules that need no contract do."""
         changed = False
         for path in self._compiled:
             for location in list(path.locations(document)):
@@ -187,30 +253,109 @@ class Redactor:
                 if replacement != value:
                     parent[key] = replacement
                     changed = True
+        if self.rules.personal:
+            if self._personal is None:
+                self._personal = personal_data(self.contract)
+            if isinstance(document, str):  # a body that is one JSON string
+                replaced = self.emails(document)
+                return replaced, changed or replaced != document
+            place = self._personal.place(method, url, side)
+            changed = self._personal_values(document, place) or changed
         return document, changed
 
-    def body(self, headers: Any, body: bytes | str | None) -> bytes | str | None:
-        """A JSON body with the configured paths pseudonymised; other bodies, and bodies where
-        nothing matched, come back byte for byte (re-serialising could change number spellings)."""
-        if not body or not self._compiled:
+    def _personal_values(self, document: Any, place: Place | None) -> bool:
+        """Pseudonymise what ``replay.talon.personal`` calls personal, in place; whether anything was.
+
+        One walk, with an explicit stack (a hostile body nested a thousand deep must not overflow
+        it), following the contract's places beside the document: in an attribute map every
+        member is judged by its name; elsewhere a member by its name, a bare ``name`` only in a
+        person's object; any text by the e-mail addresses in it, except identifiers'.
+        """
+        changed = False
+        stack: list[tuple[Any, Place | None, bool, str]] = [(document, place, False, "")]
+        while stack:
+            node, here, attributes, owner = stack.pop()
+            if isinstance(node, list):
+                below = here.each if here is not None else None
+                keep_ids = not attributes and is_identifier_key(owner)  # integrationIDs: [...]
+                for index, item in enumerate(node):
+                    if isinstance(item, str):
+                        if not keep_ids and (replaced := self.emails(item)) != item:
+                            node[index], changed = replaced, True
+                    elif isinstance(item, (dict, list)):
+                        stack.append((item, below, attributes, owner))
+                continue
+            if not isinstance(node, dict):
+                continue
+            attributes = attributes or (here is not None and here.attributes)
+            of_person = attributes or (here is not None and here.person)
+            for key, value in node.items():
+                name = str(key)
+                if is_personal_key(name, of_person=of_person):
+                    replacement = self.value(name, value)
+                elif isinstance(value, str):
+                    keep = not attributes and is_identifier_key(name)  # ids flow: replay.talon.flows
+                    replacement = value if keep else self.emails(value)
+                else:
+                    if isinstance(value, (dict, list)):
+                        below = None if attributes or here is None else here.member(name)
+                        mapped = attributes or (isinstance(value, dict) and is_attribute_map_key(name))
+                        stack.append((value, below, mapped, name))
+                    continue
+                if replacement != value:
+                    node[key], changed = replacement, True
+        return changed
+
+    def body(
+        self,
+        headers: Any,
+        body: bytes | str | None,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        side: str = "request",
+    ) -> bytes | str | None:
+        """A body with its personal data pseudonymised (JSON by the rules and paths, text by the
+        e-mail addresses in it); bodies where nothing changed come back byte for byte
+        (re-serialising could change number spellings), and so do binary ones."""
+        if not body or not (self._compiled or self.rules.personal):
             return body
         media = media_type(normalize_headers(headers).get("content-type"))
-        if media and not is_json_media(media):
+        if not media or is_json_media(media) or media == "text/plain":  # fetch() sends JSON as text/plain
+            try:
+                document = parse_json(body)
+            except (ValueError, RecursionError):
+                return self._text(body, media)  # not JSON (the secret check still looks at it)
+            try:
+                document, changed = self.json(document, method=method, url=url, side=side)
+            except RecursionError:  # a personal value nested past the interpreter's stack
+                return self._text(body, media)
+            return _serialised(document) if changed else body
+        return self._text(body, media)
+
+    def _text(self, body: bytes | str, media: str | None) -> bytes | str:
+        """A text body with its e-mail addresses pseudonymised; anything else as it is."""
+        if not self.rules.personal or (
+            media and not _TEXT_MEDIA.fullmatch(media) and not is_json_media(media)
+        ):
             return body
         try:
-            document = parse_json(body)
-        except (ValueError, RecursionError):
-            return body  # not JSON: left as it is (the secret check still looks at it)
-        document, changed = self.json(document)
-        if not changed:
+            text = body.decode("utf-8") if isinstance(body, bytes) else body
+        except UnicodeDecodeError:
             return body
-        try:
-            return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate escaped in the original: keep it escaped
-            return json.dumps(document, separators=(",", ":")).encode("ascii")
+        replaced = self.emails(text)
+        if replaced == text:
+            return body
+        return replaced.encode("utf-8") if isinstance(body, bytes) else replaced
 
     def message_parts(
-        self, headers: Any, body: bytes | str | None
+        self,
+        headers: Any,
+        body: bytes | str | None,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        side: str = "request",
     ) -> tuple[dict[str, list[str]], bytes | str | None]:
         """Redacted headers and body of one message. A compressed body is decompressed first (it
         could not be searched or redacted otherwise) and its Content-Encoding dropped, as vcrpy's
@@ -219,7 +364,7 @@ class Redactor:
         decoded = decoded_body(headers, body)
         if decoded is not body:
             redacted_headers = {k: v for k, v in redacted_headers.items() if k.lower() != "content-encoding"}
-        new_body = self.body(redacted_headers, decoded)
+        new_body = self.body(redacted_headers, decoded, method=method, url=url, side=side)
         if new_body is not body:
             size = str(len(new_body.encode() if isinstance(new_body, str) else new_body or b""))
             for name in redacted_headers:
@@ -232,14 +377,23 @@ class Redactor:
         if not self.rules.enabled:
             return interaction
         request = interaction.request
+        where = {"method": request.method, "url": request.url}  # which operation's contract applies
         new_request = HttpRequest(
-            request.method, self.url(request.url), *self.message_parts(request.headers, request.body)
+            request.method, self.url(request.url), *self.message_parts(request.headers, request.body, **where)
         )
         new_response = None
         if interaction.response is not None:
             response = interaction.response
-            new_response = HttpResponse(response.status, *self.message_parts(response.headers, response.body))
+            parts = self.message_parts(response.headers, response.body, side="response", **where)
+            new_response = HttpResponse(response.status, *parts)
         return dataclasses.replace(interaction, request=new_request, response=new_response)
+
+
+def _serialised(document: Any) -> bytes:
+    try:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate escaped in the original: keep it escaped
+        return json.dumps(document, separators=(",", ":")).encode("ascii")
 
 
 # --------------------------------------------------------------------------- the secret check

@@ -4,11 +4,16 @@ vcrpy has no hook before it saves, so the secret check runs on each exchange as 
 exchange that would still hold a credential raises :class:`SecretLeakError` in the test that made
 it (and is not recorded). The API key in use is replaced wherever it appears, even with redaction
 turned off.
+
+vcrpy hands the response hook the response alone; which operation answered (whose contract says
+where personal data is) comes from the request its hook saw last on the same thread: vcrpy's
+``Cassette.append`` calls the two hooks one after the other for each exchange it records.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import TYPE_CHECKING, Any
 
 from contracts.http import HttpRequest, HttpResponse
 from replay.cassettes.model import Interaction
@@ -21,13 +26,19 @@ from replay.recording.redaction import (
     find_secrets,
 )
 
+if TYPE_CHECKING:
+    from contracts.spec import Contract
+
 __all__ = ["vcr_config"]
 
 
-def vcr_config(rules: RedactionRules | None = None, *, api_key: str | None = None) -> dict[str, Any]:
+def vcr_config(
+    rules: RedactionRules | None = None, *, api_key: str | None = None, contract: Contract | None = None
+) -> dict[str, Any]:
     """Keyword arguments for ``vcr.VCR(...)`` (or pytest-recording's ``vcr_config``) applying the same
-    redaction to what vcrpy records. One configuration = one Redactor: consistent pseudonyms."""
-    hooks = _Hooks(Redactor(rules or RedactionRules()), api_key)
+    redaction to what vcrpy records. One configuration = one Redactor: consistent pseudonyms.
+    ``contract``: where personal data is (default: the shipped contract's)."""
+    hooks = _Hooks(Redactor(rules or RedactionRules(), contract=contract), api_key)
     return {
         "before_record_request": hooks.request,
         "before_record_response": hooks.response,
@@ -39,6 +50,7 @@ class _Hooks:
     def __init__(self, redactor: Redactor, api_key: str | None) -> None:
         self.redactor = redactor
         self.api_key = api_key
+        self.last = threading.local()  # (method, uri) of the request this thread recorded last
 
     def scrub(self, value: Any) -> Any:
         """The API key in use replaced wherever it appears."""
@@ -71,7 +83,10 @@ class _Hooks:
                         AUTH_PLACEHOLDER if name.lower() == "authorization" else PLACEHOLDER
                     )
             if request.body:
-                request.body = redactor.body(dict(request.headers), request.body)
+                request.body = redactor.body(
+                    dict(request.headers), request.body, method=request.method, url=request.uri
+                )
+        self.last.request = (request.method, request.uri)
         sent = HttpRequest(request.method, request.uri, dict(request.headers), request.body)
         self.refuse_leaks(f"{request.method} {request.uri}", Interaction("vcrpy", 0, sent, None))
         return request
@@ -85,7 +100,10 @@ class _Hooks:
         if redactor.rules.enabled:
             response["headers"] = redactor.headers(response["headers"])
             if body.get("string"):
-                redacted = redactor.body(response["headers"], body["string"])
+                method, uri = getattr(self.last, "request", (None, None))
+                redacted = redactor.body(
+                    response["headers"], body["string"], method=method, url=uri, side="response"
+                )
                 body["string"] = redacted.encode("utf-8") if isinstance(redacted, str) else redacted
         status = response.get("status") or {}
         answer = HttpResponse(int(status.get("code") or 0), response["headers"], body.get("string"))

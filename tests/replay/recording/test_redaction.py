@@ -15,6 +15,7 @@ from contracts.spec import load_contract
 from replay.cassettes.model import Interaction
 from replay.recording.redaction import (
     AUTH_PLACEHOLDER,
+    DEFAULT_PATHS,
     FOREIGN_AUTH_PLACEHOLDER,
     PLACEHOLDER,
     RedactionRules,
@@ -122,8 +123,10 @@ def test_redacted_values_keep_the_contract() -> None:
 
 
 def test_query_parameters_and_custom_paths() -> None:
-    rules = RedactionRules(
-        json_paths=("$.customerSession.attributes.ShippingStreet",), query_parameters=("token",)
+    rules = RedactionRules(  # personal=False: only the paths given (the personal rules are tested below)
+        json_paths=("$.customerSession.attributes.ShippingStreet",),
+        query_parameters=("token",),
+        personal=False,
     )
     redactor = Redactor(rules)
     assert redactor.url("http://h/v2/x?token=abc&dry=true") == f"http://h/v2/x?token={PLACEHOLDER}&dry=true"
@@ -313,3 +316,107 @@ def test_vcr_hooks_refuse_to_record_a_key_they_cannot_redact() -> None:
     request = VcrRequest("GET", f"http://h/v2/x?ref={'ab' * 24}", None, {})
     with pytest.raises(SecretLeakError, match=r"GET http://h/v2/x\?ref=abab.*: request URL"):
         config["before_record_request"](request)
+
+
+# --------------------------------------------------------------------------- personal data beyond the paths
+
+
+def _json_body(redactor: Redactor, document: object, **where: str) -> dict[str, object]:
+    body = redactor.body({"Content-Type": ["application/json"]}, json.dumps(document).encode(), **where)
+    return json.loads(body or b"")
+
+
+def test_emails_are_pseudonymised_wherever_they_are_but_identifiers_stay() -> None:
+    """Profile and session ids are identifiers (the replay's id flows carry them, the URL has them)."""
+    redactor = Redactor(salt=b"k")
+    document = {
+        "customerSession": {"profileId": "ana@example.com", "identifiers": ["ana@example.com"]},
+        "integrationIDs": ["ana@example.com"],
+        "effects": [{"props": {"name": "10% off", "note": "sent to ana@example.com, twice"}}],
+        "message": "no profile Ana <ana@example.com>",
+        "attributes": {"ReferrerId": "ana@example.com"},  # an attribute is data, whatever its name
+    }
+    redacted = _json_body(redactor, document)
+    text = json.dumps(redacted)
+    mail = redactor.pseudonym("email", "ana@example.com")
+    assert text.count(mail) == 4 and text.count("ana@example.com") == 2
+    assert redacted["customerSession"] == {"profileId": "ana@example.com", "identifiers": [mail]}
+    assert redacted["integrationIDs"] == ["ana@example.com"]
+    assert redacted["effects"] == [{"props": {"name": "10% off", "note": f"sent to {mail}, twice"}}]
+
+
+def test_the_default_paths_are_covered_where_the_contract_says_nothing() -> None:
+    """The policies' attribute names, at every ``$..attributes`` (a catalog action's untyped payload,
+    a 409 body), without walking the 30 paths: the rules cover them."""
+    redactor = Redactor(salt=b"k")
+    for path in DEFAULT_PATHS:
+        name = path.split("'")[1]
+        document = {"actions": [{"type": "ADD", "payload": {"sku": "S1", "attributes": {name: "Ana Lima"}}}]}
+        attributes = _json_body(redactor, document, method="PUT", url="/v1/catalogs/1/sync")
+        assert attributes["actions"][0]["payload"]["attributes"][name] != "Ana Lima", path
+        assert attributes["actions"][0]["payload"]["sku"] == "S1"
+
+
+def test_the_operation_decides_a_bare_name_and_a_root_attribute_map() -> None:
+    redactor = Redactor(salt=b"k")
+    audience = {"name": "Travel audience", "integrationId": "ana@example.com"}
+    assert (
+        _json_body(redactor, audience, method="POST", url="/v2/audiences") == audience
+    )  # an audience's name
+    attributes = {"name": "Ana Lima", "Language": "pt"}
+    put = {"method": "PUT", "url": "http://h/v2/audience_customers/7/attributes"}
+    assert _json_body(redactor, attributes, **put)["name"].startswith("Name-")  # the body is an attribute map
+    assert _json_body(redactor, attributes) == attributes  # not knowing the operation: a name is a name
+    reserved = {"data": [{"integrationId": "ana", "name": "Ana Lima"}], "totalResultSize": 1}
+    answer = _json_body(redactor, reserved, method="GET", url="/v1/coupon_reservations/customerprofiles/C1",
+                        side="response")  # fmt: skip
+    assert answer["data"][0]["name"] != "Ana Lima" and answer["data"][0]["integrationId"] == "ana"
+
+
+def test_text_bodies_lose_their_emails_and_binary_ones_are_left() -> None:
+    redactor = Redactor(salt=b"k")
+    assert redactor.body({"Content-Type": ["text/plain"]}, b"write to ana@example.com") == (
+        f"write to {redactor.pseudonym('email', 'ana@example.com')}".encode()
+    )
+    assert redactor.body({"Content-Type": ["application/json"]}, b'{"a": "ana@example.com"') != (
+        b'{"a": "ana@example.com"'  # broken JSON is text: its e-mail goes too
+    )
+    assert b"ana@" not in (redactor.body({}, b'"ana@example.com"') or b"")  # a body that is one JSON string
+    png = b"\x89PNG ana@example.com"
+    assert redactor.body({"Content-Type": ["image/png"]}, png) is png
+
+
+def test_redacting_twice_changes_nothing_and_deep_bodies_do_not_overflow() -> None:
+    once = Redactor(salt=b"one").interaction(_profile_update(PERSON))
+    twice = Redactor(salt=b"two").interaction(once)
+    assert _attributes(twice.request.body)["Email"] == _attributes(once.request.body)["Email"]
+    deep = "[" * 900 + '{"email": "ana@example.com"}' + "]" * 900
+    redacted = Redactor(salt=b"k").body({}, deep.encode())
+    assert b"ana@example.com" not in (redacted or b"")
+
+
+def test_pseudonyms_keep_dates_and_ip_addresses_valid() -> None:
+    redactor = Redactor(salt=b"k")
+    assert re.fullmatch(r"19\d\d-\d\d-\d\d", redactor.pseudonym("birthDate", "1990-04-01"))
+    assert re.fullmatch(r"2001:db8::[0-9a-f]{4}:[0-9a-f]{4}", redactor.pseudonym("clientIp", "2001:db8::1"))
+    ipv4 = redactor.pseudonym("IPAddress", "203.0.113.7")
+    assert all(0 <= int(part) <= 255 for part in ipv4.split(".")) and ipv4.startswith("198.1")
+    assert redactor.pseudonym("clientIp", "unknown").startswith("ClientIp-")  # not an address: text
+    assert redactor.pseudonym("Contact", "ana@example.com").endswith("@example.invalid")  # by its shape
+
+
+def test_vcr_hooks_know_which_operation_answered() -> None:
+    """The response hook has no request: the one its request hook saw last on this thread names it."""
+    config = vcr_config()
+    request = VcrRequest("GET", "http://h/v1/coupon_reservations/customerprofiles/C1", None, {})
+    config["before_record_request"](request)
+    body = {
+        "data": [{"integrationId": "ana", "name": "Ana Lima", "attributes": {"Email": "ana@example.com"}}]
+    }
+    response = {"status": {"code": 200}, "headers": {"Content-Type": ["application/json"]},
+                "body": {"string": json.dumps(body).encode()}}  # fmt: skip
+    answered = json.loads(config["before_record_response"](response)["body"]["string"])
+    assert answered["data"][0]["name"] != "Ana Lima" and answered["data"][0]["integrationId"] == "ana"
+    audience = VcrRequest("PUT", "http://h/v2/audience_customers/7/attributes", b'{"name": "Ana Lima"}',
+                          {"Content-Type": "application/json"})  # fmt: skip
+    assert b"Ana Lima" not in config["before_record_request"](audience).body
