@@ -35,6 +35,7 @@ contract (a fraction of a second) to redact one capture.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import os
@@ -48,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 import contracts
+from contracts.schema import resolve_pointer
 from replay.talon.policies import PERSONAL_ATTRIBUTES
 
 if TYPE_CHECKING:
@@ -114,6 +116,7 @@ def words(name: str) -> tuple[str, ...]:
     return tuple(_singular(w.lower()) for w in _WORD.findall(name))
 
 
+@functools.lru_cache(maxsize=4096)  # member names repeat from body to body
 def is_personal_key(name: str, *, of_person: bool = False) -> bool:
     """Whether a member called ``name`` holds personal data (rule 2). ``of_person``: the member is
     in an attribute map or in a schema that describes a person, where a bare ``name`` is a
@@ -134,12 +137,14 @@ def is_personal_key(name: str, *, of_person: bool = False) -> bool:
     return parts[-2] in NAME_QUALIFIERS or parts[-2] in PERSON_NOUNS
 
 
+@functools.lru_cache(maxsize=4096)  # member names repeat from body to body
 def is_attribute_map_key(name: str) -> bool:
     """``attributes``, ``customerAttributes``, ``attrs``: a member holding an attribute map."""
     parts = words(name)
     return bool(parts) and parts[-1] in ("attribute", "attr")
 
 
+@functools.lru_cache(maxsize=4096)  # member names repeat from body to body
 def is_identifier_key(name: str) -> bool:
     """``profileId``, ``integrationIDs``, ``customerSessionId``: the e-mail backstop leaves these."""
     parts = words(name)
@@ -258,12 +263,15 @@ class _Deriver:
     def resolve(self, schema: Any) -> tuple[Any, str]:
         """(the schema with $ref chains followed, the name of the last component it went through)."""
         component = ""
-        for _ in range(32):
+        for _ in range(32):  # a longer chain loops: the contract's loader reported it
             ref = schema.get("$ref") if isinstance(schema, dict) else None
-            if not isinstance(ref, str):
+            if not isinstance(ref, str) or not ref.startswith("#"):
                 break
             component = ref.rsplit("/", 1)[-1]
-            schema = self.contract.schema_top({"$ref": ref})
+            try:
+                schema = resolve_pointer(self.contract.data, ref[1:])
+            except KeyError:  # points at nothing (reported when the contract was loaded)
+                return None, component
         return schema, component
 
     def place(self, schema: Any, owner: str, depth: int = 0) -> Place | None:
