@@ -522,6 +522,9 @@ def default_personal_data(load: Callable[[], Contract] | None = None, *, reuse: 
             temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
             temporary.write_bytes(orjson.dumps(found.to_json()))
             os.replace(temporary, path)  # atomic: a concurrent reader sees the old file or the new one
+            for stale in path.parent.glob("personal-*.json"):  # other documents' or code's: not read again
+                if stale != path:
+                    stale.unlink(missing_ok=True)
         except OSError:
             pass
     return found

@@ -215,6 +215,7 @@ def test_the_shipped_contracts_derivation_is_kept_on_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    (tmp_path / "personal-0123.json").write_text("{}")  # an older derivation's: replaced, not kept
     loads: list[int] = []
 
     def load() -> Contract:
