@@ -13,9 +13,24 @@ from contracts.client import RetryPolicy
 from replay.rules.noise import NoiseRules
 from replay.talon.noise import builtin_noise
 
-__all__ = ["WRITE_POLICIES", "ReplayOptions", "StoryTarget", "default_writes", "is_loopback", "new_namespace"]
+__all__ = [
+    "UNREACHABLE_AFTER",
+    "WRITE_POLICIES",
+    "ReplayOptions",
+    "StoryTarget",
+    "default_writes",
+    "is_loopback",
+    "new_namespace",
+]
 
 WRITE_POLICIES = ("allow", "dry", "skip")
+
+#: Interactions in a row the target says nothing to (its connection refused, or no answer within
+#: the timeout) before the run gives up on it: an infrastructure failure (exit 2), not an error
+#: finding per interaction left. Three: one silence is a slow request, three in a row with no
+#: answer in between is a target that is not there (against one that accepts connections and
+#: never answers, 1,000 interactions at the default 30 s timeout would otherwise take 8 hours).
+UNREACHABLE_AFTER = 3
 
 
 @dataclass(slots=True)
@@ -39,7 +54,8 @@ class ReplayOptions:
     fresh_target: bool = False
     noise: NoiseRules = field(default_factory=builtin_noise)
     operations: frozenset[str] | None = None  # only these operations (others: skipped)
-    timeout: float = 30.0
+    timeout: float = 30.0  # seconds: the deadline of each exchange (write and whole answer)
+    unreachable_after: int = UNREACHABLE_AFTER
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(retries=3, backoff=0.2))
     verify_tls: bool = True
     # compare mode: every interaction also goes to a candidate, whose answers are compared with
@@ -55,6 +71,8 @@ class ReplayOptions:
             raise ValueError("concurrency must be at least 1")
         if self.processes < 1:
             raise ValueError("processes must be at least 1")
+        if self.unreachable_after < 1:
+            raise ValueError("unreachable_after must be at least 1")
 
     def sides(self, candidate: bool = False) -> list[tuple[str, str, str]]:
         """(base URL, API key, namespace) of each target an interaction goes to: the target, and in

@@ -12,7 +12,7 @@ from contracts.http import HttpRequest, HttpResponse
 from replay.cassettes.model import ReadProblem
 from replay.engine.changes import ExchangeDiff
 
-__all__ = ["FINDINGS", "KEPT", "MAX_FINDINGS_KEPT", "OUTCOMES", "Kind", "Outcome", "ReplaySummary"]
+__all__ = ["FINDINGS", "KEPT", "MAX_FINDINGS_KEPT", "OUTCOMES", "Kind", "Outcome", "ReplaySummary", "Silence"]
 
 #: What happened to one interaction, most severe first: ``malfunction`` (the tool failed on it: a
 #: bug of ours, never a finding about the API), ``error`` (no answer), ``violation`` (the answer
@@ -31,6 +31,10 @@ OUTCOMES: tuple[Kind, ...] = (
 FINDINGS: frozenset[Kind] = frozenset({"changed", "violation", "error"})  # findings about the target
 #: Outcomes kept with their bodies (and sent whole between processes): the findings and malfunctions.
 KEPT: frozenset[Kind] = FINDINGS | {"malfunction"}
+#: Why the target said nothing to a request: its connection was ``refused`` (or its name does not
+#: resolve), or nothing complete came back within the timeout (``timeout``). An ``error`` outcome
+#: either way; repeated, the run gives up on the target (``StoryPlayer.emit``).
+Silence = Literal["refused", "timeout"]
 MAX_FINDINGS_KEPT = 1_000  # findings with their bodies kept for the summary and the HTML report
 
 
@@ -57,6 +61,9 @@ class Outcome:
     attempts: int = 0
     story: int = 0  # the story's number in the run (files in order, from 1): (story, index) is stable
     compared: bool = False  # compare mode: ``expected`` is the baseline's answer, ``live`` the candidate's
+    #: an ``error`` where the target said nothing at all: its connection ``refused``, or no answer
+    #: within the timeout (``timeout``); repeated, the run gives up on the target (StoryPlayer.emit)
+    silent: Silence | None = None
 
     @property
     def sequence(self) -> str:

@@ -35,6 +35,8 @@ from contracts.spec import Contract, Match
 from replay.cassettes.model import (
     AUTH_PLACEHOLDER,
     FOREIGN_AUTH_PLACEHOLDER,
+    MAX_DECODED_BODY,
+    MAX_EXPANSION,
     Interaction,
     plain,
     plain_response,
@@ -254,8 +256,14 @@ class Pipeline:
             outcome.compared = len(sides) > 1
             if sent.response is None:
                 outcome.kind, outcome.reason = "error", f"{side.transport.base_url}: {sent.error}"
+                outcome.silent = sent.silent
                 return outcome
             live = plain_response(sent.response)
+            undecoded = undecodable(live)
+            if undecoded is not None:
+                outcome.kind, outcome.reason = "error", f"{side.transport.base_url}: {undecoded}"
+                outcome.live = live
+                return outcome
             live_json = json_or_none(live)
             if recorded_json is not None:
                 side.rewriter.learn(op_id, recorded_json, live_json)
@@ -325,6 +333,23 @@ class Pipeline:
         elif not diff.same:
             outcome.kind = "noise"
         return outcome
+
+
+#: Content codings ``plain`` undoes: one still named on a live answer after it did not decode.
+DECODED_CODINGS = frozenset({"gzip", "x-gzip", "deflate"})
+
+
+def undecodable(live: HttpResponse) -> str | None:
+    """Why a live answer's body cannot be judged: it names a coding ``plain`` undoes, and is still
+    encoded (corrupt, or past the decoding caps of ``replay.cassettes.model``: a decompression
+    bomb). Anything else (``br``, a coding nobody knows) is left to the validator, as recorded ones."""
+    coding = normalize_headers(live.headers).get("content-encoding")  # normalised already: one lookup
+    if coding is None or not live.body:
+        return None
+    if not DECODED_CODINGS & {c.strip().lower() for c in coding.split(",")}:
+        return None
+    return (f"the answer's body does not decode as Content-Encoding {coding[:40]!r}: corrupt, or it inflates "
+            f"past {MAX_DECODED_BODY:,} bytes or {MAX_EXPANSION} times its size")  # fmt: skip
 
 
 def json_or_none(response: HttpResponse | None) -> Any:

@@ -22,15 +22,13 @@ from typing import Any
 from contracts.spec import Contract
 from replay.cassettes import CassetteError, read_interactions
 from replay.cassettes.model import Interaction, ReadProblem
-from replay.engine.options import ReplayOptions, StoryTarget
+from replay.engine.options import UNREACHABLE_AFTER, ReplayOptions, StoryTarget
 from replay.engine.outcomes import KEPT, Outcome, ReplaySummary
 from replay.engine.pipeline import Pipeline, Request, Side
 from replay.engine.rewrite import StoryRewriter
 from replay.engine.transport import Sent, Transport
 
 __all__ = ["UNREACHABLE_AFTER", "StopFlag", "StoryPlayer"]
-
-UNREACHABLE_AFTER = 3  # refused connections, before any answer, that end the run
 
 #: ``threading.Event`` in one process; the flag in shared memory across forked ones
 #: (``replay.engine.processes.SharedState``): ``is_set``, ``set`` and ``wait`` are all that is used.
@@ -64,8 +62,7 @@ class StoryPlayer:
         self.summary = ReplaySummary(options.target)
         self.lock = threading.Lock()
         self.stopping: StopFlag = threading.Event()
-        self.answered = False
-        self.refused = 0
+        self.silence = 0  # outcomes in a row the target said nothing to (see ReplayOptions.unreachable_after)
 
     def sides(
         self, number: int, transports: Sequence[Transport], specs: Sequence[tuple[str, str, str]]
@@ -162,14 +159,25 @@ class StoryPlayer:
             self.summary.add(outcome)
             if self.sink is not None:
                 self.sink(outcome)
-            # a target that never answered: one infrastructure error, not thousands of error outcomes
-            if outcome.kind == "error" and not self.answered and "cannot connect" in (outcome.reason or ""):
-                self.refused += 1
-                if self.refused >= UNREACHABLE_AFTER:
-                    self.summary.unreadable.append(f"giving up: {outcome.reason}")
+            # a target that says nothing, time after time: one infrastructure error, not an error
+            # outcome for every interaction left (each waiting the whole timeout)
+            if outcome.silent is not None:
+                self.silence += 1
+                if self.silence == self.options.unreachable_after and not self.stopping.is_set():
+                    self.summary.unreadable.append(self.giving_up(outcome))
                     self.stopping.set()
-            elif outcome.kind != "skipped":
-                self.answered = True
+            elif outcome.kind not in ("skipped", "malfunction"):  # it answered (a malfunction: not sent)
+                self.silence = 0
+
+    def giving_up(self, outcome: Outcome) -> str:
+        """Why the run stopped early: the target's last silence, how many in a row."""
+        why = (
+            "nothing accepts connections there"
+            if outcome.silent == "refused"
+            else "the target does not answer"
+        )
+        return (f"giving up: {outcome.reason}, {self.silence} times in a row ({why}); "
+                "the interactions left were not sent")  # fmt: skip
 
 
 class _Pace:

@@ -3,17 +3,20 @@
 Why hand-written: replay sends thousands of requests per second and per-request Python CPU is the
 limit, not the network. On 2 cores a ``requests.Session`` manages about 1.7k requests/s and
 ``http.client`` on a kept-alive connection about 7.6k; this one (a request is one ``sendall``, the
-answer is read into a buffer and split by hand: :class:`_Connection`) costs about a third of
+answer is read into a buffer and split by hand: ``replay.engine.http1``) costs about a third of
 ``http.client`` per exchange, and lets one thread keep many stories in flight
 (``replay.engine.multiplexed``). Retries follow the foundation client's :class:`RetryPolicy`
 (429 and unsent requests on any method; 409/5xx on idempotent methods; ``Retry-After`` honoured).
-Failures of the network (refused, reset, timeout, TLS) become an ``error`` string, never an
-exception: the engine turns them into ``error`` outcomes.
+A request that may have reached the server is never sent again unless it is idempotent (RFC 9110,
+9.2.2): a connection the server closed while idle is seen before a request is written on it.
+Failures of the network (refused, reset, timeout, TLS) and broken answers become an ``error``
+string, never an exception: the engine turns them into ``error`` outcomes.
+
+``timeout`` is a deadline for the whole exchange, and answers are bounded (``replay.engine.http1``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import http.client
 import re
@@ -28,7 +31,9 @@ from urllib.parse import quote, urlsplit
 
 from contracts.client import RetryPolicy
 from contracts.errors import TalonContractsError
-from contracts.http import HttpResponse, NormalizedHeaders, normalize_headers
+from contracts.http import HttpResponse, normalize_headers
+from replay.engine.http1 import MAX_BODY, Connection, Disconnected, ProtocolError
+from replay.engine.outcomes import Silence
 
 __all__ = ["Pending", "RateLimiter", "Sent", "Transport", "UnsafeRequest", "check_request"]
 
@@ -41,6 +46,7 @@ class Sent:
     error: str | None = None
     elapsed: float = 0.0  # seconds, the last attempt
     attempts: int = 1
+    silent: Silence | None = None  # no answer at all: why (see Silence)
 
 
 class RateLimiter:
@@ -83,10 +89,6 @@ def _header_value(value: str) -> str:
         return value.encode("utf-8").decode("latin-1")
 
 
-class _Disconnected(ConnectionError):
-    """The server closed a kept-alive connection before answering (safe to send again once)."""
-
-
 class UnsafeRequest(TalonContractsError, ValueError):
     """A request that would not be one HTTP request on the wire (a method or header name that is not
     a token): refused before a byte is written."""
@@ -101,133 +103,11 @@ def check_request(method: str, headers: dict[str, str]) -> None:
         raise UnsafeRequest(f"refusing to send {method!r} with header names {names!r}: not RFC 9110 tokens")
 
 
-class _ProtocolError(http.client.HTTPException):
-    """An answer that is not HTTP/1.x."""
-
-
-_NO_BODY_STATUSES = frozenset({204, 304})
-
-
-class _Connection:
-    """One HTTP/1.1 connection over a plain socket: a request is one ``sendall``; the answer is read
-    into a buffer and split by hand. About a third of ``http.client``'s cost per exchange (which
-    parses headers with the e-mail parser and builds a file object per response)."""
-
-    def __init__(self, host: str, port: int, timeout: float, tls: ssl.SSLContext | None) -> None:
-        sock = socket.create_connection((host, port), timeout=timeout)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock: socket.socket = tls.wrap_socket(sock, server_hostname=host) if tls is not None else sock
-        self.buffer = bytearray()
-        self.exchanges = 0  # answered exchanges: a reused connection may have been closed meanwhile
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.close()
-
-    def _fill(self) -> bool:
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            return False
-        self.buffer += chunk
-        return True
-
-    def write(self, head: bytes, body: bytes | None) -> None:
-        self.sock.sendall(head + body if body else head)
-        self.exchanges += 1
-
-    def read(self, method: str) -> tuple[int, NormalizedHeaders, bytes, bool]:
-        """(status, headers, body, keep the connection)."""
-        while True:
-            status, headers, content, keep = self._answer(method)
-            if not (100 <= status < 200) or status == 101:  # interim answers (100 Continue ...) are skipped
-                return status, headers, content, keep
-
-    def _answer(self, method: str) -> tuple[int, NormalizedHeaders, bytes, bool]:
-        buffer = self.buffer
-        while (end := buffer.find(b"\r\n\r\n")) < 0:
-            if not self._fill():
-                if buffer:
-                    raise _ProtocolError("the connection closed in the middle of the answer's headers")
-                raise _Disconnected("the server closed the connection without answering")
-        status_line, _, block = buffer[:end].decode("latin-1").partition("\r\n")
-        del buffer[: end + 4]
-        version, _, rest = status_line.partition(" ")
-        code = rest[:3]
-        if not version.startswith("HTTP/1.") or not code.isdigit():
-            raise _ProtocolError(f"not an HTTP/1.x answer: {status_line[:80]!r}")
-        status = int(code)
-        # built normalised (lower-case names, repeated headers joined with ", "): no second pass
-        headers = NormalizedHeaders()
-        for line in block.split("\r\n") if block else ():
-            name, _, value = line.partition(":")
-            name = name.lower()
-            value = value.strip()
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        length: int | None = None
-        declared = headers.get("content-length")
-        if declared is not None:
-            try:
-                if "," in declared:  # repeated: it must say the same each time (RFC 9112, 6.3)
-                    (length,) = {int(v) for v in declared.split(",")}
-                else:
-                    length = int(declared)
-                if length < 0:
-                    raise ValueError(length)
-            except ValueError:
-                raise _ProtocolError(f"Content-Length {declared!r} is not a length") from None
-        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-        keep = version != "HTTP/1.0"
-        connection = headers.get("connection")
-        if connection is not None:
-            connection = connection.lower()
-            keep = "close" not in connection if keep else "keep-alive" in connection
-        if method == "HEAD" or status in _NO_BODY_STATUSES or 100 <= status < 200:
-            return status, headers, b"", keep
-        if chunked:
-            return status, headers, self._chunked(), keep
-        if length is None:  # delimited by the end of the connection
-            while self._fill():
-                pass
-            content = bytes(buffer)
-            buffer.clear()
-            return status, headers, content, False
-        while len(buffer) < length:
-            if not self._fill():
-                raise _ProtocolError(f"the answer ended after {len(buffer)} of {length} bytes")
-        if len(buffer) == length:  # the usual case: nothing after this answer
-            content = bytes(buffer)
-            buffer.clear()
-        else:
-            content = bytes(buffer[:length])
-            del buffer[:length]
-        return status, headers, content, keep
-
-    def _chunked(self) -> bytes:
-        buffer, parts = self.buffer, list[bytes]()
-        while True:
-            while (end := buffer.find(b"\r\n")) < 0:
-                if not self._fill():
-                    raise _ProtocolError("the connection closed in a chunked answer")
-            text = bytes(buffer[:end]).split(b";", 1)[0].strip() or b"0"
-            try:
-                size = int(text, 16)
-            except ValueError:
-                raise _ProtocolError(f"a chunk size {text[:20]!r} is not hexadecimal") from None
-            del buffer[: end + 2]
-            if size == 0:
-                while (end := buffer.find(b"\r\n")) != 0:  # trailers, then the empty line
-                    if end < 0:
-                        if not self._fill():
-                            raise _ProtocolError("the connection closed in a chunked answer's trailer")
-                        continue
-                    del buffer[: end + 2]
-                del buffer[:2]
-                return b"".join(parts)
-            while len(buffer) < size + 2:
-                if not self._fill():
-                    raise _ProtocolError("the connection closed in a chunk")
-            parts.append(bytes(buffer[:size]))
-            del buffer[: size + 2]
+class _Failure(NamedTuple):
+    error: str
+    silent: Silence | None = None  # the target said nothing at all (what gives up on it: StoryPlayer.emit)
+    final: bool = False  # no later attempt, whatever the method
+    again: bool = False  # lost with its connection: may be sent once more at once, on a new one
 
 
 class _Outgoing(NamedTuple):
@@ -242,7 +122,6 @@ class Pending:
     """A request written by :meth:`Transport.begin`, its answer not read yet."""
 
     outgoing: _Outgoing
-    reused: bool  # sent on a connection that had answered before
     started: float
     failed: Exception | None  # the write failed: finish() at once
     attempt: int = 1
@@ -256,7 +135,9 @@ class Transport:
     timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     verify_tls: bool = True
-    _connection: _Connection | None = field(default=None, init=False, repr=False)
+    max_body: int = MAX_BODY  # the longest answer body read (longer: an error, the connection closed)
+    _connection: Connection | None = field(default=None, init=False, repr=False)
+    _written: bool = field(default=False, init=False, repr=False)  # the last attempt's request is all out
     _prefix: str = field(default="", init=False, repr=False)
     _host: str = field(default="", init=False, repr=False)
     _port: int = field(default=80, init=False, repr=False)
@@ -284,10 +165,19 @@ class Transport:
             self._connection.close()
             self._connection = None
 
-    def _write(self, outgoing: _Outgoing) -> None:
+    def _write(self, outgoing: _Outgoing, deadline: float) -> None:
         method, target, headers, body = outgoing
-        if self._connection is None:
-            self._connection = _Connection(self._host, self._port, self.timeout, self._tls)
+        self._written = False
+        connection = self._connection
+        if connection is not None and connection.exchanges and connection.closed_meanwhile():
+            # closed by the server while idle (a keep-alive timeout): seen before writing, so even a
+            # POST goes on a new connection; written on the dead one, it could not be resent
+            self.close()
+            connection = None
+        if connection is None:
+            connection = self._connection = Connection(
+                self._host, self._port, self.timeout, self._tls, self.max_body
+            )
         # a recorded URL may hold raw non-ASCII characters: sent percent-encoded (UTF-8), as browsers do
         path = self._prefix + target
         if not (path.isascii() and path.isprintable() and " " not in path):  # else quote() changes nothing
@@ -305,19 +195,22 @@ class Transport:
                 f"{name}: {_header_value(value)}" for name, value in headers.items()
             ]
             text = "\r\n".join(lines)
-        self._connection.write((text + "\r\n\r\n").encode("latin-1"), body)
+        connection.write((text + "\r\n\r\n").encode("latin-1"), body, deadline)
+        self._written = True
 
     def _read(self, method: str) -> HttpResponse:
         connection = self._connection
         if connection is None:  # closed by a failed write: nothing to read
-            raise _Disconnected("the connection is closed")
+            raise Disconnected("the connection is closed")
         status, received, content, keep = connection.read(method)
         if not keep:
             self.close()
         return HttpResponse(status, received, content)  # normalised as read (see _answer)
 
-    def _once(self, outgoing: _Outgoing, meanwhile: Callable[[], None] | None) -> HttpResponse:
-        self._write(outgoing)
+    def _once(
+        self, outgoing: _Outgoing, meanwhile: Callable[[], None] | None, started: float
+    ) -> HttpResponse:
+        self._write(outgoing, started + self.timeout)
         if meanwhile is not None:
             meanwhile()
         return self._read(outgoing.method)
@@ -346,13 +239,12 @@ class Transport:
         return self._begin(_Outgoing(method, target, headers, body), 1)
 
     def _begin(self, outgoing: _Outgoing, attempt: int) -> Pending:
-        reused = self._connection is not None and self._connection.exchanges > 0
         started = time.perf_counter()
         try:
-            self._write(outgoing)
+            self._write(outgoing, started + self.timeout)
         except Exception as exc:  # judged by finish(), exactly as send() judges it
-            return Pending(outgoing, reused, started, exc, attempt)
-        return Pending(outgoing, reused, started, None, attempt)
+            return Pending(outgoing, started, exc, attempt)
+        return Pending(outgoing, started, None, attempt)
 
     @property
     def socket(self) -> socket.socket | None:
@@ -385,7 +277,7 @@ class Transport:
                 raise TimeoutError
             return self._read(pending.outgoing.method)
 
-        result = self._attempt(pending.outgoing, pending.attempt, pending.reused, pending.started, step)
+        result = self._attempt(pending.outgoing, pending.attempt, pending.started, step)
         if isinstance(result, Sent):
             return result
         if result:
@@ -401,9 +293,9 @@ class Transport:
 
     def _attempts(self, outgoing: _Outgoing, meanwhile: Callable[[], None] | None, attempt: int) -> Sent:
         while True:
-            reused = self._connection is not None and self._connection.exchanges > 0
-            step = functools.partial(self._once, outgoing, meanwhile if attempt == 1 else None)
-            result = self._attempt(outgoing, attempt, reused, time.perf_counter(), step)
+            started = time.perf_counter()
+            step = functools.partial(self._once, outgoing, meanwhile if attempt == 1 else None, started)
+            result = self._attempt(outgoing, attempt, started, step)
             if isinstance(result, Sent):
                 return result
             if result:
@@ -414,50 +306,62 @@ class Transport:
         self,
         outgoing: _Outgoing,
         attempt: int,
-        reused: bool,
         started: float,
         step: Callable[[], HttpResponse],
     ) -> Sent | float:
         """Run one attempt's I/O (``step``): the final :class:`Sent`, or the seconds to wait before
         the next attempt (0: at once, on a new connection)."""
-        method = outgoing.method
-        # a connection that answered before may have been closed by the server in the meantime;
-        # a request lost that way was never processed and is sent again, whatever its method
-        sent_fully = False
         try:
             response = step()
-            sent_fully = True
         except UnsafeRequest:
             raise  # not the target's doing: the caller's (a malfunction of one interaction)
-        except (ConnectionRefusedError, socket.gaierror) as exc:
-            self.close()
-            response, error = None, f"cannot connect to {self.base_url}: {exc.strerror or exc}"
-        except ssl.SSLError as exc:
-            self.close()
-            return Sent(None, f"TLS error with {self.base_url}: {exc.reason or exc}", time.perf_counter() - started,
-                        attempt)  # fmt: skip
-        except TimeoutError:
-            self.close()
-            return Sent(None, f"no answer within {self.timeout:g} s", time.perf_counter() - started, attempt)
         except (http.client.HTTPException, OSError, ValueError, UnicodeError) as exc:
+            method = outgoing.method.upper()
+            idempotent = method in self.retry.idempotent_methods
+            connection, written = self._connection, self._written
+            received = connection.received if connection is not None else 0
             self.close()
-            response, error = None, f"connection failed: {type(exc).__name__}: {exc}"
-            lost = isinstance(exc, (_Disconnected, BrokenPipeError, ConnectionResetError))
-            if attempt == 1 and lost and (reused or method.upper() in self.retry.idempotent_methods):
-                return 0.0  # once, on a new connection
+            error, silent, final, again = self._failure(exc, method, written, received)
+            if again and attempt == 1:
+                return 0.0  # once, at once, on a new connection
+            elapsed = time.perf_counter() - started
+            # after a wait, only what the server cannot have acted on, or may act on twice
+            if final or attempt > self.retry.retries or not (idempotent or not written):
+                return Sent(None, error, elapsed, attempt, silent)
+            delay = self.retry.delay(attempt)
+            return Sent(None, error, elapsed, attempt, silent) if delay is None else delay
         elapsed = time.perf_counter() - started
-        if response is not None:
-            retryable = response.status == 429 or (
-                response.status in self.retry.statuses and method.upper() in self.retry.idempotent_methods
-            )
-            if not retryable or attempt > self.retry.retries:
-                return Sent(response, None, elapsed, attempt)
-            delay = self.retry.delay(attempt, normalize_headers(response.headers).get("retry-after"))
-            return (
-                Sent(response, None, elapsed, attempt) if delay is None else delay
-            )  # None: beyond our patience
-        unsent = not sent_fully and method.upper() in self.retry.idempotent_methods
-        if attempt > self.retry.retries or not unsent:
-            return Sent(None, error, elapsed, attempt)
-        delay = self.retry.delay(attempt)
-        return Sent(None, error, elapsed, attempt) if delay is None else delay
+        retryable = response.status == 429 or (
+            response.status in self.retry.statuses
+            and outgoing.method.upper() in self.retry.idempotent_methods
+        )
+        if not retryable or attempt > self.retry.retries:
+            return Sent(response, None, elapsed, attempt)
+        delay = self.retry.delay(attempt, normalize_headers(response.headers).get("retry-after"))
+        return Sent(response, None, elapsed, attempt) if delay is None else delay  # None: beyond our patience
+
+    def _failure(self, exc: Exception, method: str, written: bool, received: int) -> _Failure:
+        """What a failed attempt says, and whether it may be made again."""
+        if isinstance(exc, (ConnectionRefusedError, socket.gaierror)):
+            return _Failure(f"cannot connect to {self.base_url}: {exc.strerror or exc}", "refused")
+        if isinstance(exc, ssl.SSLError):
+            return _Failure(f"TLS error with {self.base_url}: {exc.reason or exc}", final=True)
+        if isinstance(exc, TimeoutError):  # never made again: it would wait as long again
+            if received:
+                error = f"the answer was not complete within {self.timeout:g} s ({received:,} bytes received)"
+                return _Failure(error, "timeout", final=True)
+            return _Failure(f"no answer within {self.timeout:g} s", "timeout", final=True)
+        if isinstance(exc, ProtocolError):
+            return _Failure(f"broken answer: {exc}")
+        lost = not received and isinstance(exc, (Disconnected, BrokenPipeError, ConnectionResetError))
+        if lost and written and method not in self.retry.idempotent_methods:
+            # RFC 9112, 9.3.1: not resent automatically, the server may have acted on it; a
+            # connection the server had closed while idle is seen before writing (closed_meanwhile)
+            return _Failure("the connection closed after the request was sent, before any answer; not sent "
+                            f"again: {method} is not idempotent (RFC 9110, 9.2.2) and the server may have "
+                            "received it", final=True)  # fmt: skip
+        # lost with a kept-alive connection the server closed as the request went out: once more on
+        # a new one, when the server cannot have seen all of it (the write failed) or seeing it twice
+        # changes nothing (idempotent)
+        named = "" if isinstance(exc, Disconnected) else f"{type(exc).__name__}: "
+        return _Failure(f"connection failed: {named}{exc}", again=lost)

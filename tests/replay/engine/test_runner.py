@@ -631,8 +631,9 @@ def test_worker_processes_give_up_on_an_unreachable_target_once(contract: Contra
     summary = Replayer(contract, options, outcomes.append).run(_stories(tmp_path, ["a", "b", "c", "d"], 50))
     assert outcomes and all(o.expected is not None for o in outcomes)  # findings keep their bodies
     assert [u for u in summary.unreadable if u.startswith("giving up")] == [
-        "giving up: http://127.0.0.1:9: cannot connect to http://127.0.0.1:9: Connection refused"
-    ]
+        "giving up: http://127.0.0.1:9: cannot connect to http://127.0.0.1:9: Connection refused, 3 times in a "
+        "row (nothing accepts connections there); the interactions left were not sent"
+    ]  # once: the processes say the same
     assert summary.done < 200 and set(summary.counts) == {"error"}
 
 
@@ -667,7 +668,8 @@ def test_a_request_lost_with_a_closed_connection_is_sent_again_without_holding_u
     contract: Contract, tmp_path: Path
 ) -> None:
     """A server that closes each connection after one answer, without saying so (no Connection:
-    close): the next request on it is lost, and written again on a new connection."""
+    close), once the next request has come: that request (a GET) is lost, and written again on a
+    new connection. (A connection closed while idle is seen before writing: see test_misbehaving.)"""
     body = orjson.dumps(_answer())
     answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
         len(body),
@@ -676,16 +678,20 @@ def test_a_request_lost_with_a_closed_connection_is_sent_again_without_holding_u
     listener = socket.create_server(("127.0.0.1", 0))
     served: list[int] = []
 
+    def once(connection: socket.socket) -> None:
+        with connection:
+            if connection.recv(65536):
+                connection.sendall(answer)
+                served.append(1)
+                connection.recv(65536)  # the next request, never answered
+
     def serve() -> None:
         while True:
             try:
                 connection, _ = listener.accept()
             except OSError:
                 return
-            with connection:
-                if connection.recv(65536):
-                    connection.sendall(answer)
-                    served.append(1)
+            threading.Thread(target=once, args=(connection,), daemon=True).start()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
