@@ -16,6 +16,7 @@ Prints requests/s and the p50/p99 latency of each phase.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -26,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 AUTH = {"Authorization": "ApiKey-v1 sandbox-api-key", "Content-Type": "application/json"}
@@ -132,6 +133,22 @@ def run(
     }
 
 
+def figures(result: dict[str, float]) -> str:
+    """One result as the benchmarks print it."""
+    return (f"{result['rate']:>8,.0f} req/s   p50 {result['p50']:6.2f} ms   p99 {result['p99']:6.2f} ms   "
+            f"({result['requests']:,.0f} requests)")  # fmt: skip
+
+
+@contextlib.contextmanager
+def stopped_after(process: subprocess.Popen[str]) -> Iterator[None]:
+    """The server process, terminated when the block ends (however it ends)."""
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each phase (default 10)")
@@ -139,17 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         process, address = start_sandbox(Path(tmp) / "bench.sqlite3")
-        try:
+        with stopped_after(process):
             print(
                 f"sandbox at {address}, file database, {args.clients} clients, {args.seconds:g} s per phase"
             )
             for name, make in (("updates", session_update), ("reads", read_mix)):
-                result = run(address, args.clients, args.seconds, make)
-                print(f"  {name:<8} {result['rate']:>8,.0f} req/s   p50 {result['p50']:6.2f} ms   "
-                      f"p99 {result['p99']:6.2f} ms   ({result['requests']:,} requests)")  # fmt: skip
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+                print(f"  {name:<8} {figures(run(address, args.clients, args.seconds, make))}")
     return 0
 
 

@@ -212,6 +212,8 @@ class SandboxApp:
             ]  # JSON arrived, whatever the label said
         errors = [_violation_error(v) for v in problems]
         errors += _out_of_range(parsed, body, lambda: self._body_schema(op))
+        if not errors and parsed.body is not None:
+            errors = _unreadable(parsed.body, body)
         if errors:
             return self._error(op, ApiProblem(400, "Invalid request", errors))
         handler = HANDLERS[op.operation_id]
@@ -318,9 +320,61 @@ def _out_of_range(
                     values.append(item)
         elif _too_big(value) and container is not None:
             types = schema.get("type")
-            if "number" in (types if isinstance(types, list) else [types]):
-                container[key] = float(value)
+            if "number" in (types if isinstance(types, list) else [types]) and value < _FLOAT_MAX:
+                container[key] = float(value)  # (beyond a float's range: refused by _unreadable)
     return errors
+
+
+#: The deepest a request body may nest (objects and arrays): the store keeps bodies with orjson,
+#: which writes no more than 254 levels (a 300-deep attribute was a 500), and no request of the
+#: API needs more than a handful. 64 leaves room for free-form attributes.
+MAX_JSON_DEPTH = 64
+_FLOAT_MAX = 2**1024
+#: what may be out of range in a body: a long number, a large exponent, the stdlib's extensions
+_ODD_NUMBER = re.compile(rb"[0-9]{19}|[eE][+-]?[0-9]{3}|Infinity|NaN")
+
+
+def _unreadable(document: Any, raw_body: bytes) -> list[dict[str, Any]]:
+    """What no store could keep: a body nested deeper than :data:`MAX_JSON_DEPTH`, a number
+    beyond a float's range (the standard library's parser, the fallback for what orjson refuses,
+    reads ``1e400`` as infinity and accepts ``NaN``); a 400 each, never a 500 when it is written.
+
+    An integer beyond 64 bits left where the contract types none (free-form attributes) becomes
+    the float orjson itself reads it as. Bodies of fewer than MAX_JSON_DEPTH brackets and no odd
+    number (nearly all) are not walked.
+    """
+    deep = raw_body.count(b"[") + raw_body.count(b"{") > MAX_JSON_DEPTH
+    numbers = _ODD_NUMBER.search(raw_body) is not None
+    if not (deep or numbers) or not isinstance(document, (dict, list)):
+        return []
+    # (value, depth, parent entry, key in the parent): the pointer is rebuilt only for an error
+    stack: list[tuple[Any, int, Any, Any]] = [(document, 1, None, None)]
+    while stack:
+        entry = stack.pop()
+        value, depth = entry[0], entry[1]
+        items = value.items() if type(value) is dict else enumerate(value)  # only containers are stacked
+        if depth > MAX_JSON_DEPTH:
+            return [api_error(f"the body nests deeper than {MAX_JSON_DEPTH} levels, the most the sandbox reads",
+                              pointer=_pointer(entry))]  # fmt: skip
+        for key, item in items:
+            kind = type(item)
+            if kind is dict or kind is list:
+                stack.append((item, depth + 1, entry, key))
+            elif numbers and (kind is int or kind is float):
+                if (item - item != 0) if kind is float else abs(item) >= _FLOAT_MAX:  # inf, nan, 1e400
+                    where = _pointer((item, depth + 1, entry, key))
+                    return [api_error("the number is beyond the range of a 64-bit float", pointer=where)]
+                if kind is int and not -(2**63) <= item < 2**64:
+                    value[key] = float(item)
+    return []
+
+
+def _pointer(entry: tuple[Any, int, Any, Any]) -> str:
+    keys: list[str] = []
+    while entry[2] is not None:
+        keys.append(str(entry[3]).replace("~", "~0").replace("/", "~1"))
+        entry = entry[2]
+    return "/" + "/".join(reversed(keys))
 
 
 def _body(parsed: ParsedRequest) -> Any:
