@@ -24,6 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.sandbox import Sandbox
+from tests.hostile.mutations import mutated
 
 DEADLINE = 1.0  # the server's request deadline in these tests
 KEY = "sandbox-api-key"
@@ -346,26 +347,7 @@ _TEMPLATES = [
 ]
 
 
-@st.composite
-def _mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(_TEMPLATES)))
-    for _ in range(draw(st.integers(1, 6))):
-        at = draw(st.integers(0, len(data)))
-        edit = draw(st.sampled_from(["insert", "delete", "replace", "repeat"]))
-        piece = draw(st.sampled_from([b"\r\n", b"\n", b"\r", b" ", b":", b";", b"\x00", b"-", b"0", b"f", b"\xff"])
-                     | st.binary(min_size=1, max_size=4))  # fmt: skip
-        if edit == "insert":
-            data[at:at] = piece
-        elif edit == "delete":
-            del data[at : at + len(piece)]
-        elif edit == "replace":
-            data[at : at + len(piece)] = piece
-        else:
-            data[at:at] = data[at : at + 40] * draw(st.integers(1, 50))
-    return bytes(data)
-
-
-@given(st.binary(max_size=400) | _mutated())
+@given(st.binary(max_size=400) | mutated(_TEMPLATES))
 def test_anything_gets_a_well_formed_answer_or_a_close(address: Address, payload: bytes) -> None:
     # the client stops writing: what is not a whole request ends with the connection, not the deadline
     answer = exchange(address, payload, SLOW, half_close=True)  # (it parses every answer)

@@ -199,6 +199,22 @@ def test_a_post_lost_on_a_fresh_connection_is_not_sent_twice(serve: list[RawServ
     assert sent.response is None and sent.attempts == 1 and len(server.requests) == 1
 
 
+def test_a_target_with_a_space_or_a_line_break_stays_one_request_line(serve: list[RawServer]) -> None:
+    """An id learnt from a live answer ("s 1\r\nDELETE /x HTTP/1.1") is rewritten into the next
+    request's path: it goes percent-encoded, so the request line stays one line with three parts."""
+    server = RawServer([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"])
+    serve.append(server)
+    learnt = "s 1\r\nDELETE /v1/customer_data/victim HTTP/1.1\r\nX-A:\t\x00"
+    sent = _transport(server).send("GET", f"/v2/customer_sessions/{learnt}", {}, None)
+    assert sent.response is not None
+    line, _, _ = server.requests[0].partition(b"\r\n")
+    assert (
+        line
+        == b"GET /v2/customer_sessions/s%201%0D%0ADELETE%20/v1/customer_data/victim%20HTTP/1.1%0D%0AX-A:%09%00 HTTP/1.1"
+    )
+    assert server.requests[0].count(b"DELETE") == 1 and b"\r\nDELETE" not in server.requests[0]
+
+
 def test_non_ascii_urls_and_header_values_are_encoded(serve: list[RawServer]) -> None:
     server = RawServer([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"])
     serve.append(server)
