@@ -15,11 +15,19 @@ import orjson
 import yaml
 
 from replay.cassettes.fields import CassetteError
+from replay.cassettes.har import LOG_CLOSING, log_opening, to_har
 from replay.cassettes.jsonl import to_jsonl
 from replay.cassettes.model import Interaction
 from replay.cassettes.vcr import Dumper, to_vcr
 
-__all__ = ["CASSETTE_SUFFIXES", "atomic_write", "cassette_files", "input_files", "write_cassette"]
+__all__ = [
+    "CASSETTE_SUFFIXES",
+    "WRITE_FORMATS",
+    "atomic_write",
+    "cassette_files",
+    "input_files",
+    "write_cassette",
+]
 
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".ndjson", ".har")
 
@@ -111,29 +119,53 @@ def atomic_write(path: str | Path) -> Iterator[IO[bytes]]:
         raise
 
 
+def _write_jsonl(stream: IO[bytes], interactions: Iterable[Interaction]) -> int:
+    count = 0
+    for interaction in interactions:
+        stream.write(orjson.dumps(to_jsonl(interaction)) + b"\n")
+        count += 1
+    return count
+
+
+def _write_vcr(stream: IO[bytes], interactions: Iterable[Interaction]) -> int:
+    count = 0
+    stream.write(b"interactions:\n")
+    for interaction in interactions:
+        # one list item at a time: the whole cassette is never held as one YAML document
+        stream.write(yaml.dump([to_vcr(interaction)], Dumper=Dumper, allow_unicode=True,
+                               default_flow_style=False, width=120).encode("utf-8"))  # fmt: skip
+        count += 1
+    if count == 0:
+        stream.seek(0)
+        stream.truncate()
+        stream.write(b"interactions: []\n")
+    stream.write(b"version: 1\n")
+    return count
+
+
+def _write_har(stream: IO[bytes], interactions: Iterable[Interaction]) -> int:
+    # one entry at a time between the log's opening and closing: one JSON document, never held whole
+    count = 0
+    stream.write(log_opening())
+    for interaction in interactions:
+        stream.write((b",\n" if count else b"") + orjson.dumps(to_har(interaction)))
+        count += 1
+    stream.write(LOG_CLOSING)
+    return count
+
+
+_WRITERS = {"vcr": _write_vcr, "jsonl": _write_jsonl, "har": _write_har}
+WRITE_FORMATS = tuple(_WRITERS)
+
+
 def write_cassette(path: str | Path, interactions: Iterable[Interaction], *, fmt: str = "vcr") -> int:
-    """Write interactions as a vcrpy YAML cassette (``vcr``) or JSON Lines (``jsonl``); returns how many.
+    """Write interactions as a vcrpy YAML cassette (``vcr``), JSON Lines (``jsonl``) or a HAR 1.2
+    log (``har``), streaming, atomically; returns how many.
 
     Redaction and the secret check are the caller's (``replay.recording.redaction.save``); this only writes.
     """
-    count = 0
+    writer = _WRITERS.get(fmt)
+    if writer is None:
+        raise ValueError(f"unknown cassette format {fmt!r}; valid: {', '.join(WRITE_FORMATS)}")
     with atomic_write(path) as stream:
-        if fmt == "jsonl":
-            for interaction in interactions:
-                stream.write(orjson.dumps(to_jsonl(interaction)) + b"\n")
-                count += 1
-        elif fmt == "vcr":
-            stream.write(b"interactions:\n")
-            for interaction in interactions:
-                # one list item at a time: the whole cassette is never held as one YAML document
-                stream.write(yaml.dump([to_vcr(interaction)], Dumper=Dumper, allow_unicode=True,
-                                       default_flow_style=False, width=120).encode("utf-8"))  # fmt: skip
-                count += 1
-            if count == 0:
-                stream.seek(0)
-                stream.truncate()
-                stream.write(b"interactions: []\n")
-            stream.write(b"version: 1\n")
-        else:
-            raise ValueError(f"unknown cassette format {fmt!r}; valid: vcr, jsonl")
-    return count
+        return writer(stream, interactions)

@@ -18,17 +18,20 @@ if TYPE_CHECKING:
 
 __all__ = ["convert"]
 
+_SUFFIX_FORMATS = {".har": "har", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
 
 @click.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["vcr", "jsonl"]), default=None,
-              help="Output format. Default: jsonl for a .jsonl/.ndjson target, else vcr.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["vcr", "jsonl", "har"]), default=None,
+              help="Output format. Default: by TARGET's suffix: har for .har, jsonl for .jsonl/.ndjson, else vcr.")  # fmt: skip
 @click.option("--api-key", envvar="TALON_API_KEY", default=None,
               help="The key used while capturing: refused wherever it still appears (or TALON_API_KEY).")  # fmt: skip
 @click.option("--redact-path", "paths", multiple=True, help="Another JSON path to pseudonymise (RFC 9535).")
 @click.option("--redaction-salt", "salt", envvar="TALON_REDACTION_SALT", default=None,
-              help="Secret key for pseudonyms (or TALON_REDACTION_SALT). Default: random.")  # fmt: skip
+              help="Secret key for pseudonyms (or TALON_REDACTION_SALT): the same key gives the same pseudonyms, "
+                   "run after run. Default: a random key per run (pseudonyms differ between runs).")  # fmt: skip
 def convert(
     source: Path, target: Path, fmt: str | None, api_key: str | None, paths: tuple[str, ...], salt: str | None
 ) -> None:
@@ -43,7 +46,7 @@ def convert(
     from replay.cassettes.model import ReadProblem
     from replay.recording.redaction import DEFAULT_PATHS, RedactionRules, Redactor, save
 
-    fmt = fmt or ("jsonl" if target.suffix.lower() in (".jsonl", ".ndjson") else "vcr")
+    fmt = fmt or _SUFFIX_FORMATS.get(target.suffix.lower(), "vcr")
     try:
         rules = RedactionRules(json_paths=DEFAULT_PATHS + paths)
     except ValueError as exc:

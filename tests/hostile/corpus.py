@@ -110,6 +110,9 @@ def _vcr_json(*records: object) -> str:
     return json.dumps({"interactions": list(records), "version": 1})
 
 
+_BAD_POST = {"mimeType": "", "text": "***", "_encoding": "base64"}  # a request body in base64 that is not
+
+
 def _har(entry_changes: dict[str, object] | None = None, **log: object) -> str:
     entry: dict[str, object] = {
         "startedDateTime": "2026-12-02T10:00:00Z", "time": 12,
@@ -417,6 +420,30 @@ CASSETTES: list[Case] = [
                 {"response": {"status": 200, "headers": [], "content": {"encoding": "base64", "text": "***"}}}
             ),
         ),
+        codes=READABLE,
+    ),
+    Case(
+        "HAR bad base64 postData",
+        "cassette",
+        _text(
+            "post64.har",
+            _har(
+                {
+                    "request": {
+                        "method": "POST",
+                        "url": f"{HOST}/v2/events",
+                        "headers": [],
+                        "postData": _BAD_POST,
+                    }
+                }
+            ),
+        ),
+        codes=READABLE,
+    ),
+    Case(
+        "HAR _notRecorded not a list",
+        "cassette",
+        _text("unrec.har", _har({"_notRecorded": {"time": True}, "time": -5})),
         codes=READABLE,
     ),
     Case(

@@ -384,7 +384,7 @@ def test_read_interactions_is_lazy(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- writing
 
 
-@pytest.mark.parametrize("fmt", ["vcr", "jsonl"])
+@pytest.mark.parametrize("fmt", ["vcr", "jsonl", "har"])
 def test_write_then_read_round_trip(tmp_path: Path, fmt: str) -> None:
     expected = corpus("checkout-coupon-referral")
     binary = Interaction(
@@ -414,8 +414,8 @@ def test_an_empty_cassette_is_still_a_cassette(tmp_path: Path) -> None:
 
 
 def test_unknown_output_format_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="valid: vcr, jsonl"):
-        write_cassette(tmp_path / "x", [], fmt="har")
+    with pytest.raises(ValueError, match="valid: vcr, jsonl, har"):
+        write_cassette(tmp_path / "x", [], fmt="xml")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from replay.cassettes import read_interactions
+from replay.cassettes import detect_format, read_interactions
 from replay.cli import cli
 
 from ..helpers import har, jsonl, session_exchange
+from .conftest import STORIES
 
 
 def test_convert_a_browser_har_to_redacted_json_lines(runner: CliRunner, tmp_path: Path) -> None:
@@ -83,3 +84,55 @@ def test_ctrl_c_exits_130_and_leaves_the_target_as_it_was(
     result = runner.invoke(cli, ["convert", str(source), str(good)])
     assert result.exit_code == 130 and "interrupted: nothing written" in result.stderr
     assert good.read_bytes() == before
+
+
+# --------------------------------------------------------------------------- HAR 1.2
+
+
+@pytest.mark.parametrize(
+    ("name", "option", "fmt"),
+    [("out.har", None, "har"), ("out.HAR", None, "har"), ("out.json", "har", "har"), ("out.ndjson", None, "jsonl"),
+     ("out.yaml", None, "vcr"), ("out.txt", None, "vcr"), ("out.har", "jsonl", "jsonl")],
+)  # fmt: skip
+def test_the_format_follows_the_target_unless_given(
+    runner: CliRunner, tmp_path: Path, name: str, option: str | None, fmt: str
+) -> None:
+    source = tmp_path / "capture.jsonl"
+    source.write_bytes(jsonl([session_exchange("a")]))
+    target = tmp_path / name
+    result = runner.invoke(
+        cli, ["convert", str(source), str(target), *(["--format", option] if option else [])]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"1 interaction(s) -> {target} [{fmt}]" in result.stderr
+    assert detect_format(target) == fmt
+
+
+def test_convert_writes_har_that_verify_reads(runner: CliRunner, tmp_path: Path) -> None:
+    """x.jsonl -> out.har is HAR 1.2 (it was vcrpy YAML under a .har name), read back by verify."""
+    source = tmp_path / "capture.jsonl"
+    source.write_bytes(jsonl([session_exchange("a"), session_exchange("b")]))
+    target = tmp_path / "out.har"
+    result = runner.invoke(cli, ["convert", str(source), str(target)])
+    assert result.exit_code == 0, result.output
+    log = json.loads(target.read_text())["log"]
+    assert log["version"] == "1.2" and log["creator"]["name"] == "talon-contracts"
+    assert [e["request"]["url"].rsplit("/", 1)[1] for e in log["entries"]] == ["a", "b"]
+    assert [e["startedDateTime"] for e in log["entries"]] == [
+        "2026-03-02T09:00:00Z"
+    ] * 2  # kept from the capture
+    assert [e["time"] for e in log["entries"]] == [10.0, 10.0]  # elapsed 0.01 s, in milliseconds
+    verified = runner.invoke(cli, ["verify", str(target)])
+    assert verified.exit_code == 0, verified.output
+    assert "[har]: 2 interaction(s)" in verified.stdout
+
+
+def test_replay_reads_the_har_convert_writes(runner: CliRunner, tmp_path: Path) -> None:
+    converted = []
+    for story in STORIES:
+        target = tmp_path / f"{Path(story).stem}.har"
+        assert runner.invoke(cli, ["convert", story, str(target)]).exit_code == 0
+        converted.append(str(target))
+    result = runner.invoke(cli, ["replay", *converted, "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "28 interaction(s) from 2 file(s)" in result.stdout
