@@ -11,7 +11,9 @@ On by default, for requests and responses, headers and bodies:
   same pseudonym to the same value, so a redacted cassette still replays consistently (the profile
   renamed in request 3 is the one found in response 7), and a pseudonym keeps the value's JSON type
   and shape where a format could check it (an e-mail stays an e-mail, a birth date an RFC 3339
-  timestamp or date, an IP address an IP address). Identifier fields (profile and session ids)
+  timestamp or date, an IP address an IP address), and is recognised as one: a later pass, with
+  any key, leaves it as it is (``is_pseudonym``; numbers excepted, having no shape of their own), so
+  that converting a converted cassette changes nothing. Identifier fields (profile and session ids)
   are left alone: the replay's id flows carry them;
 * :func:`find_secrets` looks for what must never be saved: the API key in use, anywhere, and
   anything shaped like a Talon.One API key; :func:`save` refuses to write a cassette where one is
@@ -70,6 +72,7 @@ __all__ = [
     "Redactor",
     "SecretLeakError",
     "find_secrets",
+    "is_pseudonym",
     "save",
 ]
 
@@ -89,6 +92,29 @@ EMAIL = re.compile(
 PSEUDONYM_DOMAIN = "@example.invalid"
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")
+
+#: What a pseudonym looks like, so that a later pass (any key) leaves it as it is: redacting a
+#: redacted cassette changes nothing. Each shape is one that no real value of its kind takes, so
+#: that nothing real escapes by looking like a pseudonym:
+#: * phone: ``+000`` and 9 digits: there is no country code 0 (E.164), no one's number is one;
+#: * date: a day of the 1800s, in the two forms written (date, or midnight UTC): no living person
+#:   was born then, and no customer's event of this API dates from then;
+#: * IPv4: 198.18.0.0/15 (RFC 2544, reserved for benchmarking, routed nowhere); IPv6: 2001:db8::/32
+#:   (RFC 3849, documentation), each in the exact form written;
+#: * e-mail: any address at ``PSEUDONYM_DOMAIN`` (RFC 6761: ``.invalid`` never resolves);
+#: * text: the member's name as written (first letter capitalised), a dash and exactly 10 lowercase
+#:   hex digits (``Name-1a2b3c4d5e``), checked against the member it is found under. No name,
+#:   address or city is spelled so; a real value that is (a reference ``Street-0a1b2c3d4e`` under
+#:   ``Street``) holds nothing but 40 bits of hex beside the member's own name.
+#: Numbers have no such shape (every number is a possible real value): a personal number gets a new
+#: pseudonym at every pass, which hides it again rather than letting any real one through.
+_PSEUDONYMS = re.compile(
+    r"\+000\d{9}"
+    r"|18\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])(?:T00:00:00Z)?"
+    r"|198\.1[89]\.(?:25[0-5]|2[0-4]\d|1?\d?\d)\.(?:25[0-5]|2[0-4]\d|1?\d?\d)"
+    r"|2001:db8::[0-9a-f]{4}:[0-9a-f]{4}"
+)
+_TEXT_DIGEST = re.compile(r"-[0-9a-f]{10}")
 _TEXT_MEDIA = re.compile(r"text/.*|application/(?:x-www-form-urlencoded|xml|.*\+xml)")
 
 # "ApiKey-v1 <key>" with anything but our placeholder; and what a bare key looks like.
@@ -160,8 +186,9 @@ class Redactor:
 
     def pseudonym(self, key: str, value: str) -> str:
         """A stand-in for ``value`` found under member ``key``: same value, same stand-in (any key
-        case), shaped like what it replaces (an e-mail address is one whatever its key)."""
-        if value.endswith(PSEUDONYM_DOMAIN) and EMAIL.fullmatch(value):
+        case), shaped like what it replaces (an e-mail address is one whatever its key); a
+        pseudonym is its own (:func:`is_pseudonym`), whatever the key that made it."""
+        if is_pseudonym(key, value):
             return value  # one already: redacting a redacted cassette changes nothing
         kind = "mail" if EMAIL.fullmatch(value) else value_kind(key)
         if kind == "ip" and not (_IPV4.fullmatch(value) or ":" in value):
@@ -170,16 +197,16 @@ class Redactor:
         if kind == "mail":
             return f"person-{digest[:10]}{PSEUDONYM_DOMAIN}"
         if kind == "phone":
-            return "+000" + str(int(digest[:12], 16))[:9]
+            return "+000" + str(int(digest[:12], 16)).zfill(9)[:9]
         if kind == "date":  # still a valid `time` attribute, or `date` when it was one
             number = int(digest[:8], 16)
-            day = f"19{50 + number % 50:02d}-{1 + number % 12:02d}-{1 + number % 28:02d}"
+            day = f"18{number % 100:02d}-{1 + number // 100 % 12:02d}-{1 + number // 1200 % 28:02d}"
             return day if _DATE.fullmatch(value) else f"{day}T00:00:00Z"
-        if kind == "ip":  # addresses reserved for documentation (RFC 5737, RFC 3849)
+        if kind == "ip":  # 198.18.0.0/15 (RFC 2544, benchmarking), 2001:db8::/32 (RFC 3849, documentation)
             if ":" in value:
                 return f"2001:db8::{digest[:4]}:{digest[4:8]}"
             return f"198.{18 + int(digest[0], 16) % 2}.{int(digest[1:3], 16)}.{int(digest[3:5], 16)}"
-        return f"{key[:1].upper()}{key[1:]}-{digest[:10]}"
+        return f"{_capitalised(key)}-{digest[:10]}"
 
     def emails(self, text: str) -> str:
         """``text`` with every e-mail address in it pseudonymised (pseudonyms stay)."""
@@ -387,6 +414,21 @@ class Redactor:
             parts = self.message_parts(response.headers, response.body, side="response", **where)
             new_response = HttpResponse(response.status, *parts)
         return dataclasses.replace(interaction, request=new_request, response=new_response)
+
+
+def _capitalised(key: str) -> str:
+    return f"{key[:1].upper()}{key[1:]}"
+
+
+def is_pseudonym(key: str, value: str) -> bool:
+    """Whether ``value``, found under member ``key``, is a pseudonym already (the shapes and why
+    they are safe to recognise: ``_PSEUDONYMS``)."""
+    if value.endswith(PSEUDONYM_DOMAIN) and EMAIL.fullmatch(value):
+        return True
+    if _PSEUDONYMS.fullmatch(value):
+        return True
+    prefix = _capitalised(key)
+    return value.startswith(prefix) and _TEXT_DIGEST.fullmatch(value, len(prefix)) is not None
 
 
 def _serialised(document: Any) -> bytes:

@@ -95,7 +95,7 @@ def test_personal_attributes_get_pseudonyms_of_the_same_shape() -> None:
     assert sent["Language"] == "pt"  # not personal: kept
     assert re.fullmatch(r"person-[0-9a-f]{10}@example\.invalid", str(sent["Email"]))
     assert re.fullmatch(r"\+000\d{9}", str(sent["Phone"]))
-    assert re.fullmatch(r"19\d\d-\d\d-\d\dT00:00:00Z", str(sent["BirthDate"]))
+    assert re.fullmatch(r"18\d\d-\d\d-\d\dT00:00:00Z", str(sent["BirthDate"]))
     assert str(sent["Name"]).startswith("Name-")
     text = (redacted.request.body or b"").decode() + (redacted.response.body or b"").decode()
     for value in ("Ana", "Lima", "ana.lima", "912", "Augusta", "1990"):
@@ -389,7 +389,9 @@ def test_text_bodies_lose_their_emails_and_binary_ones_are_left() -> None:
 def test_redacting_twice_changes_nothing_and_deep_bodies_do_not_overflow() -> None:
     once = Redactor(salt=b"one").interaction(_profile_update(PERSON))
     twice = Redactor(salt=b"two").interaction(once)
-    assert _attributes(twice.request.body)["Email"] == _attributes(once.request.body)["Email"]
+    assert twice.request.body == once.request.body  # every pseudonym stays (test_pseudonyms.py)
+    assert twice.response is not None and once.response is not None
+    assert twice.response.body == once.response.body
     deep = "[" * 900 + '{"email": "ana@example.com"}' + "]" * 900
     redacted = Redactor(salt=b"k").body({}, deep.encode())
     assert b"ana@example.com" not in (redacted or b"")
@@ -397,7 +399,7 @@ def test_redacting_twice_changes_nothing_and_deep_bodies_do_not_overflow() -> No
 
 def test_pseudonyms_keep_dates_and_ip_addresses_valid() -> None:
     redactor = Redactor(salt=b"k")
-    assert re.fullmatch(r"19\d\d-\d\d-\d\d", redactor.pseudonym("birthDate", "1990-04-01"))
+    assert re.fullmatch(r"18\d\d-\d\d-\d\d", redactor.pseudonym("birthDate", "1990-04-01"))
     assert re.fullmatch(r"2001:db8::[0-9a-f]{4}:[0-9a-f]{4}", redactor.pseudonym("clientIp", "2001:db8::1"))
     ipv4 = redactor.pseudonym("IPAddress", "203.0.113.7")
     assert all(0 <= int(part) <= 255 for part in ipv4.split(".")) and ipv4.startswith("198.1")

@@ -29,7 +29,7 @@ FILES = cassette_files([CORPUS])
 #: operations is a free-form string with no bounds, so no request is malformed).
 UNPROVOKABLE = {"getCustomerSession": ["400"], "getReservedCustomers": ["400"]}
 PSEUDONYM = re.compile(
-    r"[A-Za-z]+-[0-9a-f]{10}|person-[0-9a-f]{10}@example\.invalid|\+000\d{1,9}|19\d\d-\d\d-\d\dT00:00:00Z"
+    r"[A-Za-z]+-[0-9a-f]{10}|person-[0-9a-f]{10}@example\.invalid|\+000\d{1,9}|18\d\d-\d\d-\d\dT00:00:00Z"
 )
 PERSONAL = {path.split("'")[1].lower() for path in DEFAULT_PATHS}
 
