@@ -15,6 +15,7 @@ import orjson
 import yaml
 
 from replay.cassettes.fields import CassetteError
+from replay.cassettes.gzipped import plain_suffix
 from replay.cassettes.har import LOG_CLOSING, log_opening, to_har
 from replay.cassettes.jsonl import to_jsonl
 from replay.cassettes.model import Interaction
@@ -29,7 +30,7 @@ __all__ = [
     "write_cassette",
 ]
 
-CASSETTE_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".ndjson", ".har")
+CASSETTE_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".ndjson", ".har")  # each also gzipped (.jsonl.gz)
 
 
 def _umask() -> int:
@@ -49,7 +50,7 @@ def _walk(directory: Path, unreadable: list[str] | None) -> list[Path]:
     for root, _, names in os.walk(
         directory, onerror=lambda exc: errors.append(f"{exc.filename}: {exc.strerror or exc}")
     ):
-        found += [Path(root, name) for name in names if Path(name).suffix.lower() in CASSETTE_SUFFIXES]
+        found += [Path(root, name) for name in names if plain_suffix(Path(name)) in CASSETTE_SUFFIXES]
     files = sorted(p for p in found if p.is_file())
     if errors and unreadable is None:
         raise CassetteError(f"{errors[0]} (a directory that cannot be listed)")

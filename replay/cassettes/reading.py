@@ -8,6 +8,8 @@ Formats read (detected from the content, not the file name):
 * **HAR 1.2** (``log.entries``: browsers' devtools, proxies, mitmproxy);
 * **JSON Lines**, one interaction per line (``{"request": ..., "response": ...}``), for large captures.
 
+Any of them may be gzipped (``capture --gzip`` writes ``.jsonl.gz``): see ``gzipped``.
+
 YAML is parsed event by event with the C parser when available, and JSON Lines line by line, so a
 large capture is read in bounded memory: interactions are yielded one at a time. A HAR file or a
 JSON cassette is a single JSON document and is parsed whole (orjson; about seven times the file's
@@ -33,6 +35,7 @@ import orjson
 
 from contracts.http import MAX_JSON_VALUES, check_json_size
 from replay.cassettes.fields import MAX_PROBLEMS, RECORD_ERRORS, BadRecord, CassetteError, Item, why
+from replay.cassettes.gzipped import open_capture, plain_suffix
 from replay.cassettes.har import from_har
 from replay.cassettes.jsonl import BOM, read_jsonl
 from replay.cassettes.model import Interaction, ReadProblem
@@ -135,7 +138,7 @@ def read_interactions(path: str | Path, *, on_format: Callable[[str], None] | No
     source = str(path)
     note = on_format or (lambda name: None)
     try:
-        stream = path.open("rb")
+        stream = open_capture(path, source)  # inflating, when it is gzipped
     except OSError as exc:
         raise CassetteError(f"{source}: {exc.strerror or exc}") from None
     problems = 0
@@ -161,6 +164,8 @@ def _read_stream(stream: IO[bytes], path: Path, source: str, note: Callable[[str
             prefix += first
             if not first or first.strip(BOM + b" \t\r\n"):
                 break
+    except CassetteError:
+        raise  # (a gzipped file's: it says what is wrong already)
     except OSError as exc:
         raise CassetteError(f"{source}: {exc.strerror or exc}") from None
     stripped = first.lstrip(BOM + b" \t")
@@ -185,7 +190,7 @@ def _read_stream(stream: IO[bytes], path: Path, source: str, note: Callable[[str
                 break
         is_lines = bool(line.strip())
     else:
-        is_lines = record is not None or path.suffix.lower() in (".jsonl", ".ndjson")
+        is_lines = record is not None or plain_suffix(path) in (".jsonl", ".ndjson")
     if is_lines:
         del record
         note("jsonl")

@@ -25,6 +25,8 @@ __all__ = ["COMMANDS", "cli", "main"]
 #: name -> (module, attribute, what ``--help`` lists for it: the first paragraph of its help, so that
 #: listing the commands imports none of them; tests/replay/cli/test_main.py holds the two alike).
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "capture": ("replay.cli.capture", "capture",
+                "Capture real traffic: a reverse proxy in front of Talon.One that records every exchange."),
     "convert": ("replay.cli.convert", "convert",
                 "Convert a capture (vcrpy, schemathesis, HAR or JSON Lines) to a redacted cassette."),
     "coverage": ("replay.cli.coverage", "coverage",

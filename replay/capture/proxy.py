@@ -1,0 +1,248 @@
+"""The capture proxy: a reverse proxy in front of Talon.One that records what goes through it.
+
+The shop points its Talon.One base URL at the proxy (plain HTTP on loopback); the proxy sends each
+request upstream unchanged (TLS verified) and brings the answer back unchanged: the same status,
+headers and bytes (a gzip answer stays gzip: nothing is decompressed on the way). Hop-by-hop
+headers (RFC 9110, 7.6.1) are the only ones not forwarded. The exchange is then handed to the
+:class:`~replay.capture.recorder.Recorder`, after the answer has gone back to the client.
+
+Built on aiohttp's server and client (the HTTP parsing, keep-alive, chunked bodies, TLS and
+connection pooling are theirs; measured in bench/bench_capture.py). Bodies up to
+:data:`MAX_RECORDED` are read whole (every Integration API body is far smaller), larger ones are
+streamed through in both directions, never held, and not recorded (counted as too large).
+
+An upstream that cannot be reached is a 502, one that does not answer in time a 504, each with a
+JSON body saying so, and the exchange is recorded as such (no response, an ``error``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+from yarl import URL
+
+from replay.capture.recorder import Exchange, Recorder
+
+__all__ = ["HOP_BY_HOP", "MAX_RECORDED", "CaptureProxy"]
+
+log = logging.getLogger("replay.capture")
+
+#: The largest body recorded (request or answer); larger ones are streamed through, not recorded.
+MAX_RECORDED = 8 * 1024 * 1024
+#: Not forwarded in either direction: the connection's own (RFC 9110, 7.6.1), and what aiohttp
+#: writes itself for the bytes it sends (Host, Content-Length, Transfer-Encoding).
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+     "proxy-authenticate", "proxy-authorization", "host", "content-length"}
+)  # fmt: skip
+_CHUNK = 64 * 1024
+
+
+def _forwarded(headers: object) -> list[tuple[str, str]]:
+    """Headers to send on: all but the hop-by-hop ones and those the Connection header names."""
+    pairs = list(headers.items())  # type: ignore[attr-defined]
+    named = {
+        t.strip().lower() for name, value in pairs if name.lower() == "connection" for t in value.split(",")
+    }
+    # str(): multidict's names are a str subclass, which orjson does not take as a key
+    return [(str(n), v) for n, v in pairs if n.lower() not in HOP_BY_HOP and n.lower() not in named]
+
+
+def _problem(status: int, message: str) -> web.Response:
+    body = json.dumps({"message": message, "StatusCode": status}).encode()
+    return web.Response(status=status, body=body, content_type="application/json")
+
+
+@dataclass(slots=True)
+class CaptureProxy:
+    """``target``: the upstream base URL; ``listen``: (host, port), port 0 for any free one."""
+
+    target: str
+    recorder: Recorder
+    listen: tuple[str, int] = ("127.0.0.1", 8080)
+    timeout: float = 30.0  # seconds for the whole upstream exchange (504 beyond)
+    ca_bundle: str | None = None
+    verify_tls: bool = True
+    address: tuple[str, int] | None = None  # where it listens, once started
+    in_flight: int = 0
+    _base: str = ""
+    _session: aiohttp.ClientSession | None = None
+    _runner: web.ServerRunner | None = None
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def start(self) -> None:
+        parts = urlsplit(self.target)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"--target {self.target!r} is not an http(s) URL")
+        self._base = self.target.rstrip("/")
+        context: ssl.SSLContext | bool = True
+        if parts.scheme == "https":
+            context = ssl.create_default_context(cafile=self.ca_bundle)
+            if not self.verify_tls:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+        connector = aiohttp.TCPConnector(limit=0, ssl=context, ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,  # the answer's bytes go back as they came
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),  # only what the client sent
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            cookie_jar=aiohttp.DummyCookieJar(),  # a proxy keeps no cookies of its own
+        )
+        server = web.Server(self._handle, auto_decompress=False, access_log=None)
+        self._runner = web.ServerRunner(server, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.listen[0], self.listen[1], backlog=1024)
+        await site.start()
+        sockets = [s for s in self._runner.addresses]
+        self.address = (str(sockets[0][0]), int(sockets[0][1]))
+        self._idle.set()
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop accepting, let the exchanges in flight finish (up to ``grace`` seconds), close."""
+        if self._runner is not None:
+            for site in list(self._runner.sites):
+                await site.stop()
+            try:
+                await asyncio.wait_for(self._idle.wait(), grace)
+            except asyncio.TimeoutError:
+                log.warning("%d exchange(s) still in flight after %g s: not recorded", self.in_flight, grace)
+            await self._runner.cleanup()
+            self._runner = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        self.in_flight += 1
+        self._idle.clear()
+        try:
+            return await self._proxy(request)
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self._idle.set()
+
+    async def _proxy(self, request: web.BaseRequest) -> web.StreamResponse:
+        recorder, stats = self.recorder, self.recorder.stats
+        started, clock = time.time(), time.perf_counter()
+        url = self._base + request.raw_path
+        match = recorder.wants(request.method, url)
+        headers = _forwarded(request.headers)
+        stats.proxied += 1
+        try:
+            body, whole = await self._request_body(request)
+        except (aiohttp.ClientError, ConnectionError, asyncio.IncompleteReadError, ValueError):
+            stats.aborted += 1  # the client hung up before its request was whole: nothing sent on
+            raise
+        exchange = Exchange(request.method, url, headers, body if isinstance(body, bytes) else b"", started)
+        if (
+            not whole and request.content_length is not None
+        ):  # streamed: the length goes on as the client said it
+            headers = [*headers, ("Content-Length", str(request.content_length))]
+        assert self._session is not None
+        sent: web.StreamResponse | None = None
+        try:
+            async with self._session.request(
+                request.method, URL(url, encoded=True), headers=headers, data=body, allow_redirects=False
+            ) as upstream:
+                answer_headers = _forwarded(upstream.headers)
+                declared = upstream.content_length
+                if declared is not None and declared <= MAX_RECORDED:
+                    content = await upstream.read()
+                else:  # long, or of unknown length: streamed to the client as it comes
+                    sent, content, kept = await self._relay(request, upstream, answer_headers)
+                    whole = whole and kept
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            if sent is not None:
+                raise  # cut off half-way through the answer: the client sees its connection end
+            return self._failed(match, exchange, clock, *self._why(exc))
+        exchange.status, exchange.response_headers, exchange.response_body = (
+            upstream.status,
+            answer_headers,
+            content,
+        )
+        exchange.elapsed = time.perf_counter() - clock
+        if sent is None:
+            sent = web.Response(status=upstream.status, reason=upstream.reason, body=content,
+                                headers=CIMultiDict(answer_headers))  # fmt: skip
+            await sent.prepare(request)  # the answer goes back before the exchange is recorded
+            await sent.write_eof()
+        if match is not None:
+            if whole:
+                recorder.safely(match, exchange)
+            else:
+                stats.too_large += 1
+        return sent
+
+    async def _request_body(self, request: web.BaseRequest) -> tuple[bytes | AsyncIterator[bytes], bool]:
+        """(the body, or a stream of it when longer than MAX_RECORDED; whether it is whole)."""
+        length = request.content_length
+        if length is not None and length > MAX_RECORDED:
+            return self._stream(request, b""), False
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_any():
+            parts.append(chunk)
+            size += len(chunk)
+            if size > MAX_RECORDED:  # chunked, and long: what was read goes first, then the rest
+                return self._stream(request, b"".join(parts)), False
+        return b"".join(parts), True
+
+    def _why(self, exc: BaseException) -> tuple[int, str]:
+        """The status and message of an upstream failure: 504 for no answer in time, else 502."""
+        if isinstance(exc, asyncio.TimeoutError):
+            return 504, f"{self._base} did not answer within {self.timeout:g} s (capture proxy)"
+        if isinstance(
+            exc, (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
+        ):
+            return 502, f"the capture proxy could not reach {self._base}: {exc}"
+        return 502, f"{self._base} sent a broken answer: {exc}"  # bad framing, cut off
+
+    def _failed(
+        self, match: object, exchange: Exchange, clock: float, status: int, message: str
+    ) -> web.Response:
+        stats = self.recorder.stats
+        stats.upstream_errors += 1
+        exchange.error, exchange.elapsed = message, time.perf_counter() - clock
+        self.recorder.once(f"upstream:{status}", "%s", message)
+        if match is not None:
+            self.recorder.safely(match, exchange)  # type: ignore[arg-type]
+        return _problem(status, message)
+
+    async def _stream(self, request: web.BaseRequest, head: bytes) -> AsyncIterator[bytes]:
+        if head:
+            yield head
+        async for chunk in request.content.iter_chunked(_CHUNK):
+            yield chunk
+
+    async def _relay(
+        self, request: web.BaseRequest, upstream: aiohttp.ClientResponse, headers: list[tuple[str, str]]
+    ) -> tuple[web.StreamResponse, bytes, bool]:
+        """Stream a long answer (or one of unknown length) to the client: (the response, what is
+        recorded, whether that is the whole answer)."""
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+        for name, value in headers:
+            response.headers.add(name, value)
+        if upstream.content_length is not None:
+            response.content_length = upstream.content_length
+        await response.prepare(request)
+        kept: list[bytes] = []
+        size = 0
+        async for chunk in upstream.content.iter_chunked(_CHUNK):
+            await response.write(chunk)
+            size += len(chunk)
+            if size <= MAX_RECORDED:
+                kept.append(chunk)
+        await response.write_eof()
+        return (response, b"".join(kept), True) if size <= MAX_RECORDED else (response, b"", False)
