@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,7 +42,10 @@ class CaptureOutcome:
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's loop where it is installed (``pip install talon-contracts[fast]``), else asyncio's."""
+    """uvloop's loop where it is installed (``pip install talon-contracts[fast]``), else asyncio's
+    (also when ``TALON_CONTRACTS_NO_UVLOOP`` is set: bench/bench_capture.py compares the two)."""
+    if os.environ.get("TALON_CONTRACTS_NO_UVLOOP"):
+        return asyncio.new_event_loop()
     try:
         import uvloop
     except ImportError:

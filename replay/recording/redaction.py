@@ -118,10 +118,9 @@ _TEXT_DIGEST = re.compile(r"-[0-9a-f]{10}")
 _TEXT_MEDIA = re.compile(r"text/.*|application/(?:x-www-form-urlencoded|xml|.*\+xml)")
 
 # "ApiKey-v1 <key>" with anything but our placeholder; and what a bare key looks like.
-_KEY_SHAPED = (
-    re.compile(rf"{AUTH_SCHEME}\s+(?!{PLACEHOLDER}\b)[A-Za-z0-9._~+/=-]{{8,}}"),
-    re.compile(KEY_SHAPE),
-)
+# One pattern, so that each text is searched once (two searches were a third of a capture's
+# recording cost: 8 texts an exchange).
+_KEY_SHAPED = re.compile(rf"{AUTH_SCHEME}\s+(?!{PLACEHOLDER}\b)[A-Za-z0-9._~+/=-]{{8,}}|{KEY_SHAPE}")
 
 
 class SecretLeakError(TalonContractsError, ValueError):
@@ -463,7 +462,7 @@ def find_secrets(interaction: Interaction, api_key: str | None = None) -> list[s
     """Where credentials appear in an interaction ("interaction 3, request header Authorization")."""
     found: list[str] = []
     for where, text in _texts(interaction):
-        if (api_key and len(api_key) >= 4 and api_key in text) or any(p.search(text) for p in _KEY_SHAPED):
+        if (api_key and len(api_key) >= 4 and api_key in text) or _KEY_SHAPED.search(text):
             place = f"interaction {interaction.index}, {where}"
             if place not in found:
                 found.append(place)

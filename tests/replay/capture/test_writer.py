@@ -70,8 +70,8 @@ def test_closed_segments_are_gzipped_and_read_back(tmp_path: Path) -> None:
 
 
 def test_more_stories_than_open_files_are_all_written(tmp_path: Path) -> None:
-    writer = CaptureWriter(tmp_path)
-    for n in range(400):  # past OPEN_FILES: the least recent are closed and reopened
+    writer = CaptureWriter(tmp_path, open_files=16)
+    for n in range(400):  # past open_files: the least recent are closed and reopened
         writer.write(f"profile-{n % 300}", LINE)
     writer.close()
     files = list(tmp_path.rglob("*.jsonl"))
