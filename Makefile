@@ -6,17 +6,17 @@ STAMP := $(VENV)/.installed-tests
 DEV_STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo fuzz lint type bench bench-sandbox bench-cassettes bench-replay bench-specdiff sandbox cassettes clean
+.PHONY: setup test demo fuzz lint type bench bench-sandbox bench-cassettes bench-replay bench-specdiff bench-capture sandbox cassettes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[tests]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[tests,fast]'
 	touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[tests,dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[tests,dev,fast]'
 	touch $@
 
 setup: $(STAMP)
@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_cassettes.py
 	$(BIN)/python bench/bench_replay.py
 	$(BIN)/python bench/bench_specdiff.py
+	$(BIN)/python bench/bench_capture.py
 
 bench-sandbox: $(STAMP)
 	$(BIN)/python bench/bench_sandbox.py
@@ -59,6 +60,9 @@ bench-replay: $(STAMP)
 
 bench-specdiff: $(STAMP)
 	$(BIN)/python bench/bench_specdiff.py
+
+bench-capture: $(STAMP)
+	$(BIN)/python bench/bench_capture.py
 
 # Re-record the committed corpus against the embedded sandbox (review the diff before committing).
 cassettes: $(STAMP)

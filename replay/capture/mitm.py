@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
-from replay.capture.proxy import HOP_BY_HOP
+from replay.capture.proxy import forwarded
 from replay.capture.recorder import Exchange, Recorder
 from replay.capture.run import CaptureOutcome
 from replay.capture.setup import build_recorder
@@ -103,11 +103,8 @@ def parse_targets(values: Iterable[str]) -> tuple[Target, ...]:
 
 
 def _recorded_headers(headers: Headers) -> list[tuple[str, str]]:
-    """The headers as the capture proxy records them: without the hop-by-hop ones (and those the
-    Connection header names), which belong to one connection, not to the exchange."""
-    pairs = [(str(n), str(v)) for n, v in headers.items(multi=True)]  # type: ignore[no-untyped-call]
-    named = {t.strip().lower() for n, v in pairs if n.lower() == "connection" for t in v.split(",")}
-    return [(n, v) for n, v in pairs if n.lower() not in HOP_BY_HOP and n.lower() not in named]
+    """The headers as the capture proxy records them (``proxy.forwarded``), repeated ones kept."""
+    return forwarded(headers.items(multi=True))  # type: ignore[no-untyped-call]
 
 
 def exchange_of(flow: HTTPFlow) -> Exchange | None:

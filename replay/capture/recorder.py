@@ -66,6 +66,7 @@ class CaptureStats:
     aborted: int = 0  # the client hung up before its request was whole
     too_large: int = 0  # a body past what is recorded: forwarded, not recorded
     malfunctions: int = 0  # the tool failed on an exchange (a bug of ours): not recorded
+    dropped: int = 0  # recording fell behind the traffic: not recorded (see replay.capture.background)
 
 
 def _header_lists(headers: Headers) -> dict[str, list[str]]:
@@ -114,6 +115,18 @@ class Recorder:
             self.stats.filtered_out += 1
             return None
         return match
+
+    def counts(self) -> tuple[CaptureStats, int, int, int]:
+        """(the stats; lines, bytes and segments written): what the status line shows."""
+        writer = self.writer
+        return self.stats, writer.lines_written, writer.bytes_written, len(writer.segments)
+
+    @property
+    def failed(self) -> str | None:
+        return self.writer.failed
+
+    def close(self) -> None:
+        self.writer.close()
 
     def safely(self, match: Match, exchange: Exchange) -> None:
         """:meth:`record`, where a failure of ours costs that exchange's line, never the proxying

@@ -17,12 +17,12 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from replay.capture.proxy import CaptureProxy
 from replay.capture.recorder import CaptureStats
-from replay.capture.writer import CaptureWriter
 
-__all__ = ["CaptureOutcome", "new_loop", "serve"]
+__all__ = ["CaptureOutcome", "Recording", "new_loop", "serve"]
 
 
 @dataclass(slots=True)
@@ -53,9 +53,21 @@ def new_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+class Recording(Protocol):
+    """Where exchanges are recorded: the :class:`~replay.capture.recorder.Recorder` itself (on the
+    proxy's loop), or a :class:`~replay.capture.background.RecordingProcess`."""
+
+    @property
+    def failed(self) -> str | None: ...
+
+    def close(self) -> None: ...
+
+    def counts(self) -> tuple[CaptureStats, int, int, int]: ...
+
+
 async def serve(
     proxy: CaptureProxy,
-    writer: CaptureWriter,
+    recording: Recording,
     *,
     on_start: Callable[[tuple[str, int]], None] | None = None,
     on_tick: Callable[[], None] | None = None,
@@ -85,15 +97,18 @@ async def serve(
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), tick)
-            if writer.failed is not None and not said_failure and on_failure is not None:
+            failed = recording.failed
+            if failed is not None and not said_failure and on_failure is not None:
                 said_failure = True
-                on_failure(writer.failed)
+                on_failure(failed)
             if on_tick is not None:
                 on_tick()
     finally:
         await proxy.stop()
-        await loop.run_in_executor(None, writer.close)  # (compressing the last segment takes a while)
+        await loop.run_in_executor(None, recording.close)  # (compressing the last segment takes a while)
         for number in installed:
             loop.remove_signal_handler(number)
-    return CaptureOutcome(proxy.recorder.stats, writer.lines_written, writer.bytes_written,
-                          len(writer.segments), writer.failed, stopped_by[0] if stopped_by else None)  # fmt: skip
+    stats, lines, written, segments = recording.counts()
+    return CaptureOutcome(
+        stats, lines, written, segments, recording.failed, stopped_by[0] if stopped_by else None
+    )

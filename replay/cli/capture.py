@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,7 @@ import click
 from replay.cli.common import ToolFailure
 
 if TYPE_CHECKING:
-    from replay.capture import Recorder
+    from replay.capture.run import Recording
 
 __all__ = ["capture"]
 
@@ -67,27 +66,37 @@ def capture(
     failed (a full disk: the proxy keeps forwarding) or could not start.
     """
     from replay.capture import CaptureProxy
+    from replay.capture.background import RecordingProcess
     from replay.capture.run import new_loop, serve
+    from replay.capture.setup import build_recorder
     from replay.reporting.capture import banner, summary
 
     address = _listen(listen)
-    recorder = _recorder(out, rotate, compress, sample, operations, validate, paths, salt)
-    writer = recorder.writer
-    proxy = CaptureProxy(target, recorder, address, timeout, ca_bundle)
+    if not target.startswith(("http://", "https://")):
+        raise click.UsageError(f"--target {target!r} is not an http(s) URL")
+    try:
+        recorder = build_recorder(out, rotate=rotate, compress=compress, sample=sample, operations=operations,
+                                  validate=validate, redact_paths=paths, salt=salt)  # fmt: skip
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    except OSError as exc:
+        raise ToolFailure(
+            f"cannot write the capture to {out}: {exc.strerror or exc}; nothing started"
+        ) from None
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    tick = _status(recorder, quiet)
+    recording = RecordingProcess(recorder)  # forked now, before any thread: see its docstring
+    proxy = CaptureProxy(target, recorder, address, timeout, ca_bundle, handover=recording.submit)
     loop = new_loop()
     try:
         outcome = loop.run_until_complete(serve(
-            proxy, writer,
+            proxy, recording,
             on_start=lambda where: click.echo(banner(where, target, str(out)), err=True),
-            on_tick=tick,
+            on_tick=_status(recording, quiet),
             on_failure=lambda why: click.echo(f"\nERROR: {why}; still forwarding, no longer recording", err=True),
         ))  # fmt: skip
     except OSError as exc:  # the address is taken, say
+        recording.close()
         raise ToolFailure(f"cannot listen on {listen}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
     finally:
         loop.close()
     if sys.stderr.isatty() and not quiet:
@@ -96,42 +105,7 @@ def capture(
     return outcome.exit_code
 
 
-def _recorder(
-    out: Path, rotate: tuple[str, ...], compress: bool, sample: str, operations: tuple[str, ...],
-    validate: bool, paths: tuple[str, ...], salt: str | None,
-) -> Recorder:  # fmt: skip
-    """The recorder the options describe, its directory checked: a usage error or exit 2 before
-    anything listens."""
-    from contracts import load_contract
-    from contracts.errors import UnknownOperation
-    from replay.capture import CaptureWriter, Recorder, Sampler, Stories, parse_rotation, parse_sample
-    from replay.recording.redaction import DEFAULT_PATHS, RedactionRules, Redactor
-
-    try:
-        rotation = parse_rotation(rotate)
-        share = parse_sample(sample)
-        rules = RedactionRules(json_paths=DEFAULT_PATHS + paths)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    contract = load_contract()
-    for operation in operations:
-        try:
-            contract.operation(operation)  # says the closest ids when it is not one
-        except UnknownOperation as exc:
-            raise click.UsageError(f"--operation: {exc}") from None
-    writer = CaptureWriter(out, rotation, compress)
-    try:
-        writer.check()
-    except OSError as exc:
-        raise ToolFailure(
-            f"cannot write the capture to {out}: {exc.strerror or exc}; nothing started"
-        ) from None
-    key = salt.encode() if salt else secrets.token_bytes(32)
-    return Recorder(contract, writer, Redactor(rules, key), Stories(key), Sampler(share),
-                    frozenset(operations) or None, validate)  # fmt: skip
-
-
-def _status(recorder: Recorder, quiet: bool) -> Callable[[], None]:
+def _status(recording: Recording, quiet: bool) -> Callable[[], None]:
     """The status line, called every second: rewritten in place on a terminal, a line every 10 s in a log."""
     from replay.reporting.capture import status_line
 
@@ -142,7 +116,8 @@ def _status(recorder: Recorder, quiet: bool) -> Callable[[], None]:
         ticks[0] += 1
         if quiet or not (tty or ticks[0] % 10 == 0):
             return
-        line = status_line(recorder.stats, recorder.writer.bytes_written)
+        stats, _, written, _ = recording.counts()
+        line = status_line(stats, written)
         click.echo(f"\r{line}\x1b[K" if tty else line, nl=not tty, err=True)
 
     return tick

@@ -34,6 +34,7 @@ def status_line(stats: CaptureStats, bytes_written: int) -> str:
         (stats.too_large, "too large to record"),
         (stats.aborted, "aborted by the client"),
         (stats.malfunctions, "not recorded (internal errors)"),
+        (stats.dropped, "not recorded (recording fell behind)"),
     ):
         if count:
             parts.append(f"{count:,} {what}")

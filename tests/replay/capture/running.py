@@ -45,7 +45,7 @@ def capturing(
 
     async def main() -> CaptureOutcome:
         stop.append(asyncio.Event())
-        return await serve(proxy, writer, stop=stop[0], tick=0.05,
+        return await serve(proxy, recorder, stop=stop[0], tick=0.05,
                            on_start=lambda where: started.set())  # fmt: skip
 
     def run() -> None:
