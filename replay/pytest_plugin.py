@@ -52,6 +52,7 @@ _SCHEMATHESIS_LABELS = pytest.StashKey[set[str]]()  # "METHOD /path" of schemath
 _NEXT = pytest.StashKey["Contract"]()  # the next contract, loaded when first needed
 _NEXT_CHECKED = pytest.StashKey[int]()  # exchanges checked against it
 _NEXT_BREAKS = pytest.StashKey[list[tuple[str, str, list[str]]]]()  # (test, exchange, violations) it rejects
+_CASSETTE_ROOTS = pytest.StashKey[list[Path]]()  # where cassettes are collected as tests
 
 _SETTINGS: dict[str, tuple[str, str | None, str]] = {
     # name: (ini help, environment variable, default)
@@ -460,18 +461,25 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 def _collects_cassettes(config: pytest.Config, path: Path) -> bool:
     """Cassettes are collected under --talon-verify-cassettes directories, and under a directory
-    named ``cassettes`` that was named on the command line (a project's other YAML files never are)."""
+    named ``cassettes`` that was named on the command line (a project's other YAML files never are).
+
+    Asked for every file pytest collects: the cassette package (~140 ms of imports: orjson, YAML,
+    the readers) is imported only once a file is under such a root, never in a project's run
+    that names none."""
+    resolved = path.resolve()
+    roots = config.stash.get(_CASSETTE_ROOTS, None)
+    if roots is None:
+        roots = [Path(d).resolve() for d in config.getoption("talon_verify_cassettes")]
+        for arg in config.args:
+            given = Path(str(arg).split("::", 1)[0]).resolve()
+            if given.is_file() or (given.is_dir() and "cassettes" in given.parts[-1:]):
+                roots.append(given)
+        config.stash[_CASSETTE_ROOTS] = roots
+    if not any(resolved == root or root in resolved.parents for root in roots):
+        return False
     from replay.cassettes import CASSETTE_SUFFIXES
 
-    if path.suffix.lower() not in CASSETTE_SUFFIXES:
-        return False
-    resolved = path.resolve()
-    roots = [Path(d).resolve() for d in config.getoption("talon_verify_cassettes")]
-    for arg in config.args:
-        given = Path(str(arg).split("::", 1)[0]).resolve()
-        if given == resolved or (given.is_dir() and "cassettes" in given.parts[-1:]):
-            roots.append(given)
-    return any(resolved == root or root in resolved.parents for root in roots)
+    return path.suffix.lower() in CASSETTE_SUFFIXES
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

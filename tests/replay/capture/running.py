@@ -35,8 +35,9 @@ def capturing(
     writer = CaptureWriter(out, rotation or Rotation(), compress)
     writer.check()
     timeout = options.pop("timeout", 30.0)
+    ca_bundle = options.pop("ca_bundle", None)
     recorder = Recorder(load_contract(), writer, Redactor(salt=key), Stories(key), Sampler(share), **options)
-    proxy = CaptureProxy(target, recorder, ("127.0.0.1", 0), timeout)
+    proxy = CaptureProxy(target, recorder, ("127.0.0.1", 0), timeout, ca_bundle)
     loop = new_loop()
     started = threading.Event()
     stop: list[asyncio.Event] = []

@@ -3,6 +3,7 @@ for faults), what goes through is unchanged, and what is written is redacted, wh
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.client
 import json
@@ -315,3 +316,56 @@ def test_validation_logs_violations_and_leaves_the_traffic_alone(sandbox: Sandbo
         ("updateCustomerSessionV2", "request", "/customerSession/cartItems/0/quantity")
     ]
     assert len(_lines(tmp_path)) == 1
+
+
+def _certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (a private CA, as --ca-bundle is for)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "talon-test")])
+    now = dt.datetime.now(dt.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert, private = directory / "cert.pem", directory / "key.pem"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))  # fmt: skip
+    return cert, private
+
+
+def test_tls_upstreams_are_verified_and_a_private_ca_can_be_given(tmp_path: Path) -> None:
+    import ssl
+
+    cert, key = _certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    def tls(conn: socket.socket, server: Misbehaving) -> None:
+        with contextlib.suppress(ssl.SSLError):  # (the proxy that does not trust it hangs up)
+            _gzip_upstream(context.wrap_socket(conn, server_side=True), server)
+
+    upstream = Misbehaving(tls)
+    target = upstream.url.replace("http://", "https://")
+    try:
+        with capturing(target, tmp_path / "untrusted") as proxy:  # the system's CAs do not know it
+            refused = _session(proxy.url).get(f"{proxy.url}/v2/customer_sessions/tls-1")
+        with capturing(target, tmp_path / "trusted", ca_bundle=str(cert)) as proxy:
+            trusted = _session(proxy.url).get(f"{proxy.url}/v2/customer_sessions/tls-1")
+    finally:
+        upstream.stop()
+    assert refused.status_code == 502 and "certificate" in refused.json()["message"].lower()
+    assert trusted.status_code == 200 and b"createdCoupons" in trusted.content
+    assert len(_interactions(tmp_path / "trusted")) == 1

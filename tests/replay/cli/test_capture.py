@@ -150,3 +150,18 @@ def test_a_full_disk_stops_recording_not_proxying(tmp_path: Path) -> None:
     assert all(
         line.endswith(b"\n") and orjson.loads(line)["response"]["status"] == 200 for line in lines
     )  # none torn
+
+
+def test_redact_path_and_the_key_never_reach_the_disk(tmp_path: Path) -> None:
+    with Sandbox() as sandbox, _running(sandbox.base_url, tmp_path, "--redact-path", "$.customerSession.attributes.Channel",
+                                         "--redaction-salt", "team-key") as (process, url):  # fmt: skip
+        update = {"customerSession": {**UPDATE["customerSession"], "attributes": {"Channel": "in-store-42"}}}
+        assert requests.put(
+            f"{url}/v2/customer_sessions/redact-1?dry=true", json=update, headers=AUTH, timeout=10
+        ).ok
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    everything = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert b"in-store-42" not in everything and b"sandbox-api-key" not in everything
+    assert b"Channel-" in everything  # a pseudonym in its place
