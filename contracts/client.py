@@ -47,10 +47,11 @@ from .http import HttpRequest, HttpResponse, has_content, is_json_media, media_t
 from .model import MISSING, Operation, Parameter
 from .schema import schema_type
 from .spec import Contract, load_contract
+from .validation import Validator
 
 __all__ = ["ApiError", "ApiResponse", "IntegrationClient", "RetryPolicy"]
 
-log = logging.getLogger("contracts.client")
+log: logging.Logger = logging.getLogger("contracts.client")
 
 VALIDATE_MODES = ("off", "warn", "strict")
 _RESERVED = ("_headers", "_timeout")
@@ -133,15 +134,15 @@ class ApiError(requests.HTTPError):
         response: requests.Response | None = None,
         violations: Sequence[Violation] = (),
     ) -> None:
-        self.api_response = api_response
+        self.api_response: ApiResponse = api_response
         #: contract violations of this answer (when the client validates): an undocumented
         #: status, an error body of the wrong shape ...
-        self.violations = list(violations)
-        self.status = api_response.status
-        self.operation_id = api_response.operation_id
-        self.body = api_response.data
+        self.violations: list[Violation] = list(violations)
+        self.status: int = api_response.status
+        self.operation_id: str = api_response.operation_id
+        self.body: Any = api_response.data
         body = self.body if isinstance(self.body, dict) else {}
-        self.message = str(body.get("message") or "")
+        self.message: str = str(body.get("message") or "")
         self.errors: list[dict[str, Any]] = [e for e in body.get("errors") or [] if isinstance(e, dict)]
         reason = getattr(response, "reason", "") or ""
         text = f"{self.operation_id}: {self.status} {reason}".rstrip()
@@ -191,24 +192,24 @@ class IntegrationClient:
             raise ValueError(f"validate must be one of {', '.join(VALIDATE_MODES)}, got {validate!r}")
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
-        self.base_url = base_url.rstrip("/")
+        self.base_url: str = base_url.rstrip("/")
         api_key = api_key.strip()
         if not api_key or any(ch.isspace() or not ch.isprintable() for ch in api_key):
             # said without the key: error messages end up in CI logs
             raise ValueError("api_key must be a non-empty string without spaces or control characters")
-        self.api_key = api_key
+        self.api_key: str = api_key
         self._own_session = session is None
-        self.session = session or requests.Session()
-        self.timeout = timeout
+        self.session: requests.Session = session or requests.Session()
+        self.timeout: float | tuple[float, float] = timeout
         if isinstance(retries, RetryPolicy):
-            self.retry = retries
+            self.retry: RetryPolicy = retries
         else:
             self.retry = RetryPolicy(retries=max(0, retries or 0))
-        self.validate = validate
-        self.contract = contract or load_contract()
-        self.validator = self.contract.validator()
-        self.observers = list(observers)
-        self.user_agent = user_agent
+        self.validate: str = validate
+        self.contract: Contract = contract or load_contract()
+        self.validator: Validator = self.contract.validator()
+        self.observers: list[Callable[[ApiResponse], None]] = list(observers)
+        self.user_agent: str = user_agent
 
     def __repr__(self) -> str:
         return f"<IntegrationClient {self.base_url} validate={self.validate}>"
