@@ -18,6 +18,10 @@ with users):
   Cassette items and ``talon_client`` calls are checked against it as well, and the session ends
   with what would break under it; tests do not fail for it.
 
+``talon_traffic`` (a fixture, or a marker) checks each exchange of the test's code with the base URL,
+through any client vcrpy patches (requests, urllib3, httpx, aiohttp), as ``talon_cassette``'s
+always are: a violation fails the test in the validator's words.
+
 Every fixture can be overridden in a ``conftest.py`` like any pytest fixture. Markers:
 ``talon_contract("operationId", ...)`` states what a test covers (an unknown id is a usage error
 that lists the valid ones); ``talon_staging`` marks tests that need a real staging system (skipped,
@@ -42,9 +46,15 @@ if TYPE_CHECKING:  # imported when used: the plugin loads in every pytest run of
     from contracts.client import ApiResponse, IntegrationClient
     from contracts.spec import Contract
 
-__all__ = ["RECORD_MODES", "OperationCoverage"]
+__all__ = ["MARKERS", "RECORD_MODES", "OperationCoverage"]
 
 RECORD_MODES = ("none", "once", "new_episodes", "all")
+MARKERS = (
+    "talon_contract(*operation_ids): the Integration API operations a test covers",
+    "talon_staging: needs a real staging system (--talon-base-url and a key)",
+    "talon_record_mode(mode): vcrpy record mode of this test's talon_cassette",
+    "talon_traffic(expect_violations=False): check the test's exchanges with the API against the contract",
+)
 _EXERCISED = pytest.StashKey[set[str]]()
 _ACTIVE = pytest.StashKey[bool]()
 _LABELS = pytest.StashKey[dict[tuple[str, str], str]]()  # (METHOD, path template) -> operationId
@@ -53,17 +63,15 @@ _NEXT = pytest.StashKey["Contract"]()  # the next contract, loaded when first ne
 _NEXT_CHECKED = pytest.StashKey[int]()  # exchanges checked against it
 _NEXT_BREAKS = pytest.StashKey[list[tuple[str, str, list[str]]]]()  # (test, exchange, violations) it rejects
 _CASSETTE_ROOTS = pytest.StashKey[list[Path]]()  # where cassettes are collected as tests
+_MARKER_ERROR = pytest.StashKey[str]()  # a test's bad talon_contract marker: its own error
+_TRAFFIC = pytest.StashKey[dict[str, Any]]()  # a test's cassette or observed traffic, judged after it
 
 _SETTINGS: dict[str, tuple[str, str | None, str]] = {
     # name: (ini help, environment variable, default)
     "base_url": ("Base URL of the API under test (default: an embedded sandbox)", "TALON_BASE_URL", ""),
     "contract": ("OpenAPI document to test against (default: the shipped contract)", None, ""),
     "record_mode": ("vcrpy record mode for talon_cassette: none, once, new_episodes, all", None, "none"),
-    "cassette_dir": (
-        "Directory of talon_cassette's cassettes (default: cassettes/ beside the test)",
-        None,
-        "",
-    ),
+    "cassette_dir": ("Directory of talon_cassette's cassettes (default: cassettes/ by the test)", None, ""),
     "next_contract": ("A next vendor release: also check cassettes and client calls against it", None, ""),
 }
 
@@ -108,15 +116,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "talon_contract(*operation_ids): the Integration API operations a test covers"
-    )
-    config.addinivalue_line(
-        "markers", "talon_staging: needs a real staging system (--talon-base-url and a key)"
-    )
-    config.addinivalue_line(
-        "markers", "talon_record_mode(mode): vcrpy record mode of this test's talon_cassette"
-    )
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
     config.stash[_EXERCISED] = set()
     config.stash[_ACTIVE] = False
     config.stash[_NEXT_CHECKED] = 0
@@ -197,13 +198,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             contract = contract or _contract_of(config)
             known = {op.operation_id for op in contract}
             unknown = [str(a) for a in marker.args if a not in known]
-            if unknown or not marker.args:
-                raise pytest.UsageError(
-                    f"{item.nodeid}: talon_contract names unknown operation(s) {', '.join(unknown) or '(none given)'}; "
-                    f"valid: {', '.join(sorted(known))}"
-                )
-            config.stash[_EXERCISED].update(str(a) for a in marker.args)
-            config.stash[_ACTIVE] = True
+            if unknown or not marker.args:  # that test's error, not the session's (-k may not even select it)
+                import difflib
+
+                near = sorted({m for u in unknown for m in difflib.get_close_matches(u, known, 3, 0.6)})
+                item.stash[_MARKER_ERROR] = (
+                    f"talon_contract names unknown operation(s) {', '.join(unknown) or '(none given)'}"
+                    + (f"; did you mean {', '.join(near)}?" if near else "") + f" (valid: {', '.join(sorted(known))})"
+                )  # fmt: skip
+            config.stash[_ACTIVE] = True  # a marker says what a test covers; only calls count as exercised
         mode = item.get_closest_marker("talon_record_mode")
         if mode is not None and (len(mode.args) != 1 or mode.args[0] not in RECORD_MODES):
             raise pytest.UsageError(
@@ -323,6 +326,32 @@ def talon_cassette(
     recorder = vcr.VCR(**vcr_config(api_key=_api_key(pytestconfig) or None), record_mode=talon_record_mode,
                        match_on=["method", "path", "query"])  # fmt: skip
     with recorder.use_cassette(str(talon_cassette_dir / name)) as cassette:
+        request.node.stash[_TRAFFIC] = {"cassette": cassette}  # judged after the test: pytest_runtest_call
+        yield cassette
+
+
+@pytest.fixture(autouse=True)
+def _talon_markers(request: pytest.FixtureRequest) -> None:
+    """A test's bad marker fails that test; ``talon_traffic`` as a marker turns the fixture on."""
+    error = request.node.stash.get(_MARKER_ERROR, None)
+    if error is not None:
+        pytest.fail(error, pytrace=False)
+    if request.node.get_closest_marker("talon_traffic") is not None:
+        request.getfixturevalue("talon_traffic")
+
+
+@pytest.fixture
+def talon_traffic(request: pytest.FixtureRequest, talon_base_url: str) -> Iterator[Any]:
+    """Every exchange of the test's code with talon_base_url, through any client, checked against the
+    contract when the test ends (with talon_cassette: the cassette's exchanges)."""
+    request.config.stash[_ACTIVE] = True
+    if "talon_cassette" in request.fixturenames:  # one vcrpy cassette at a time: the test's own is judged
+        yield None
+        return
+    from replay.recording.traffic import observing
+
+    with observing() as cassette:
+        request.node.stash[_TRAFFIC] = {"observed": cassette, "base_url": talon_base_url}
         yield cassette
 
 
@@ -357,6 +386,24 @@ class OperationCoverage:
 def talon_coverage(pytestconfig: pytest.Config) -> OperationCoverage:
     """Report operations a test exercised outside ``talon_client`` (see the module docstring)."""
     return OperationCoverage(pytestconfig)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """After the test's own body, its traffic is judged (``replay.recording.traffic.verdict``): a
+    violation fails the test itself, in the validator's words."""
+    __tracebackhide__ = True  # the failure is the test's: none of this plugin's frames are shown
+    result = yield
+    traffic = item.stash.get(_TRAFFIC, None)
+    if traffic is not None:
+        from replay.recording.traffic import verdict
+
+        marker = item.get_closest_marker("talon_traffic")
+        expected = bool(marker and marker.kwargs.get("expect_violations"))
+        judged = verdict(_contract_of(item.config), **traffic, test=item.nodeid, expect_violations=expected)
+        item.config.stash[_EXERCISED].update(judged.exercised)
+        judged.conclude()  # warns of what was recorded broken, raises for what was played or sent
+    return result
 
 
 @pytest.hookimpl(wrapper=True)
@@ -431,7 +478,7 @@ def _summarise_next(terminalreporter: Any, config: pytest.Config) -> None:
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     _summarise_next(terminalreporter, config)
     labels = config.stash.get(_SCHEMATHESIS_LABELS, set())
-    if not config.stash.get(_ACTIVE, False) and not config.stash.get(_EXERCISED, set()) and not labels:
+    if not (config.stash.get(_ACTIVE, False) or config.stash.get(_EXERCISED, set()) or labels):
         return
     try:
         routes = _operations_by_route(config)
@@ -461,11 +508,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 def _collects_cassettes(config: pytest.Config, path: Path) -> bool:
     """Cassettes are collected under --talon-verify-cassettes directories, and under a directory
-    named ``cassettes`` that was named on the command line (a project's other YAML files never are).
-
-    Asked for every file pytest collects: the cassette package (~140 ms of imports: orjson, YAML,
-    the readers) is imported only once a file is under such a root, never in a project's run
-    that names none."""
+    named ``cassettes`` named on the command line (a project's other YAML files never are). Asked
+    for every file: the readers (~270 ms of imports) load only for a file under such a root."""
     resolved = path.resolve()
     roots = config.stash.get(_CASSETTE_ROOTS, None)
     if roots is None:
@@ -525,9 +569,7 @@ class InteractionItem(pytest.Item):
             self.config.stash[_EXERCISED].add(match.operation.operation_id)
         if violations:
             raise ContractViolationError(violations)
-        _check_next(
-            self.config, self.nodeid, self.interaction
-        )  # what conforms today, checked against the next
+        _check_next(self.config, self.nodeid, self.interaction)  # what conforms today, against the next
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         request = self.interaction.request

@@ -160,10 +160,6 @@ def test_cassettes_record_once_with_redaction_then_replay(pytester: pytest.Pytes
 @pytest.mark.parametrize(
     ("marker", "message"),
     [
-        (
-            'talon_contract("getCustomerSesion")',
-            "*unknown operation(s) getCustomerSesion; valid: *getCustomerSession*",
-        ),
         ('talon_record_mode("sometimes")', "*talon_record_mode takes one of none, once, new_episodes, all*"),
     ],
 )

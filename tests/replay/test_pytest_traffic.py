@@ -1,0 +1,142 @@
+"""The team's *own* calls checked in CI (issue 18), through pytester: whichever client the shop's code
+uses (plain requests, urllib3 as the official SDK does, httpx), its exchanges with the API are
+judged against the contract, and a cassette that breaks it fails in playback."""
+
+from __future__ import annotations
+
+import pytest
+
+SHOP = """
+import json
+import pytest
+
+BAD = {"customerSession": {"profileId": "p-1", "cartItems": [{"sku": "a", "quantity": "2", "price": 1}]}}
+GOOD = {"customerSession": {"profileId": "p-1", "cartItems": [{"sku": "a", "quantity": 2, "price": 1}]}}
+
+
+def checkout_requests(base_url, key, body):
+    import requests
+    return requests.put(f"{base_url}/v2/customer_sessions/s-1?dry=true", json=body,
+                        headers={"Authorization": f"ApiKey-v1 {key}"}, timeout=10).status_code
+
+
+def checkout_urllib3(base_url, key, body):
+    import urllib3
+    answer = urllib3.PoolManager().request("PUT", f"{base_url}/v2/customer_sessions/s-1?dry=true",
+                                           body=json.dumps(body), headers={"Authorization": f"ApiKey-v1 {key}",
+                                                                           "Content-Type": "application/json"})
+    return answer.status
+
+
+def checkout_httpx(base_url, key, body):
+    import httpx
+    return httpx.put(f"{base_url}/v2/customer_sessions/s-1?dry=true", json=body,
+                     headers={"Authorization": f"ApiKey-v1 {key}"}).status_code
+"""
+
+
+@pytest.mark.parametrize("client", ["requests", "urllib3", "httpx"])
+def test_a_wrong_type_sent_by_the_shops_own_code_is_named(pytester: pytest.Pytester, client: str) -> None:
+    pytester.makepyfile(shop=SHOP)
+    pytester.makepyfile(
+        test_checkout=f"""
+import pytest
+from shop import BAD, GOOD, checkout_{client} as checkout
+
+@pytest.mark.talon_traffic
+def test_bad(talon_base_url, talon_api_key):
+    checkout(talon_base_url, talon_api_key, BAD)  # the shop's code: it only sees a 400
+
+def test_good(talon_traffic, talon_base_url, talon_api_key):
+    assert checkout(talon_base_url, talon_api_key, GOOD) == 200
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*1 of 1 exchange(s) with the API broke the contract*",
+        "*PUT */v2/customer_sessions/s-1 -> 400 (updateCustomerSessionV2)*",
+        "*/customerSession/cartItems/0/quantity*integer*",
+    ])  # fmt: skip
+    result.stdout.fnmatch_lines(["*talon-contracts coverage*", "1 of 28 operations exercised"])
+
+
+def test_a_test_may_say_it_breaks_the_contract_on_purpose(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(shop=SHOP)
+    pytester.makepyfile(
+        test_negative="""
+import pytest
+from shop import BAD, checkout_requests
+
+@pytest.mark.talon_traffic(expect_violations=True)
+def test_the_api_refuses_it(talon_base_url, talon_api_key):
+    assert checkout_requests(talon_base_url, talon_api_key, BAD) == 400
+"""
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+CASSETTE = """interactions:
+- request:
+    method: PUT
+    uri: http://localhost:9000/v2/customer_sessions/s-1?dry=true
+    headers: {Authorization: [ApiKey-v1 REDACTED], Content-Type: [application/json]}
+    body: '{"customerSession": {"profileId": "p-1"}}'
+  response:
+    status: {code: 200, message: OK}
+    headers: {Content-Type: [application/json]}
+    body: {string: '{"effects": [], "createdReferrals": []}'}
+version: 1
+"""
+
+
+def test_a_cassette_that_breaks_the_contract_fails_in_playback(pytester: pytest.Pytester) -> None:
+    (pytester.path / "cassettes").mkdir()
+    for name in ("test_played", "test_played_on_purpose"):
+        (pytester.path / "cassettes" / f"{name}.yaml").write_text(CASSETTE)
+    pytester.makepyfile(
+        test_playback="""
+import pytest
+import requests
+
+def test_played(talon_cassette, talon_base_url):
+    answer = requests.put(f"{talon_base_url}/v2/customer_sessions/s-1?dry=true",
+                          json={"customerSession": {"profileId": "p-1"}})
+    assert answer.status_code == 200  # green before: the cassette answered
+
+@pytest.mark.talon_traffic(expect_violations=True)
+def test_played_on_purpose(talon_cassette, talon_base_url):
+    requests.put(f"{talon_base_url}/v2/customer_sessions/s-1?dry=true", json={"customerSession": {"profileId": "p-1"}})
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*the cassette*test_played.yaml*", "*createdCoupons*"])
+
+
+def test_markers_count_for_nothing_and_a_typo_is_that_tests_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_marked="""
+import pytest
+
+@pytest.mark.talon_contract("getCustomerSession", "updateCustomerSessionV2")
+def test_declared_only():
+    pass
+
+@pytest.mark.talon_contract("getCustomerSesion")
+def test_typo():
+    pass
+
+def test_other():
+    pass
+"""
+    )
+    collected = pytester.runpytest("-p", "no:cacheprovider", "--co")
+    collected.stdout.fnmatch_lines(["0 of 28 operations exercised"])  # collected is not run
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*getCustomerSesion*did you mean getCustomerSession?*", "0 of 28 operations exercised"]
+    )
+    selected = pytester.runpytest("-p", "no:cacheprovider", "-k", "other")
+    selected.assert_outcomes(passed=1)  # -k: the typo elsewhere stops nothing
