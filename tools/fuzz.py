@@ -9,14 +9,14 @@
    negative data as generated, not as sent (see property_setup.negative_data_rejection_as_sent).
 
 The contract (vendor document + overlay) and the schemathesis configuration (the generation hints
-the tests use) are written to build/fuzz/ first, since ``st`` reads files. Exit status: 0 when
-both parts pass, 1 when either found a failure, 2 when something could not run.
+and relaxed checks the tests use, the key from $TALON_API_KEY) are written to build/fuzz/ first,
+since ``st`` reads files: the same two files as ``talon-contracts contract``, by the same code.
+Exit status: 0 when both parts pass, 1 when either found a failure, 2 when something could not run.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -28,42 +28,23 @@ OUT = ROOT / "build" / "fuzz"
 sys.path.insert(0, str(ROOT))
 
 
-def _toml(config: dict[str, object]) -> str:
-    """The few TOML shapes the generated configuration needs (tables of scalars and lists)."""
-
-    def value(v: object) -> str:
-        if isinstance(v, dict):
-            return "{ " + ", ".join(f"{json.dumps(k)} = {value(x)}" for k, x in v.items()) + " }"
-        return json.dumps(v)  # strings, numbers and lists of them are valid TOML as JSON
-
-    lines = ["# written by tools/fuzz.py from the contract's examples; do not edit", "[dictionaries]"]
-    dictionaries = config["dictionaries"]
-    assert isinstance(dictionaries, dict)
-    lines += [f"{json.dumps(name)} = {value(d)}" for name, d in dictionaries.items()]
-    operations = config["operations"]
-    assert isinstance(operations, list)
-    for operation in operations:
-        lines += ["", "[[operations]]"]
-        lines += [f"{json.dumps(k)} = {value(v)}" for k, v in operation.items()]
-    return "\n".join(lines) + "\n"
-
-
 def write_inputs() -> tuple[Path, Path]:
+    """The two files of ``talon-contracts contract --output ... --schemathesis-config ...``, by the
+    package's code (contracts.fuzzing): what the nightly run uses is what the package ships."""
     from contracts import load_contract
-    from tests.contracts.sandbox.property_setup import config_from_examples
+    from contracts.fuzzing import contract_text, schemathesis_toml
+    from replay.cassettes import atomic_write
 
-    OUT.mkdir(parents=True, exist_ok=True)
     document = load_contract().document.data
-    contract = OUT / "contract.json"
-    contract.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    config = OUT / "schemathesis.toml"
-    config.write_text(_toml(config_from_examples(document)), encoding="utf-8")
+    contract, config = OUT / "contract.json", OUT / "schemathesis.toml"
+    for path, text in ((contract, contract_text(document, "json")), (config, schemathesis_toml(document))):
+        with atomic_write(path) as stream:  # its directory created
+            stream.write(text.encode("utf-8"))
     return contract, config
 
 
-def run(command: list[str], env: dict[str, str] | None = None, secret: str | None = None) -> int:
-    shown = " ".join(command)
-    print("$", shown.replace(secret, "***") if secret else shown, flush=True)  # keys stay out of CI logs
+def run(command: list[str], env: dict[str, str] | None = None) -> int:
+    print("$", " ".join(command), flush=True)  # keys go through the environment: never in CI logs
     started = time.monotonic()
     status = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
     print(f"-> exit {status} after {time.monotonic() - started:.0f} s", flush=True)
@@ -95,18 +76,20 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         failures += status
 
+    from contracts.fuzzing import API_KEY_VARIABLE
     from contracts.sandbox import Sandbox
 
     sandbox = None if args.url else Sandbox(port=0).start()
     try:
         url = args.url or str(sandbox.base_url)  # type: ignore[union-attr]
         key = args.api_key if args.url else sandbox.api_key  # type: ignore[union-attr]
+        env = dict(os.environ, **{API_KEY_VARIABLE: key})  # the configuration reads the key from there
         status = run([
             str(bin_dir / "st"), "--config-file", str(config), "run", str(contract), "--url", url,
-            "-H", f"Authorization: ApiKey-v1 {key}", "--mode", "all",
-            "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", str(args.max_examples),
-            "--continue-on-failure", "--report", "junit", "--report-dir", str(OUT / "report"),
-        ], secret=key)  # fmt: skip
+            "--mode", "all", "--phases", "examples,coverage,fuzzing,stateful",
+            "--max-examples", str(args.max_examples), "--continue-on-failure",
+            "--report", "junit", "--report-dir", str(OUT / "report"),
+        ], env)  # fmt: skip
     finally:
         if sandbox is not None:
             sandbox.stop()

@@ -23,9 +23,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from contracts import load_contract
+from contracts.fuzzing import operation_objects
 from replay.pytest_plugin import OperationCoverage
 
-from .property_setup import ADDITIONAL_CHECKS, build_schema, excluded_checks, operation_objects
+from .property_setup import ADDITIONAL_CHECKS, build_schema, excluded_checks
 
 #: A path value as schemathesis generates it: unreserved characters and %XX escapes only. Any
 #: other value came from a link, unencoded. (A raw value that happens to look encoded, "a%41",
