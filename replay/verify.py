@@ -7,7 +7,9 @@ return outcome dataclasses; ``replay.reporting.text`` prints them.
 Negative exchanges: a recording may deliberately send a bad request to see the API reject it (the
 corpus does, to cover the documented 400s). When the recorded answer is a documented 4xx, the
 request's own violations are what the exchange is about; they are counted as expected, not
-reported (``strict_requests=True`` reports them too). The answer itself is always checked.
+reported (``strict_requests=True`` reports them too). The answer itself is always checked. A 405 to
+a method the contract does not document at a path it serves is one too (there is no operation,
+so no answer to check): schemathesis' ``unsupported_method`` check sends such requests.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from pathlib import Path
 
 from contracts.errors import Violation
 from contracts.http import HttpResponse
+from contracts.model import Match
+from contracts.schema import HTTP_METHODS
 from contracts.spec import Contract
 from replay.cassettes import CassetteError, input_files, read_interactions
-from replay.cassettes.model import Interaction, ReadProblem, plain_response
+from replay.cassettes.model import Interaction, ReadProblem, plain_response, with_credential_placeholder
 
 __all__ = [
     "Checked",
@@ -124,7 +128,8 @@ def check(
     """(violations, request violations forgiven because the exchange is a negative one)."""
     validator = contract.validator()
     match = contract.find(interaction.request.method, interaction.request.url)
-    request_violations = validator.validate_request(interaction.request, match.operation if match else None)
+    request = with_credential_placeholder(interaction.request)  # "[Filtered]" ...: a redacted credential
+    request_violations = validator.validate_request(request, match.operation if match else None)
     response = _response(interaction)
     response_violations: list[Violation] = []
     if match is not None and response is not None:
@@ -132,13 +137,26 @@ def check(
     forgiven = 0
     if (
         not strict_requests
-        and match is not None
         and response is not None
-        and 400 <= response.status < 500
-        and match.operation.response_for(response.status) is not None
+        and _negative(contract, interaction, match, response.status)
     ):
         forgiven, request_violations = len(request_violations), []
     return request_violations + response_violations, forgiven
+
+
+def _negative(contract: Contract, interaction: Interaction, match: Match | None, status: int) -> bool:
+    """Whether the recorded answer rejects the request as the contract says it would: a 4xx the
+    operation documents, or a 405 to a method the contract does not document at a path it serves
+    with others (RFC 9110's answer, which no operation documents: schemathesis' unsupported_method
+    check sends TRACE, PATCH ... to every path and expects it)."""
+    if not 400 <= status < 500:
+        return False
+    if match is not None:
+        return match.operation.response_for(status) is not None
+    if status != 405:
+        return False
+    method, url = interaction.request.method.upper(), interaction.request.url
+    return any(contract.find(other, url) is not None for other in HTTP_METHODS if other.upper() != method)
 
 
 def file_interactions(path: Path, problems: list[ReadProblem], formats: list[str]) -> Iterator[Interaction]:

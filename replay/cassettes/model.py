@@ -7,6 +7,7 @@ become :class:`ReadProblem` records so that the rest of a file can still be used
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,14 +17,17 @@ from replay.talon.policies import authorization
 
 __all__ = [
     "AUTH_PLACEHOLDER",
+    "FILTERED_CREDENTIALS",
     "FOREIGN_AUTH_PLACEHOLDER",
     "PLACEHOLDER",
     "Interaction",
     "ReadProblem",
     "body_text",
     "decoded_body",
+    "is_filtered_credential",
     "plain",
     "plain_response",
+    "with_credential_placeholder",
 ]
 
 #: What a redacted cassette holds in place of a secret (``replay.recording.redaction`` writes them,
@@ -33,6 +37,27 @@ AUTH_PLACEHOLDER = authorization(PLACEHOLDER)  # the key in use: the engine send
 #: A credential other than the key in use (a story's revoked key ...): replay sends an invalid key
 #: in its place, so that a recorded 401 is provoked again instead of answered with data.
 FOREIGN_AUTH_PLACEHOLDER = authorization(f"{PLACEHOLDER}-OTHER")
+#: What other tools write as a whole ``Authorization`` value in place of a credential they filtered
+#: out: schemathesis' reports (``st run --report vcr|har``) write ``[Filtered]``; ``<redacted>`` and
+#: ``***`` are the usual others (HTTP debuggers, log scrubbers). Each says "a credential was sent
+#: and removed", not which one (schemathesis filters the wrong keys of its own auth checks alike),
+#: so it is read as AUTH_PLACEHOLDER, the key in use: verify accepts it as a credential and replay
+#: sends the caller's key. Only these exact values: anything else is checked as a key (a bare key,
+#: a wrong scheme) or searched for as a secret, as before.
+FILTERED_CREDENTIALS: tuple[str, ...] = ("[Filtered]", "<redacted>", "***")
+
+
+def is_filtered_credential(value: str | None) -> bool:
+    """Whether an ``Authorization`` value is one of FILTERED_CREDENTIALS."""
+    return value is not None and value.strip() in FILTERED_CREDENTIALS
+
+
+def with_credential_placeholder(request: HttpRequest) -> HttpRequest:
+    """``request`` with a credential another tool filtered (FILTERED_CREDENTIALS) written as ours."""
+    headers = normalize_headers(request.headers)
+    if not is_filtered_credential(headers.get("authorization")):
+        return request
+    return dataclasses.replace(request, headers={**headers, "authorization": AUTH_PLACEHOLDER})
 
 
 @dataclass(slots=True)

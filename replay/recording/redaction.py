@@ -45,6 +45,7 @@ from replay.cassettes.model import (
     PLACEHOLDER,
     Interaction,
     decoded_body,
+    is_filtered_credential,
 )
 from replay.paths import PathPattern, value_at
 from replay.talon.personal import (
@@ -233,6 +234,8 @@ class Redactor:
             return PLACEHOLDER
         if value in (AUTH_PLACEHOLDER, FOREIGN_AUTH_PLACEHOLDER):
             return value
+        if is_filtered_credential(value):  # another tool's placeholder: which key is not known
+            return AUTH_PLACEHOLDER
         if self.api_key and self.api_key not in value:
             return FOREIGN_AUTH_PLACEHOLDER
         return AUTH_PLACEHOLDER
