@@ -27,6 +27,8 @@ __all__ = ["COMMANDS", "cli", "main"]
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "capture": ("replay.cli.capture", "capture",
                 "Capture real traffic: a reverse proxy in front of Talon.One that records every exchange."),
+    "contract": ("replay.cli.contract", "contract",
+                 "Write the merged contract (vendor facts + our overlay) and the matching schemathesis.toml."),
     "convert": ("replay.cli.convert", "convert",
                 "Convert a capture (vcrpy, schemathesis, HAR or JSON Lines) to a redacted cassette."),
     "coverage": ("replay.cli.coverage", "coverage",
