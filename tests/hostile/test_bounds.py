@@ -35,11 +35,11 @@ HOST = "https://yourbaseurl.talon.one"
 def bounded(seconds: float, megabytes: float) -> Iterator[None]:
     """The block takes less than ``seconds`` and allocates at most ``megabytes`` at its peak."""
     tracemalloc.start()
-    started = time.monotonic()
+    started = time.process_time()
     try:
         yield
     finally:
-        elapsed = time.monotonic() - started
+        elapsed = time.process_time() - started
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
     assert elapsed < seconds, f"{elapsed:.2f} s"
@@ -174,10 +174,10 @@ def test_refs_that_multiply_through_files_are_refused(tmp_path: Path) -> None:
         refs = ", ".join(f"p{i}: {{$ref: 'f{level + 1}.yaml'}}" for i in range(10))
         (tmp_path / f"f{level}.yaml").write_text(f"type: object\nproperties: {{{refs}}}\n")
     (tmp_path / "f6.yaml").write_text("type: string\n")
-    started = time.monotonic()  # (timed without tracemalloc, which makes copying 15x slower)
+    started = time.process_time()  # (timed without tracemalloc, which makes copying 15x slower)
     with pytest.raises(ContractLoadError, match="external \\$refs bring in more"):
         load_spec(_contract_with_ref(tmp_path, "f0.yaml"), warn=False)
-    assert time.monotonic() - started < 4
+    assert time.process_time() - started < 4
 
 
 @pytest.mark.parametrize("name", ["/dev/zero", "fifo"])
@@ -194,10 +194,10 @@ def test_documents_are_read_from_regular_files_only(tmp_path: Path, name: str) -
 
 @pytest.mark.parametrize("length", [16 * 1024, 200 * 1024, 1024 * 1024])
 def test_did_you_mean_is_cheap_for_a_huge_unmatched_url(contract: Contract, length: int) -> None:
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(UnknownOperation) as caught:
         contract.match("GET", "/v2/customer_session/" + "z" * length)
-    assert time.monotonic() - started < 0.3  # was 5-10 s at 200 KB, ~110 s at 1 MB
+    assert time.process_time() - started < 0.3  # was 5-10 s at 200 KB, ~110 s at 1 MB
     assert len(str(caught.value)) < 1000  # the URL is cut in the message, its length said
     assert f"({len('/v2/customer_session/') + length:,} characters)" in str(caught.value)
 
@@ -257,9 +257,9 @@ def test_convert_of_a_symlink_loop_is_one_line_and_exit_2(tmp_path: Path) -> Non
 
 
 def _seconds(function: Callable[[Path], Any], path: Path) -> float:
-    started = time.monotonic()
+    started = time.process_time()
     function(path)
-    return time.monotonic() - started
+    return time.process_time() - started
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".jsonl"])

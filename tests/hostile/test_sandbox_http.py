@@ -243,13 +243,13 @@ CASES = [
         "an unauthenticated 16 KB unmatched path",
         f"{LONG_PATH}\r\nConnection: close\r\n\r\n".encode(),
         404,
-        0.5,
+        BOUND,
     ),
     Case(
         "an unauthenticated path of 8,000 segments",
         f"{MANY_SEGMENTS}\r\nConnection: close\r\n\r\n".encode(),
         404,
-        0.5,
+        BOUND,
     ),
 ]
 
