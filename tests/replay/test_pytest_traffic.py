@@ -140,3 +140,60 @@ def test_other():
     )
     selected = pytester.runpytest("-p", "no:cacheprovider", "-k", "other")
     selected.assert_outcomes(passed=1)  # -k: the typo elsewhere stops nothing
+
+
+BROKEN_API = """
+import socket, threading
+
+def serve(listener):
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            data = b""
+            while b"\\r\\n\\r\\n" not in data:
+                data += conn.recv(65536)
+            head, _, body = data.partition(b"\\r\\n\\r\\n")
+            length = int(next((l.split(b":")[1] for l in head.split(b"\\r\\n") if l.lower().startswith(b"content-length")), b"0"))
+            while len(body) < length:
+                body += conn.recv(65536)
+            answer = b'{"effects": [], "createdReferrals": []}'  # no createdCoupons: not what the contract says
+            conn.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nConnection: close\\r\\n"
+                         b"Content-Length: %d\\r\\n\\r\\n%s" % (len(answer), answer))
+
+listener = socket.create_server(("127.0.0.1", 0))
+threading.Thread(target=serve, args=(listener,), daemon=True).start()
+print(listener.getsockname()[1], flush=True)
+import time; time.sleep(120)
+"""
+
+
+def test_recording_an_answer_that_breaks_the_contract_warns(pytester: pytest.Pytester) -> None:
+    import subprocess
+    import sys
+
+    api = pytester.makepyfile(broken_api=BROKEN_API)
+    server = subprocess.Popen([sys.executable, str(api)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        base_url = f"http://127.0.0.1:{server.stdout.readline().strip()}"
+        pytester.makepyfile(
+            test_record="""
+import requests
+
+def test_records(talon_cassette, talon_base_url):
+    answer = requests.put(f"{talon_base_url}/v2/customer_sessions/s-1?dry=true",
+                          json={"customerSession": {"profileId": "p-1"}}, headers={"Authorization": "ApiKey-v1 k"})
+    assert answer.status_code == 200
+"""
+        )
+        result = pytester.runpytest("-p", "no:cacheprovider", "--talon-base-url", base_url, "--talon-api-key", "k",
+                                    "--talon-record-mode", "once")  # fmt: skip
+    finally:
+        server.kill()
+        server.wait(10)
+    result.assert_outcomes(passed=1, warnings=1)  # the answer is the API's: the recording says so
+    result.stdout.fnmatch_lines(["*TrafficWarning*recorded*broke the contract*", "*createdCoupons*"])
+    assert (pytester.path / "cassettes" / "test_records.yaml").is_file()
