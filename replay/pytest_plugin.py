@@ -318,15 +318,16 @@ def talon_cassette(
     """A vcrpy cassette named after the test, recorded with the project's redaction rules."""
     import vcr
 
-    from replay.recording.vcrpy import vcr_config
+    from replay.recording import traffic, vcrpy  # (vcrpy: our hooks for vcr, the library)
 
     name = request.node.name.replace("/", "_") + ".yaml"
     # matched without scheme, host and port: the sandbox's port changes every session, and a cassette
     # recorded against staging must play back wherever the tests run
-    recorder = vcr.VCR(**vcr_config(api_key=_api_key(pytestconfig) or None), record_mode=talon_record_mode,
+    recorder = vcr.VCR(**vcrpy.vcr_config(api_key=_api_key(pytestconfig) or None), record_mode=talon_record_mode,
                        match_on=["method", "path", "query"])  # fmt: skip
     with recorder.use_cassette(str(talon_cassette_dir / name)) as cassette:
-        request.node.stash[_TRAFFIC] = {"cassette": cassette}  # judged after the test: pytest_runtest_call
+        traffic.track_playback(cassette)  # judged after the test, with the requests it sent
+        request.node.stash[_TRAFFIC] = {"cassette": cassette}
         yield cassette
 
 
@@ -390,8 +391,7 @@ def talon_coverage(pytestconfig: pytest.Config) -> OperationCoverage:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """After the test's own body, its traffic is judged (``replay.recording.traffic.verdict``): a
-    violation fails the test itself, in the validator's words."""
+    """After the test's body its traffic is judged (``traffic.verdict``): a violation fails the test."""
     __tracebackhide__ = True  # the failure is the test's: none of this plugin's frames are shown
     result = yield
     traffic = item.stash.get(_TRAFFIC, None)

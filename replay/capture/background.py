@@ -38,13 +38,14 @@ _WRITER = ("lines_written", "bytes_written", "segments")
 _BATCH = 256  # exchanges a pipe message carries at most
 
 
-def _child(recorder: Recorder, pipe: Connection, counts: Any, failure: Any) -> None:
+def _child(recorder: Recorder, pipe: Connection, sending: Connection, counts: Any, failure: Any) -> None:
     """The recorder's loop: batches of exchanges until an empty message, then the files closed.
 
     Signals are the proxy's to handle (Ctrl-C reaches the whole process group): the child goes on
     until the proxy has handed over the exchanges in flight and says it is the end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sending.close()  # the fork copied the proxy's end: closed, a proxy that dies (kill -9) is an EOF here
     stats, writer = recorder.stats, recorder.writer
 
     def publish() -> None:
@@ -86,7 +87,8 @@ class RecordingProcess:
         self._counts = context.Array("q", len(CHILD_COUNTS) + len(_WRITER), lock=False)
         self._failure = context.Array("c", 1024, lock=False)
         self._process = context.Process(target=_child, name="capture-recorder", daemon=True,
-                                        args=(recorder, receiving, self._counts, self._failure))  # fmt: skip
+                                        args=(recorder, receiving, self._sending, self._counts,
+                                              self._failure))  # fmt: skip
         self._process.start()
         receiving.close()
         self._queue: collections.deque[Exchange] = collections.deque()

@@ -27,7 +27,7 @@ import logging
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -79,6 +79,7 @@ class CaptureProxy:
     timeout: float = 30.0  # seconds for the whole upstream exchange (504 beyond)
     ca_bundle: str | None = None
     verify_tls: bool = True
+    grace: float = 10.0  # seconds the exchanges in flight get to finish when the capture stops
     #: who records an exchange once its answer has gone back: the recorder, on this loop, unless
     #: the capture records on a process of its own (``replay.capture.background``)
     handover: Callable[[Match, Exchange], None] | None = None
@@ -87,7 +88,6 @@ class CaptureProxy:
     _base: str = ""
     _session: aiohttp.ClientSession | None = None
     _runner: web.ServerRunner | None = None
-    _idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
         parts = urlsplit(self.target)
@@ -104,43 +104,44 @@ class CaptureProxy:
         self._session = aiohttp.ClientSession(
             connector=connector,
             auto_decompress=False,  # the answer's bytes go back as they came
-            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),  # only what the client sent
+            skip_auto_headers=(
+                "User-Agent",
+                "Accept",
+                "Accept-Encoding",
+                "Content-Type",
+            ),  # only the client's
             timeout=aiohttp.ClientTimeout(total=self.timeout),
             cookie_jar=aiohttp.DummyCookieJar(),  # a proxy keeps no cookies of its own
         )
         server = web.Server(self._handle, auto_decompress=False, access_log=None)
-        self._runner = web.ServerRunner(server, handle_signals=False)
+        self._runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=self.grace)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.listen[0], self.listen[1], backlog=1024)
         await site.start()
         sockets = [s for s in self._runner.addresses]
         self.address = (str(sockets[0][0]), int(sockets[0][1]))
-        self._idle.set()
 
-    async def stop(self, grace: float = 10.0) -> None:
-        """Stop accepting, let the exchanges in flight finish (up to ``grace`` seconds), close."""
+    async def stop(self) -> None:
+        """Stop accepting, let the exchanges in flight finish (up to ``grace`` seconds), close.
+
+        aiohttp's own shutdown: the listener closed, idle kept-alive connections closed and busy
+        ones answered no further request (a wait for the in-flight count alone let kept-alive
+        clients go on sending until it ran out), then the handlers awaited."""
         if self._runner is not None:
-            for site in list(self._runner.sites):
-                await site.stop()
-            try:
-                await asyncio.wait_for(self._idle.wait(), grace)
-            except asyncio.TimeoutError:
-                log.warning("%d exchange(s) still in flight after %g s: not recorded", self.in_flight, grace)
             await self._runner.cleanup()
             self._runner = None
+        if self.in_flight:
+            log.warning("%d exchange(s) still in flight after %g s: cut off", self.in_flight, self.grace)
         if self._session is not None:
             await self._session.close()
             self._session = None
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         self.in_flight += 1
-        self._idle.clear()
         try:
             return await self._proxy(request)
         finally:
             self.in_flight -= 1
-            if not self.in_flight:
-                self._idle.set()
 
     async def _proxy(self, request: web.BaseRequest) -> web.StreamResponse:
         recorder, stats = self.recorder, self.recorder.stats
@@ -160,21 +161,29 @@ class CaptureProxy:
         ):  # streamed: the length goes on as the client said it
             headers = [*headers, ("Content-Length", str(request.content_length))]
         assert self._session is not None
-        sent: web.StreamResponse | None = None
+        relayed: list[web.StreamResponse] = []  # a streamed answer, once its head has gone to the client
         try:
             async with self._session.request(
-                request.method, URL(url, encoded=True), headers=headers, data=body, allow_redirects=False
-            ) as upstream:
+                request.method,
+                URL(url, encoded=True),
+                headers=headers,
+                data=body or None,
+                allow_redirects=False,
+            ) as upstream:  # (no body: none is invented, nor a Content-Length or Content-Type for it)
                 answer_headers = forwarded(upstream.headers.items())
                 declared = upstream.content_length
                 if declared is not None and declared <= MAX_RECORDED:
                     content = await upstream.read()
                 else:  # long, or of unknown length: streamed to the client as it comes
-                    sent, content, kept = await self._relay(request, upstream, answer_headers)
+                    content, kept = await self._relay(request, upstream, answer_headers, relayed)
                     whole = whole and kept
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            if sent is not None:
-                raise  # cut off half-way through the answer: the client sees its connection end
+            if relayed:  # cut off half-way through a streamed answer: the client sees its connection end
+                stats.upstream_errors += 1
+                raise
+            if not whole:  # a streamed request (past what is recorded): answered, never recorded
+                stats.too_large += 1
+                return _problem(*self._why(exc))
             return self._failed(match, exchange, clock, *self._why(exc))
         exchange.status, exchange.response_headers, exchange.response_body = (
             upstream.status,
@@ -182,17 +191,25 @@ class CaptureProxy:
             content,
         )
         exchange.elapsed = time.perf_counter() - clock
-        if sent is None:
-            sent = web.Response(status=upstream.status, reason=upstream.reason, body=content,
-                                headers=CIMultiDict(answer_headers))  # fmt: skip
+        if relayed:
+            self._hand_over(match, exchange, whole)
+            return relayed[0]
+        sent = web.Response(status=upstream.status, reason=upstream.reason, body=content,
+                            headers=CIMultiDict(answer_headers))  # fmt: skip
+        try:
             await sent.prepare(request)  # the answer goes back before the exchange is recorded
             await sent.write_eof()
-        if match is not None:
-            if whole:
-                (self.handover or recorder.safely)(match, exchange)
-            else:
-                stats.too_large += 1
+        finally:  # also when the client hung up before its answer: the upstream acted all the same
+            self._hand_over(match, exchange, whole)
         return sent
+
+    def _hand_over(self, match: Match | None, exchange: Exchange, whole: bool) -> None:
+        if match is None:
+            return
+        if whole:
+            (self.handover or self.recorder.safely)(match, exchange)
+        else:
+            self.recorder.stats.too_large += 1
 
     async def _request_body(self, request: web.BaseRequest) -> tuple[bytes | AsyncIterator[bytes], bool]:
         """(the body, or a stream of it when longer than MAX_RECORDED; whether it is whole)."""
@@ -236,16 +253,21 @@ class CaptureProxy:
             yield chunk
 
     async def _relay(
-        self, request: web.BaseRequest, upstream: aiohttp.ClientResponse, headers: list[tuple[str, str]]
-    ) -> tuple[web.StreamResponse, bytes, bool]:
-        """Stream a long answer (or one of unknown length) to the client: (the response, what is
-        recorded, whether that is the whole answer)."""
+        self,
+        request: web.BaseRequest,
+        upstream: aiohttp.ClientResponse,
+        headers: list[tuple[str, str]],
+        relayed: list[web.StreamResponse],
+    ) -> tuple[bytes, bool]:
+        """Stream a long answer (or one of unknown length) to the client (its response put in
+        ``relayed`` once prepared): (what is recorded, whether that is the whole answer)."""
         response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
         for name, value in headers:
             response.headers.add(name, value)
         if upstream.content_length is not None:
             response.content_length = upstream.content_length
         await response.prepare(request)
+        relayed.append(response)  # from here, a failure cannot become a 502: the status has gone
         kept: list[bytes] = []
         size = 0
         async for chunk in upstream.content.iter_chunked(_CHUNK):
@@ -254,4 +276,4 @@ class CaptureProxy:
             if size <= MAX_RECORDED:
                 kept.append(chunk)
         await response.write_eof()
-        return (response, b"".join(kept), True) if size <= MAX_RECORDED else (response, b"", False)
+        return (b"".join(kept), True) if size <= MAX_RECORDED else (b"", False)

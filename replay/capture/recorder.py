@@ -76,6 +76,20 @@ def _header_lists(headers: Headers) -> dict[str, list[str]]:
     return lists
 
 
+def _still_encoded(interaction: Interaction) -> str | None:
+    """The Content-Encoding of a message redaction could not decode (it drops the header of a body it
+    decoded), if any: such a body is written as it came, personal data included."""
+    for message in (interaction.request, interaction.response):
+        if message is None or not message.body:
+            continue
+        for name, values in dict(message.headers).items():
+            if name.lower() == "content-encoding":
+                value = ", ".join(values) if isinstance(values, list) else str(values)
+                if value.strip().lower() not in ("", "identity"):
+                    return value
+    return None
+
+
 def _credential(headers: Headers) -> str | None:
     """The key the request carried (searched for in what is written)."""
     for name, value in headers:
@@ -153,15 +167,22 @@ class Recorder:
         if not self.sampler.keeps(story):
             self.stats.sampled_out += 1
             return
-        interaction = self._interaction(exchange)
+        cleaned = self.redactor.interaction(self._interaction(exchange))
         if self.validate and exchange.status is not None:
-            self._validate(operation_id, interaction)
-        cleaned = self.redactor.interaction(interaction)
+            # judged redacted (pseudonyms keep their shape): a violation's message quotes the value
+            # it found, and logs must not carry what the files do not
+            self._validate(operation_id, cleaned)
         found = find_secrets(cleaned, _credential(exchange.request_headers))
         if found:
             self.stats.refused += 1
             self.once(f"secret:{operation_id}", "not written: a credential survived redaction in %s (%s)",
                       operation_id, ", ".join(found))  # fmt: skip
+            return
+        encoded = _still_encoded(cleaned)
+        if encoded is not None:  # br, zstd, or past the decoding caps: it could not be searched or redacted
+            self.stats.refused += 1
+            self.once(f"encoded:{encoded}", "not written: a body still in Content-Encoding %s could not be "
+                      "redacted (the shop may offer only gzip and deflate)", encoded)  # fmt: skip
             return
         record = to_jsonl(cleaned)
         if exchange.error is not None:

@@ -44,6 +44,8 @@ from replay.cassettes.vcr import SEQUENCE_KEYS, from_record, read_yaml
 __all__ = ["FORMATS", "detect_format", "read_interactions"]
 
 FORMATS = ("vcr", "schemathesis", "har", "jsonl")
+#: Blank lines a file may start with before its content (a few are harmless; megabytes are an attack).
+MAX_LEADING_BLANK = 1024 * 1024
 #: A HAR or JSON cassette is parsed whole: this many values take ~450 MB at worst (tiny objects).
 WHOLE_DOCUMENT_VALUES = 5 * MAX_JSON_VALUES
 
@@ -157,13 +159,18 @@ def _read_stream(stream: IO[bytes], path: Path, source: str, note: Callable[[str
     # The first line with content decides: "{"/"[" is JSON (Lines when that line is a whole
     # record or other lines follow it), anything else YAML.
     try:
-        prefix = b""
+        kept = bytearray()  # (bytes += bytes was quadratic: a million blank lines took minutes)
         first = b""
         while True:
             first = stream.readline()
-            prefix += first
+            kept += first
             if not first or first.strip(BOM + b" \t\r\n"):
                 break
+            if len(kept) > MAX_LEADING_BLANK:
+                raise CassetteError(
+                    f"{source}: more than {MAX_LEADING_BLANK:,} bytes of blank lines before any content"
+                )
+        prefix = bytes(kept)
     except CassetteError:
         raise  # (a gzipped file's: it says what is wrong already)
     except OSError as exc:
@@ -183,11 +190,17 @@ def _read_stream(stream: IO[bytes], path: Path, source: str, note: Callable[[str
         record = None  # a document spread over lines, or a broken first record
     if record is not None and not (isinstance(record, Mapping) and "request" in record):
         # a complete value on the first line: JSON Lines if another line with content follows
+        blank = bytearray()
         while True:
             line = stream.readline()
-            prefix += line
+            blank += line
             if not line or line.strip():
                 break
+            if len(blank) > MAX_LEADING_BLANK:
+                raise CassetteError(
+                    f"{source}: more than {MAX_LEADING_BLANK:,} bytes of blank lines after the first"
+                )
+        prefix += bytes(blank)
         is_lines = bool(line.strip())
     else:
         is_lines = record is not None or plain_suffix(path) in (".jsonl", ".ndjson")

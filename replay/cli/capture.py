@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -72,8 +73,7 @@ def capture(
     from replay.reporting.capture import banner, summary
 
     address = _listen(listen)
-    if not target.startswith(("http://", "https://")):
-        raise click.UsageError(f"--target {target!r} is not an http(s) URL")
+    _check_target(target)
     try:
         recorder = build_recorder(out, rotate=rotate, compress=compress, sample=sample, operations=operations,
                                   validate=validate, redact_paths=paths, salt=salt)  # fmt: skip
@@ -87,22 +87,36 @@ def capture(
     recording = RecordingProcess(recorder)  # forked now, before any thread: see its docstring
     proxy = CaptureProxy(target, recorder, address, timeout, ca_bundle, handover=recording.submit)
     loop = new_loop()
-    try:
+    try:  # (whatever ends it, the recording process is told: else exiting would wait for it for ever)
         outcome = loop.run_until_complete(serve(
             proxy, recording,
             on_start=lambda where: click.echo(banner(where, target, str(out)), err=True),
             on_tick=_status(recording, quiet),
             on_failure=lambda why: click.echo(f"\nERROR: {why}; still forwarding, no longer recording", err=True),
         ))  # fmt: skip
+    except ssl.SSLError as exc:
+        raise ToolFailure(f"--ca-bundle {ca_bundle}: {exc.reason or exc}") from None
     except OSError as exc:  # the address is taken, say
-        recording.close()
         raise ToolFailure(f"cannot listen on {listen}: {exc.strerror or exc}") from None
     finally:
+        recording.close()  # (after serve: a no-op beyond waiting for what it already closed)
         loop.close()
     if sys.stderr.isatty() and not quiet:
         click.echo("", err=True)
     click.echo(summary(outcome), nl=False, err=True)
     return outcome.exit_code
+
+
+def _check_target(target: str) -> None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(target)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+    except ValueError:
+        valid = False
+    if not valid:
+        raise click.UsageError(f"--target {target!r} is not an http(s) URL with a host")
 
 
 def _status(recording: Recording, quiet: bool) -> Callable[[], None]:

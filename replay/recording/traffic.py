@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from contracts.errors import ContractViolationError, Violation
 from contracts.spec import Contract
@@ -62,24 +63,68 @@ def observing() -> Iterator[Any]:
         yield cassette
 
 
-def exchanges_of(cassette: Any, base_url: str | None, *, source: str) -> list[Interaction]:
-    """The exchanges of a vcrpy cassette worth judging: played back or recorded in this test, and,
-    with ``base_url``, only those to it (a test's calls to other services are not ours to judge)."""
+def track_playback(cassette: Any) -> None:
+    """Remember what a cassette plays back with the request the test really sent: vcrpy matches on
+    method, path and query, so the recorded request may have had another body (the one judged must
+    be the code's, today's)."""
+    played: list[tuple[Any, Any]] = []
+    play = cassette.play_response
+
+    def play_and_remember(request: Any) -> Any:
+        response = play(request)
+        played.append((request, response))
+        return response
+
+    cassette.play_response = play_and_remember
+    cassette.talon_played = played
+
+
+def _interaction(request: Any, response: Any, source: str, index: int) -> Interaction | None:
+    record = {"request": {"method": request.method, "uri": request.uri, "headers": dict(request.headers),
+                          "body": request.body}, "response": response}  # fmt: skip
+    try:
+        return from_record(record, source, index, None)
+    except (BadRecord, *RECORD_ERRORS):
+        return None  # not an exchange this toolkit can read (vcrpy's own oddities): not judged
+
+
+def _where(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path) with the default port made explicit: vcrpy writes
+    ``https://x.talon.one/...`` for a base URL given as ``https://x.talon.one:443``."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, (parts.hostname or "").lower(), port, parts.path.rstrip("/") + "/"
+
+
+def _under(url: str, base: tuple[str, str, int, str]) -> bool:
+    try:
+        scheme, host, port, path = _where(url)
+    except ValueError:
+        return False
+    return (scheme, host, port) == base[:3] and path.startswith(base[3])
+
+
+def exchanges_of(
+    cassette: Any, base_url: str | None, *, source: str
+) -> tuple[list[Interaction], list[Interaction]]:
+    """(played back, recorded) exchanges of a vcrpy cassette in this test; with ``base_url``, only
+    those to it (a test's calls to other services are not ours to judge). What was played is taken
+    with the requests the test sent (``track_playback``), when the cassette was tracked."""
     loaded = getattr(cassette, "_loaded_count", 0)  # vcrpy: entries that came from the file
-    prefix = base_url.rstrip("/") + "/" if base_url else None
-    found: list[Interaction] = []
-    for index, (request, response) in enumerate(cassette.data):
-        if index < loaded and not cassette.play_counts[index]:
-            continue  # in the file, not used by this test
-        if prefix is not None and not str(request.uri).startswith(prefix):
-            continue
-        record = {"request": {"method": request.method, "uri": request.uri, "headers": dict(request.headers),
-                              "body": request.body}, "response": response}  # fmt: skip
-        try:
-            found.append(from_record(record, source, index, None))
-        except (BadRecord, *RECORD_ERRORS):
-            continue  # not an exchange this toolkit can read (vcrpy's own oddities): not judged
-    return found
+    prefix = _where(base_url) if base_url else None
+    pairs = list(getattr(cassette, "talon_played", None) or [
+        cassette.data[index] for index in range(loaded) if cassette.play_counts[index]
+    ])  # fmt: skip
+    recorded = list(cassette.data[loaded:])
+    sides: tuple[list[Interaction], list[Interaction]] = ([], [])
+    for side, exchanges in zip(sides, (pairs, recorded), strict=True):
+        for index, (request, response) in enumerate(exchanges):
+            if prefix is not None and not _under(str(request.uri), prefix):
+                continue
+            found = _interaction(request, response, source, index)
+            if found is not None:
+                side.append(found)
+    return sides
 
 
 @dataclass(slots=True)
@@ -91,11 +136,19 @@ class Judged:
     violations: list[Violation] = field(default_factory=list)
 
 
+_METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
+
+
 def judge(contract: Contract, interactions: Sequence[Interaction]) -> list[Judged]:
-    """Each exchange with its violations (requests strictly) and the operation it is, if any."""
+    """Each exchange with its violations (requests strictly) and the operation it is, if any. A path
+    the contract serves under no method is not judged: another API on the same host (Talon.One's
+    Management API) is not this contract's business; an undocumented method on a served path is."""
     judged = []
     for interaction in interactions:
-        match = contract.find(interaction.request.method, interaction.request.url)
+        request = interaction.request
+        match = contract.find(request.method, request.url)
+        if match is None and not any(contract.find(method, request.url) for method in _METHODS):
+            continue
         violations, _ = check(contract, interaction, strict_requests=True)
         judged.append(Judged(interaction, match.operation.operation_id if match else None, violations))
     return judged
@@ -149,20 +202,22 @@ def verdict(
     ``expect_violations`` (the test says it sends or plays broken exchanges on purpose): nothing fails."""
     result = Verdict()
     if cassette is not None:
-        loaded = getattr(cassette, "_loaded_count", 0)
-        judged = judge(contract, exchanges_of(cassette, None, source=str(getattr(cassette, "_path", test))))
-        played = [j for j in judged if j.interaction.index < loaded]
-        for item in judged:
-            if item.violations and item.interaction.index >= loaded:
+        source = str(getattr(cassette, "_path", test))
+        played, recorded = (judge(contract, side) for side in exchanges_of(cassette, None, source=source))
+        failing = list(played)
+        for item in recorded:
+            if any(v.phase == "request" for v in item.violations):
+                failing.append(item)  # the code's own request: it fails now, not only when played back
+            elif item.violations:  # the answer is the API's: the recording says so, and warns
                 result.warnings.append(str(TrafficViolation([item], f"{test}: recorded")))
+        judged = played + recorded
         what = f"{test}: the cassette {getattr(cassette, '_path', '')}"
     else:
         judged = (
-            judge(contract, exchanges_of(observed, base_url, source=test)) if observed is not None else []
+            judge(contract, exchanges_of(observed, base_url, source=test)[1]) if observed is not None else []
         )
-        played = judged
-        what = test
+        failing, what = judged, test
     result.exercised = {j.operation_id for j in judged if j.operation_id}
-    if not expect_violations and any(j.violations for j in played):
-        result.failure = TrafficViolation(played, what)
+    if not expect_violations and any(j.violations for j in failing):
+        result.failure = TrafficViolation(failing, what)
     return result

@@ -197,3 +197,56 @@ def test_records(talon_cassette, talon_base_url):
     result.assert_outcomes(passed=1, warnings=1)  # the answer is the API's: the recording says so
     result.stdout.fnmatch_lines(["*TrafficWarning*recorded*broke the contract*", "*createdCoupons*"])
     assert (pytester.path / "cassettes" / "test_records.yaml").is_file()
+
+
+GOOD_CASSETTE = CASSETTE.replace(
+    '{"effects": [], "createdReferrals": []}', '{"effects": [], "createdCoupons": [], "createdReferrals": []}'
+)
+
+
+def test_playback_judges_the_request_the_code_sends_today(pytester: pytest.Pytester) -> None:
+    (pytester.path / "cassettes").mkdir()
+    (pytester.path / "cassettes" / "test_changed_code.yaml").write_text(GOOD_CASSETTE)
+    pytester.makepyfile(
+        test_replayed="""
+import requests
+
+def test_changed_code(talon_cassette, talon_base_url):
+    # recorded with a good body; the code now sends a broken one, and vcrpy matches on the path only
+    requests.put(f"{talon_base_url}/v2/customer_sessions/s-1?dry=true", json={"customerSession": {"cartItems": "x"}})
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*/customerSession/cartItems*array*"])
+
+
+def test_calls_to_another_api_on_the_same_host_are_not_judged(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_management="""
+import pytest
+import requests
+
+@pytest.mark.talon_traffic
+def test_setup_through_the_management_api(talon_base_url, talon_api_key):
+    requests.get(f"{talon_base_url}/v1/applications/1/campaigns", headers={"Authorization": "ManagementKey-v1 x"})
+    requests.get(f"{talon_base_url}/v2/customer_sessions/s-9", headers={"Authorization": f"ApiKey-v1 {talon_api_key}"})
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_recording_a_request_that_breaks_the_contract_fails_at_once(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_record_bad="""
+import requests
+
+def test_bad(talon_cassette, talon_base_url, talon_api_key):
+    requests.put(f"{talon_base_url}/v2/customer_sessions/s-1?dry=true", headers={"Authorization": f"ApiKey-v1 {talon_api_key}"},
+                 json={"customerSession": {"cartItems": "x"}})
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--talon-record-mode", "once")
+    result.assert_outcomes(failed=1)  # not a warning now and a failure on the next run
+    result.stdout.fnmatch_lines(["*/customerSession/cartItems*array*"])

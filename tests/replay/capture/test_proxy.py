@@ -369,3 +369,53 @@ def test_tls_upstreams_are_verified_and_a_private_ca_can_be_given(tmp_path: Path
     assert refused.status_code == 502 and "certificate" in refused.json()["message"].lower()
     assert trusted.status_code == 200 and b"createdCoupons" in trusted.content
     assert len(_interactions(tmp_path / "trusted")) == 1
+
+
+def _brotli_upstream(conn: socket.socket, server: Misbehaving) -> None:
+    body = b"\x8b\x03\x80 not really brotli, personal data for all we know"
+    while server.read_request(conn) is not None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: br\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
+
+
+def test_a_body_that_cannot_be_decoded_is_not_written(tmp_path: Path) -> None:
+    upstream = Misbehaving(_brotli_upstream)
+    try:
+        with capturing(upstream.url, tmp_path) as proxy:
+            status, headers, _ = _raw(
+                proxy.url, "GET", "/v2/customer_sessions/br-1", None, {"Accept-Encoding": "br"}
+            )
+            stats = proxy.recorder.stats
+    finally:
+        upstream.stop()
+    assert status == 200 and dict(headers)["Content-Encoding"] == "br"  # the shop got its answer
+    assert stats.refused == 1 and stats.recorded == 0 and not list(tmp_path.rglob("*.jsonl"))
+
+
+def _slow_answer(conn: socket.socket, server: Misbehaving) -> None:
+    body = b'{"effects": [], "createdCoupons": [], "createdReferrals": []}'
+    while server.read_request(conn) is not None:
+        server.stopped.wait(0.6)
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(body), body)
+        )
+
+
+def test_an_exchange_whose_client_hung_up_before_the_answer_is_still_recorded(tmp_path: Path) -> None:
+    upstream = Misbehaving(_slow_answer)
+    try:
+        with capturing(upstream.url, tmp_path) as proxy:
+            parts = urlsplit(proxy.url)
+            body = json.dumps(_update("p-gone", "")).encode()
+            with socket.create_connection(
+                (parts.hostname, parts.port)
+            ) as sock:  # a client with a short timeout
+                sock.sendall(b"PUT /v2/customer_sessions/gone-2 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
+                time.sleep(0.2)
+            time.sleep(1.0)  # the upstream acts and answers; the answer finds the client gone
+    finally:
+        upstream.stop()
+    (recorded,) = _interactions(tmp_path)  # the upstream changed state: the story must say so
+    assert "gone-2" in recorded.request.url and recorded.response is not None

@@ -53,3 +53,14 @@ def test_what_one_read_inflates_to_is_bounded() -> None:
         Inflating(io.BytesIO(bomb), "bomb.jsonl.gz", limit=1024 * 1024).read()
     whole = Inflating(io.BytesIO(gzip.compress(_lines(2))), "ok.jsonl.gz", limit=1024 * 1024)
     assert list(whole) == _lines(2).splitlines(keepends=True)
+
+
+def test_a_million_blank_lines_are_one_clear_error_at_once(tmp_path: Path) -> None:
+    import time
+
+    path = tmp_path / "blank.jsonl.gz"
+    path.write_bytes(gzip.compress(b"\n" * 2_000_000))  # 2 MB of line breaks in ~2 KB
+    started = time.process_time()
+    with pytest.raises(CassetteError, match="bytes of blank lines"):
+        list(read_interactions(path))
+    assert time.process_time() - started < 2.0  # was quadratic: minutes for a million lines

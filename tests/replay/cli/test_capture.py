@@ -4,6 +4,7 @@ process with real signals and a real full disk (a file-size limit), in front of 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import re
 import resource
 import signal
@@ -39,6 +40,8 @@ UPDATE = {
         (["--sample", "some"], "write 10% or 0.1"),
         (["--operation", "updateCustomerSesionV2"], "updateCustomerSessionV2"),
         (["--listen", "localhost"], "HOST:PORT"),
+        (["--target", "https://"], "not an http(s) URL with a host"),
+        (["--target", "http://[::1"], "not an http(s) URL with a host"),
     ],
 )
 def test_usage_errors_say_what_is_wrong(tmp_path: Path, args: list[str], says: str) -> None:
@@ -165,3 +168,25 @@ def test_redact_path_and_the_key_never_reach_the_disk(tmp_path: Path) -> None:
     everything = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
     assert b"in-store-42" not in everything and b"sandbox-api-key" not in everything
     assert b"Channel-" in everything  # a pseudonym in its place
+
+
+def test_a_proxy_killed_outright_still_leaves_whole_closed_files(tmp_path: Path) -> None:
+    """kill -9 of the proxy: its recording process sees the pipe end, writes what it was handed and
+    closes (and gzips) the files instead of waiting for ever."""
+    with Sandbox() as sandbox, _running(sandbox.base_url, tmp_path, "--gzip") as (process, url):
+        (child,) = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        assert requests.put(
+            f"{url}/v2/customer_sessions/killed-1?dry=true", json=UPDATE, headers=AUTH, timeout=10
+        ).ok
+        time.sleep(0.3)  # handed over
+        process.kill()
+        process.wait(10)
+        for _ in range(100):
+            if not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text():
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the recording process outlived the proxy")
+    (packed,) = tmp_path.rglob("*.jsonl.gz")
+    (line,) = gzip.decompress(packed.read_bytes()).splitlines()
+    assert orjson.loads(line)["response"]["status"] == 200
