@@ -26,12 +26,15 @@ from typing import Any
 
 from replay.capture.recorder import CaptureStats, Exchange, Recorder
 
-__all__ = ["CHILD_COUNTS", "MAX_BEHIND", "RecordingProcess"]
+__all__ = ["CHILD_COUNTS", "MAX_BEHIND", "MAX_BEHIND_BYTES", "RecordingProcess"]
 
 log = logging.getLogger("replay.capture")
 
-#: Exchanges handed over and not yet recorded before newer ones are dropped: at ~3 KB each, ~60 MB.
+#: Exchanges handed over and not yet recorded before newer ones are dropped (~60 MB at ~3 KB each),
+#: and the bytes of their bodies (one exchange may carry up to 16 MiB): whichever comes first.
 MAX_BEHIND = 20_000
+MAX_BEHIND_BYTES = 256 * 1024 * 1024
+_BATCH_BYTES = 4 * 1024 * 1024  # a pipe message carries at most this much body (and _BATCH exchanges)
 #: What the child counts (the rest of CaptureStats is the proxy's).
 CHILD_COUNTS = ("recorded", "sampled_out", "violations", "refused", "malfunctions")
 _WRITER = ("lines_written", "bytes_written", "segments")
@@ -59,6 +62,10 @@ def _child(recorder: Recorder, pipe: Connection, sending: Connection, counts: An
 
     try:
         while True:
+            if not pipe.poll(1.0):  # quiet: a segment may have come of age all the same
+                writer.tick()
+                publish()
+                continue
             data = pipe.recv_bytes()
             if not data:
                 break
@@ -94,19 +101,22 @@ class RecordingProcess:
         self._queue: collections.deque[Exchange] = collections.deque()
         self._ready = threading.Condition()
         self._closing = False
+        self._queued = 0  # body bytes waiting
         self.dropped = 0
         self._thread = threading.Thread(target=self._send, name="capture-handover", daemon=True)
         self._thread.start()
 
     def submit(self, match: object, exchange: Exchange) -> None:
         """Hand ``exchange`` over (``match`` is found again by the child: it cannot be pickled cheaply)."""
+        size = len(exchange.request_body) + len(exchange.response_body)
         with self._ready:
-            if len(self._queue) >= MAX_BEHIND:
+            if len(self._queue) >= MAX_BEHIND or self._queued + size > MAX_BEHIND_BYTES:
                 self.dropped += 1
-                self.recorder.once("behind", "recording falls behind the traffic: exchanges past %d waiting are "
-                                   "not recorded (a slow disk?)", MAX_BEHIND)  # fmt: skip
+                self.recorder.once("behind", "recording falls behind the traffic: exchanges past %d (or %d MB) "
+                                   "waiting are not recorded (a slow disk?)", MAX_BEHIND, MAX_BEHIND_BYTES >> 20)  # fmt: skip
                 return
             self._queue.append(exchange)
+            self._queued += size
             self._ready.notify()
 
     def _send(self) -> None:
@@ -114,7 +124,13 @@ class RecordingProcess:
             with self._ready:
                 while not self._queue and not self._closing:
                     self._ready.wait()
-                batch = [self._queue.popleft() for _ in range(min(len(self._queue), _BATCH))]
+                batch: list[Exchange] = []
+                size = 0
+                while self._queue and len(batch) < _BATCH and (not batch or size < _BATCH_BYTES):
+                    exchange = self._queue.popleft()
+                    batch.append(exchange)
+                    size += len(exchange.request_body) + len(exchange.response_body)
+                self._queued -= size
                 closing = self._closing and not self._queue
             try:
                 if batch:
@@ -135,6 +151,9 @@ class RecordingProcess:
         if self._process.is_alive():
             self._process.kill()
         self._sending.close()
+
+    def tick(self) -> None:
+        """(The child rotates an idle segment itself, between batches.)"""
 
     @property
     def failed(self) -> str | None:

@@ -142,6 +142,9 @@ class Recorder:
     def close(self) -> None:
         self.writer.close()
 
+    def tick(self) -> None:
+        self.writer.tick()
+
     def safely(self, match: Match, exchange: Exchange) -> None:
         """:meth:`record`, where a failure of ours costs that exchange's line, never the proxying
         (the answer has gone back already): counted, and said once with what failed."""

@@ -62,6 +62,8 @@ class Recording(Protocol):
 
     def close(self) -> None: ...
 
+    def tick(self) -> None: ...
+
     def counts(self) -> tuple[CaptureStats, int, int, int]: ...
 
 
@@ -101,6 +103,7 @@ async def serve(
             if failed is not None and not said_failure and on_failure is not None:
                 said_failure = True
                 on_failure(failed)
+            recording.tick()  # a segment may come of age while nothing is written
             if on_tick is not None:
                 on_tick()
     finally:

@@ -148,6 +148,12 @@ class CaptureWriter:
             concurrent.futures.wait(self._packed)
             self._packed.clear()
 
+    def tick(self) -> None:
+        """Close a segment whose age has come while nothing was written (an idle capture's last
+        segment would otherwise stay open, and ungzipped, until the next line)."""
+        if self._segment is not None and self.rotation.age is not None and self._due():
+            self.close(wait=False)
+
     def _due(self) -> bool:
         rotation = self.rotation
         if rotation.size is not None and self._segment_bytes >= rotation.size:
@@ -158,8 +164,14 @@ class CaptureWriter:
         self.close(wait=False)
         started = self.clock()
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
-        segment = self.directory / f"{stamp}-{len(self.segments) + 1:04d}"
-        segment.mkdir(parents=True)
+        number = len(self.segments) + 1
+        while True:  # another capture into the same directory, or a restart within the second
+            segment = self.directory / f"{stamp}-{number:04d}"
+            try:
+                segment.mkdir(parents=True)
+                break
+            except FileExistsError:
+                number += 1
         self._segment, self._segment_bytes, self._segment_started = segment, 0, started
         self.segments.append(segment)
 

@@ -121,3 +121,24 @@ def test_a_write_that_fails_half_way_is_cut_back_and_stops_recording(
     assert not writer.write("profile-a", LINE)  # nothing after the failure
     (path,) = tmp_path.rglob("*.jsonl")
     assert path.read_bytes() == LINE  # the torn half is gone
+
+
+def test_an_idle_segment_is_closed_when_it_comes_of_age(tmp_path: Path) -> None:
+    now = [1_000.0]
+    writer = CaptureWriter(tmp_path, Rotation(age=60), compress=True, clock=lambda: now[0])
+    writer.write("profile-a", LINE)
+    writer.tick()
+    assert not list(tmp_path.rglob("*.jsonl.gz"))  # not yet: younger than its age
+    now[0] += 61
+    writer.tick()  # nothing written since: closed and gzipped all the same
+    writer.close()
+    (packed,) = tmp_path.rglob("*.jsonl.gz")
+    assert gzip.decompress(packed.read_bytes()) == LINE and not list(tmp_path.rglob("*.jsonl"))
+
+
+def test_two_captures_into_one_directory_in_the_same_second_do_not_collide(tmp_path: Path) -> None:
+    first, second = (CaptureWriter(tmp_path, clock=lambda: 1_000.0) for _ in range(2))
+    assert first.write("profile-a", LINE) and second.write("profile-a", LINE)
+    first.close()
+    second.close()
+    assert len({*first.segments, *second.segments}) == 2 and first.failed is None is second.failed
