@@ -5,7 +5,7 @@
 Each server runs the sandbox (a file database) in a process of its own; the load generator is
 bench_sandbox's (keep-alive connections, UpdateCustomerSessionV2 with 5 cart items and a coupon,
 every 5th update closes the session). waitress is not a dependency: install it where this script
-can import it (``pip install --target /tmp/wt waitress`` and ``--path /tmp/wt``).
+can import it (``pip install --target DIR waitress``, then ``--path DIR``).
 
 Prints updates/s and p50/p99 latency per server and number of clients.
 """

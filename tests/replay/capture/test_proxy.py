@@ -24,7 +24,7 @@ from replay.cassettes import read_interactions
 from replay.cassettes.model import Interaction
 from replay.verify import check
 from tests.replay.capture.running import capturing
-from tests.replay.engine.misbehaving import Misbehaving
+from tests.replay.engine.misbehaving import Misbehaving, answering
 
 KEY = "sandbox-api-key"
 
@@ -97,11 +97,12 @@ def test_answers_come_back_unchanged(sandbox: Sandbox, tmp_path: Path) -> None:
     assert len(_lines(tmp_path)) == 4
 
 
-def _gzip_upstream(conn: socket.socket, server: Misbehaving) -> None:
-    packed = gzip.compress(b'{"effects": [], "createdCoupons": [], "createdReferrals": []}')
-    while server.read_request(conn) is not None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
-                     b"X-Upstream: 1\r\nContent-Length: %d\r\n\r\n%s" % (len(packed), packed))  # fmt: skip
+ANSWER = b'{"effects": [], "createdCoupons": [], "createdReferrals": []}'
+_gzip_upstream = answering(gzip.compress(ANSWER), b"Content-Encoding: gzip", b"X-Upstream: 1")
+_brotli_upstream = answering(
+    b"\x8b\x03\x80 not really brotli, personal data for all we know", b"Content-Encoding: br"
+)
+_slow_answer = answering(ANSWER, delay=0.6)
 
 
 def test_a_gzip_answer_goes_back_as_gzip_and_is_recorded_plain(tmp_path: Path) -> None:
@@ -371,13 +372,6 @@ def test_tls_upstreams_are_verified_and_a_private_ca_can_be_given(tmp_path: Path
     assert len(_interactions(tmp_path / "trusted")) == 1
 
 
-def _brotli_upstream(conn: socket.socket, server: Misbehaving) -> None:
-    body = b"\x8b\x03\x80 not really brotli, personal data for all we know"
-    while server.read_request(conn) is not None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: br\r\n"
-                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
-
-
 def test_a_body_that_cannot_be_decoded_is_not_written(tmp_path: Path) -> None:
     upstream = Misbehaving(_brotli_upstream)
     try:
@@ -390,16 +384,6 @@ def test_a_body_that_cannot_be_decoded_is_not_written(tmp_path: Path) -> None:
         upstream.stop()
     assert status == 200 and dict(headers)["Content-Encoding"] == "br"  # the shop got its answer
     assert stats.refused == 1 and stats.recorded == 0 and not list(tmp_path.rglob("*.jsonl"))
-
-
-def _slow_answer(conn: socket.socket, server: Misbehaving) -> None:
-    body = b'{"effects": [], "createdCoupons": [], "createdReferrals": []}'
-    while server.read_request(conn) is not None:
-        server.stopped.wait(0.6)
-        conn.sendall(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-            % (len(body), body)
-        )
 
 
 def test_an_exchange_whose_client_hung_up_before_the_answer_is_still_recorded(tmp_path: Path) -> None:

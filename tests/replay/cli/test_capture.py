@@ -8,7 +8,6 @@ import gzip
 import re
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ from click.testing import CliRunner
 
 from contracts.sandbox import Sandbox
 from replay.cli import cli
-from tests.replay.engine.misbehaving import Misbehaving
+from tests.replay.engine.misbehaving import Misbehaving, answering
 
 ROOT = Path(__file__).resolve().parents[3]
 AUTH = {"Authorization": "ApiKey-v1 sandbox-api-key"}
@@ -91,14 +90,7 @@ def _running(
         process.wait(10)
 
 
-def _slow(conn: socket.socket, server: Misbehaving) -> None:
-    body = b'{"effects": [], "createdCoupons": [], "createdReferrals": []}'
-    while server.read_request(conn) is not None:
-        server.stopped.wait(1.0)
-        conn.sendall(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-            % (len(body), body)
-        )
+_slow = answering(b'{"effects": [], "createdCoupons": [], "createdReferrals": []}', delay=1.0)
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["Behaviour", "Misbehaving", "reset", "trickle"]
+__all__ = ["Behaviour", "Misbehaving", "answering", "reset", "trickle"]
 
 Behaviour = Callable[[socket.socket, "Misbehaving"], None]
 
@@ -103,3 +103,22 @@ def trickle(conn: socket.socket, server: Misbehaving, data: bytes, every: float,
             return
         conn.sendall(bytes([byte]))
         server.stopped.wait(every)
+
+
+def answering(body: bytes, *headers: bytes, delay: float = 0.0) -> Behaviour:
+    """Each request answered 200 with ``body`` (JSON, with its Content-Length) and ``headers``
+    (``b"Content-Encoding: gzip"`` ...), after ``delay`` seconds."""
+    extra = b"".join(header + b"\r\n" for header in headers)
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n%s" % (
+        extra,
+        len(body),
+        body,
+    )
+
+    def behaviour(conn: socket.socket, server: Misbehaving) -> None:
+        while server.read_request(conn) is not None:
+            if delay:
+                server.stopped.wait(delay)
+            conn.sendall(answer)
+
+    return behaviour
