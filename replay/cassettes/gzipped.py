@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, cast
 
@@ -41,28 +42,22 @@ class Inflating:
         self.source = source
         self.limit = limit
 
-    def _failed(self, exc: BaseException) -> CassetteError:
-        return CassetteError(f"{self.source}: the gzip stream is broken: {exc}")
+    def _bounded(self, read: Callable[[int], bytes], size: int | None, what: str) -> bytes:
+        """One read of at most ``size`` bytes (all: None or negative), refused past the limit."""
+        bound = self.limit + 1 if size is None or size < 0 else min(size, self.limit + 1)
+        try:
+            data = read(bound)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise CassetteError(f"{self.source}: the gzip stream is broken: {exc}") from None
+        if len(data) > self.limit:
+            raise CassetteError(f"{self.source}: {what} inflates past {self.limit:,} bytes; refused")
+        return data
 
     def readline(self, size: int = -1) -> bytes:
-        bound = self.limit + 1 if size is None or size < 0 else min(size, self.limit + 1)
-        try:
-            line = self.gzip.readline(bound)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise self._failed(exc) from None
-        if len(line) > self.limit:
-            raise CassetteError(f"{self.source}: a line inflates past {self.limit:,} bytes; refused")
-        return line
+        return self._bounded(self.gzip.readline, size, "a line")
 
     def read(self, size: int = -1) -> bytes:
-        bound = self.limit + 1 if size is None or size < 0 else min(size, self.limit + 1)
-        try:
-            data = self.gzip.read(bound)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise self._failed(exc) from None
-        if len(data) > self.limit:
-            raise CassetteError(f"{self.source}: it inflates past {self.limit:,} bytes in one piece; refused")
-        return data
+        return self._bounded(self.gzip.read, size, "one piece read whole")
 
     def __iter__(self) -> Inflating:
         return self

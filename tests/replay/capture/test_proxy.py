@@ -106,14 +106,10 @@ _slow_answer = answering(ANSWER, delay=0.6)
 
 
 def test_a_gzip_answer_goes_back_as_gzip_and_is_recorded_plain(tmp_path: Path) -> None:
-    upstream = Misbehaving(_gzip_upstream)
-    try:
-        with capturing(upstream.url, tmp_path) as proxy:
-            status, headers, body = _raw(
-                proxy.url, "GET", "/v2/customer_sessions/g-1", None, {"Accept-Encoding": "gzip"}
-            )
-    finally:
-        upstream.stop()
+    with Misbehaving(_gzip_upstream) as upstream, capturing(upstream.url, tmp_path) as proxy:
+        status, headers, body = _raw(
+            proxy.url, "GET", "/v2/customer_sessions/g-1", None, {"Accept-Encoding": "gzip"}
+        )
     assert (
         status == 200 and dict(headers)["Content-Encoding"] == "gzip" and dict(headers)["X-Upstream"] == "1"
     )
@@ -245,14 +241,10 @@ def _silent(conn: socket.socket, server: Misbehaving) -> None:
 
 
 def test_an_upstream_that_does_not_answer_in_time_is_a_504(tmp_path: Path) -> None:
-    upstream = Misbehaving(_silent)
-    try:
-        with capturing(upstream.url, tmp_path, timeout=0.5) as proxy:
-            started = time.monotonic()
-            answer = _session(proxy.url).get(f"{proxy.url}/v2/customer_sessions/slow-1")
-            took = time.monotonic() - started
-    finally:
-        upstream.stop()
+    with Misbehaving(_silent) as upstream, capturing(upstream.url, tmp_path, timeout=0.5) as proxy:
+        started = time.monotonic()
+        answer = _session(proxy.url).get(f"{proxy.url}/v2/customer_sessions/slow-1")
+        took = time.monotonic() - started
     assert answer.status_code == 504 and "did not answer within 0.5 s" in answer.json()["message"]
     assert took < 3
     (line,) = _lines(tmp_path)
@@ -290,15 +282,11 @@ def _big_answer(conn: socket.socket, server: Misbehaving) -> None:
 
 
 def test_large_bodies_are_streamed_through_and_not_recorded(tmp_path: Path) -> None:
-    upstream = Misbehaving(_big_answer)
-    try:
-        with capturing(upstream.url, tmp_path) as proxy:
-            status, _, body = _raw(proxy.url, "GET", "/v2/customer_sessions/big-1")
-            big = b'{"customerSession": {"attributes": {"a": "' + b"y" * (9 * 1024 * 1024) + b'"}}}'
-            status2, _, body2 = _raw(proxy.url, "PUT", "/v2/customer_sessions/big-2", big)
-            stats = proxy.recorder.stats
-    finally:
-        upstream.stop()
+    with Misbehaving(_big_answer) as upstream, capturing(upstream.url, tmp_path) as proxy:
+        status, _, body = _raw(proxy.url, "GET", "/v2/customer_sessions/big-1")
+        big = b'{"customerSession": {"attributes": {"a": "' + b"y" * (9 * 1024 * 1024) + b'"}}}'
+        status2, _, body2 = _raw(proxy.url, "PUT", "/v2/customer_sessions/big-2", big)
+        stats = proxy.recorder.stats
     assert status == 200 and len(body) == 20 * 1024 * 1024
     assert status2 == 200 and len(body2) == 20 * 1024 * 1024
     assert len(upstream.requests[1]) > 9 * 1024 * 1024  # the whole request body went upstream
@@ -358,48 +346,35 @@ def test_tls_upstreams_are_verified_and_a_private_ca_can_be_given(tmp_path: Path
         with contextlib.suppress(ssl.SSLError):  # (the proxy that does not trust it hangs up)
             _gzip_upstream(context.wrap_socket(conn, server_side=True), server)
 
-    upstream = Misbehaving(tls)
-    target = upstream.url.replace("http://", "https://")
-    try:
+    with Misbehaving(tls) as upstream:
+        target = upstream.url.replace("http://", "https://")
         with capturing(target, tmp_path / "untrusted") as proxy:  # the system's CAs do not know it
             refused = _session(proxy.url).get(f"{proxy.url}/v2/customer_sessions/tls-1")
         with capturing(target, tmp_path / "trusted", ca_bundle=str(cert)) as proxy:
             trusted = _session(proxy.url).get(f"{proxy.url}/v2/customer_sessions/tls-1")
-    finally:
-        upstream.stop()
     assert refused.status_code == 502 and "certificate" in refused.json()["message"].lower()
     assert trusted.status_code == 200 and b"createdCoupons" in trusted.content
     assert len(_interactions(tmp_path / "trusted")) == 1
 
 
 def test_a_body_that_cannot_be_decoded_is_not_written(tmp_path: Path) -> None:
-    upstream = Misbehaving(_brotli_upstream)
-    try:
-        with capturing(upstream.url, tmp_path) as proxy:
-            status, headers, _ = _raw(
-                proxy.url, "GET", "/v2/customer_sessions/br-1", None, {"Accept-Encoding": "br"}
-            )
-            stats = proxy.recorder.stats
-    finally:
-        upstream.stop()
+    with Misbehaving(_brotli_upstream) as upstream, capturing(upstream.url, tmp_path) as proxy:
+        status, headers, _ = _raw(
+            proxy.url, "GET", "/v2/customer_sessions/br-1", None, {"Accept-Encoding": "br"}
+        )
+        stats = proxy.recorder.stats
     assert status == 200 and dict(headers)["Content-Encoding"] == "br"  # the shop got its answer
     assert stats.refused == 1 and stats.recorded == 0 and not list(tmp_path.rglob("*.jsonl"))
 
 
 def test_an_exchange_whose_client_hung_up_before_the_answer_is_still_recorded(tmp_path: Path) -> None:
-    upstream = Misbehaving(_slow_answer)
-    try:
-        with capturing(upstream.url, tmp_path) as proxy:
-            parts = urlsplit(proxy.url)
-            body = json.dumps(_update("p-gone", "")).encode()
-            with socket.create_connection(
-                (parts.hostname, parts.port)
-            ) as sock:  # a client with a short timeout
-                sock.sendall(b"PUT /v2/customer_sessions/gone-2 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
-                time.sleep(0.2)
-            time.sleep(1.0)  # the upstream acts and answers; the answer finds the client gone
-    finally:
-        upstream.stop()
+    body = json.dumps(_update("p-gone", "")).encode()
+    with Misbehaving(_slow_answer) as upstream, capturing(upstream.url, tmp_path) as proxy:
+        parts = urlsplit(proxy.url)
+        with socket.create_connection((parts.hostname, parts.port)) as sock:  # a client with a short timeout
+            sock.sendall(b"PUT /v2/customer_sessions/gone-2 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
+            time.sleep(0.2)
+        time.sleep(1.0)  # the upstream acts and answers; the answer finds the client gone
     (recorded,) = _interactions(tmp_path)  # the upstream changed state: the story must say so
     assert "gone-2" in recorded.request.url and recorded.response is not None

@@ -32,6 +32,12 @@ class Misbehaving:
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
+    def __enter__(self) -> Misbehaving:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
