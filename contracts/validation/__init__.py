@@ -14,7 +14,9 @@ The package, by job: :mod:`~contracts.validation.engines` (the JSON Schema engin
 :mod:`~contracts.validation.checks` (compiled schemas, cached), :mod:`~contracts.validation.request`
 and :mod:`~contracts.validation.response` (the two halves of :class:`Validator`),
 :mod:`~contracts.validation.reading` (parameter strings and media types as the server reads them)
-and :mod:`~contracts.validation.violations` (engine errors as violations).
+and :mod:`~contracts.validation.violations` (engine errors as violations);
+:mod:`~contracts.validation.undocumented` names the fields a body sends that its schema does not
+describe (no violation: the API ignores them).
 """
 
 from __future__ import annotations

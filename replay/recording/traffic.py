@@ -19,10 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from contracts.errors import ContractViolationError, Violation
+from contracts.model import Operation
 from contracts.spec import Contract
+from contracts.validation.undocumented import undocumented_fields
 from replay.cassettes.fields import RECORD_ERRORS, BadRecord
-from replay.cassettes.model import Interaction
+from replay.cassettes.model import Interaction, plain
 from replay.cassettes.vcr import from_record
 from replay.verify import check
 
@@ -34,6 +38,7 @@ __all__ = [
     "exchanges_of",
     "judge",
     "observing",
+    "served",
     "verdict",
 ]
 
@@ -129,14 +134,21 @@ def exchanges_of(
 
 @dataclass(slots=True)
 class Judged:
-    """An exchange and what is wrong with it."""
+    """An exchange and what is wrong with it; ``undocumented``: the fields its request sent that the
+    contract does not describe (valid, and ignored by the API: a client newer than the contract)."""
 
     interaction: Interaction
     operation_id: str | None
     violations: list[Violation] = field(default_factory=list)
+    undocumented: list[str] = field(default_factory=list)
 
 
 _METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
+
+
+def served(contract: Contract, url: str) -> bool:
+    """The contract serves this path under some method (another API on the same host does not)."""
+    return any(contract.find(method, url) for method in _METHODS)
 
 
 def judge(contract: Contract, interactions: Sequence[Interaction]) -> list[Judged]:
@@ -147,11 +159,43 @@ def judge(contract: Contract, interactions: Sequence[Interaction]) -> list[Judge
     for interaction in interactions:
         request = interaction.request
         match = contract.find(request.method, request.url)
-        if match is None and not any(contract.find(method, request.url) for method in _METHODS):
+        if match is None and not served(contract, request.url):
             continue
         violations, _ = check(contract, interaction, strict_requests=True)
-        judged.append(Judged(interaction, match.operation.operation_id if match else None, violations))
+        undocumented = (
+            _undocumented(contract, match.operation, interaction) if match and not violations else []
+        )
+        judged.append(
+            Judged(interaction, match.operation.operation_id if match else None, violations, undocumented)
+        )
     return judged
+
+
+def _undocumented(contract: Contract, operation: Operation, interaction: Interaction) -> list[str]:
+    body = operation.request_body
+    media = body.content.get("application/json") if body is not None else None
+    headers, raw = plain(interaction.request.headers, interaction.request.body)
+    if media is None or not raw or "json" not in headers.get("content-type", "json"):
+        return []
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return []  # (the check above says what is wrong with it)
+    return undocumented_fields(contract, media.schema, value)
+
+
+def _undocumented_warning(judged: Sequence[Judged], test: str) -> str | None:
+    sent = [j for j in judged if j.undocumented]
+    if not sent:
+        return None
+    lines = [
+        f"{test}: {len(sent)} request(s) sent fields the contract does not describe (the API ignores them):"
+    ]
+    for item in sent:
+        request = item.interaction.request
+        lines.append(f"  {request.method} {request.url.split('?')[0]} ({item.operation_id}): "
+                     + ", ".join(item.undocumented[:10]) + (" ..." if len(item.undocumented) > 10 else ""))  # fmt: skip
+    return "\n".join(lines)
 
 
 class TrafficViolation(ContractViolationError):
@@ -173,7 +217,8 @@ class TrafficViolation(ContractViolationError):
 
 
 class TrafficWarning(UserWarning):
-    """A cassette recorded an answer that breaks the contract (the API's doing: it warns)."""
+    """A cassette recorded an answer that breaks the contract (the API's doing), or a request sent
+    fields the contract does not describe (valid, and ignored): a warning, not a failure."""
 
 
 @dataclass(slots=True)
@@ -218,6 +263,9 @@ def verdict(
         )
         failing, what = judged, test
     result.exercised = {j.operation_id for j in judged if j.operation_id}
+    undocumented = _undocumented_warning(judged, test)
+    if undocumented is not None:
+        result.warnings.append(undocumented)
     if not expect_violations and any(j.violations for j in failing):
         result.failure = TrafficViolation(failing, what)
     return result

@@ -1,9 +1,12 @@
 """The redaction of ``replay.recording.redaction`` applied to what vcrpy records (the pytest side).
 
-vcrpy has no hook before it saves, so the secret check runs on each exchange as it is recorded: an
-exchange that would still hold a credential raises :class:`SecretLeakError` in the test that made
-it (and is not recorded). The API key in use is replaced wherever it appears, even with redaction
-turned off.
+Two ways in. :func:`vcr_config` gives vcrpy's record hooks: the secret check runs on each exchange
+as it is recorded, and an exchange that would still hold a credential raises
+:class:`SecretLeakError` in the test that made it (and is not recorded). :class:`RedactingPersister`
+redacts at the last moment instead, whatever hooks a cassette's own configuration has (the pytest
+plugin puts it under every cassette pytest-recording saves: a team's ``vcr_config`` that sets its
+own ``before_record_request`` cannot leave a credential in a file). The API key in use is replaced
+wherever it appears, even with redaction turned off.
 
 vcrpy hands the response hook the response alone; which operation answered (whose contract says
 where personal data is) comes from the request its hook saw last on the same thread: vcrpy's
@@ -12,7 +15,9 @@ where personal data is) comes from the request its hook saw last on the same thr
 
 from __future__ import annotations
 
+import copy
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from contracts.http import HttpRequest, HttpResponse
@@ -29,7 +34,7 @@ from replay.recording.redaction import (
 if TYPE_CHECKING:
     from contracts.spec import Contract
 
-__all__ = ["vcr_config"]
+__all__ = ["RedactingPersister", "vcr_config"]
 
 
 def vcr_config(
@@ -44,6 +49,54 @@ def vcr_config(
         "before_record_response": hooks.response,
         "decode_compressed_response": True,  # so that bodies can be redacted and searched
     }
+
+
+class RedactingPersister:
+    """A vcrpy persister around another (``inner``): each exchange a cassette saves is redacted first,
+    with one Redactor per save (consistent pseudonyms across the file; pseudonyms and placeholders
+    already in it stay as they are). ``applies(method, uri)``: the exchanges that are ours to redact
+    (the plugin: those of a path the contract serves); the others are saved as they are."""
+
+    def __init__(
+        self,
+        inner: Any,
+        *,
+        applies: Callable[[str, str], bool],
+        api_key: str | None = None,
+        contract: Contract | None = None,
+    ) -> None:
+        self.inner = inner
+        self.applies = applies
+        self.api_key = api_key
+        self.contract = contract
+
+    def load_cassette(self, cassette_path: str, serializer: Any) -> Any:
+        return self.inner.load_cassette(cassette_path, serializer)
+
+    def save_cassette(self, cassette_path: str, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        from vcr.filters import decode_response
+
+        hooks = _Hooks(Redactor(RedactionRules(), contract=self.contract), self.api_key)
+        requests, responses = [], []
+        for request, response in zip(cassette_dict["requests"], cassette_dict["responses"], strict=True):
+            if self.applies(request.method, request.uri):
+                request = hooks.request(copy.deepcopy(request))
+                response = decode_response(response)  # (a copy) bodies are redacted as the API meant them
+                encoding = {k.lower(): v for k, v in (response.get("headers") or {}).items()}.get(
+                    "content-encoding"
+                )
+                if encoding:
+                    raise SecretLeakError("the vcrpy cassette", [
+                        f"{request.method} {request.uri}: the answer's body is still encoded ({encoding}) and "
+                        "cannot be redacted; record with decode_compressed_response=True"])  # fmt: skip
+                response = hooks.response(response)
+            requests.append(request)
+            responses.append(response)
+        self.inner.save_cassette(
+            cassette_path,
+            {**cassette_dict, "requests": requests, "responses": responses},
+            serializer=serializer,
+        )
 
 
 class _Hooks:

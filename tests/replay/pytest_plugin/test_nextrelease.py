@@ -10,7 +10,7 @@ import pytest
 
 from contracts.spec import DEFAULT_VENDOR_CONTRACT
 
-CASSETTES = Path(__file__).parents[2] / "cassettes"
+CASSETTES = Path(__file__).parents[3] / "cassettes"
 
 
 def test_cassette_items_are_checked_against_the_next_contract(

@@ -21,8 +21,10 @@ def test_options_are_in_their_own_group(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(
         ["*Talon.One Integration API contract testing*", "*--talon-base-url=*", "*--talon-api-key=*",
-         "*--talon-contract=*", "*--talon-record-mode=*", "*--talon-cassette-dir=*", "*talon_record_mode (string)*"]
+         "*--talon-contract=*", "*--talon-coverage-fail-under=N*", "*talon_coverage_fail_under (string)*"]
     )  # fmt: skip
+    # recording is pytest-recording's, with its options
+    result.stdout.fnmatch_lines(["*--record-mode=*", "*--block-network*"])
 
 
 def test_markers_are_declared(pytester: pytest.Pytester) -> None:
@@ -33,21 +35,26 @@ def test_markers_are_declared(pytester: pytest.Pytester) -> None:
 
 
 @pytest.mark.parametrize(
-    ("ini", "args", "expected"),
+    ("conftest", "args", "expected"),
     [
         ("", [], ["MODE none", "MODE new_episodes"]),  # default; the marker wins anyway
-        ("talon_record_mode = once", [], ["MODE once", "MODE new_episodes"]),  # ini over default
         (
-            "talon_record_mode = once",
-            ["--talon-record-mode", "all"],
+            "",
+            ["--record-mode", "all"],
             ["MODE all", "MODE new_episodes"],
-        ),  # option over ini
+        ),  # the command line over the default
+        (  # vcr_config over the command line (pytest-recording's order), the marker over both
+            "import pytest\n\n@pytest.fixture\ndef vcr_config():\n    return {'record_mode': 'once'}\n",
+            ["--record-mode", "all"],
+            ["MODE once", "MODE new_episodes"],
+        ),
     ],
 )
-def test_settings_precedence(
-    pytester: pytest.Pytester, ini: str, args: list[str], expected: list[str]
+def test_record_mode_precedence(
+    pytester: pytest.Pytester, conftest: str, args: list[str], expected: list[str]
 ) -> None:
-    pytester.makeini(f"[pytest]\n{ini}\n")
+    if conftest:
+        pytester.makeconftest(conftest)
     pytester.makepyfile(SETTINGS_TEST)
     result = pytester.runpytest("-s", *args)
     result.assert_outcomes(passed=2)
@@ -148,9 +155,10 @@ def test_cassettes_record_once_with_redaction_then_replay(pytester: pytest.Pytes
             assert answer.status == 200
         """
     )
-    first = pytester.runpytest("--talon-record-mode", "once")
+    first = pytester.runpytest("--record-mode", "once")
     first.assert_outcomes(passed=1)
-    cassette = pytester.path / "cassettes" / "test_recorded.yaml"
+    module = next(pytester.path.glob("test_*.py")).stem
+    cassette = pytester.path / "cassettes" / module / "test_recorded.yaml"  # pytest-recording's layout
     text = cassette.read_text()
     assert "Ana Lima" not in text and "sandbox-api-key" not in text and "ApiKey-v1 REDACTED" in text
     again = pytester.runpytest()  # record mode none: the cassette answers
@@ -160,7 +168,10 @@ def test_cassettes_record_once_with_redaction_then_replay(pytester: pytest.Pytes
 @pytest.mark.parametrize(
     ("marker", "message"),
     [
-        ('talon_record_mode("sometimes")', "*talon_record_mode takes one of none, once, new_episodes, all*"),
+        (
+            'talon_record_mode("sometimes")',
+            "*talon_record_mode takes one of none, once, new_episodes, all, rewrite*",
+        ),
     ],
 )
 def test_bad_markers_are_usage_errors(pytester: pytest.Pytester, marker: str, message: str) -> None:
@@ -185,7 +196,7 @@ def test_a_base_url_without_a_key_fails_clearly(
 
 
 def _corpus_copy(pytester: pytest.Pytester, *names: str) -> None:
-    from .helpers import CORPUS
+    from ..helpers import CORPUS
 
     folder = pytester.mkdir("cassettes")
     for name in names:
@@ -209,7 +220,7 @@ def test_a_violating_interaction_fails_with_its_violations(pytester: pytest.Pyte
 
     from replay.cassettes import to_jsonl
 
-    from .helpers import corpus
+    from ..helpers import corpus
 
     folder = pytester.mkdir("captures")
     good = json.dumps(to_jsonl(corpus("checkout-coupon-referral")[4]))  # a recorded getCustomerSession

@@ -91,9 +91,9 @@ version: 1
 
 
 def test_a_cassette_that_breaks_the_contract_fails_in_playback(pytester: pytest.Pytester) -> None:
-    (pytester.path / "cassettes").mkdir()
+    (pytester.path / "cassettes" / "test_playback").mkdir(parents=True)  # cassettes/<module>/<test>.yaml
     for name in ("test_played", "test_played_on_purpose"):
-        (pytester.path / "cassettes" / f"{name}.yaml").write_text(CASSETTE)
+        (pytester.path / "cassettes" / "test_playback" / f"{name}.yaml").write_text(CASSETTE)
     pytester.makepyfile(
         test_playback="""
 import pytest
@@ -190,13 +190,13 @@ def test_records(talon_cassette, talon_base_url):
 """
         )
         result = pytester.runpytest("-p", "no:cacheprovider", "--talon-base-url", base_url, "--talon-api-key", "k",
-                                    "--talon-record-mode", "once")  # fmt: skip
+                                    "--record-mode", "once")  # fmt: skip
     finally:
         server.kill()
         server.wait(10)
     result.assert_outcomes(passed=1, warnings=1)  # the answer is the API's: the recording says so
     result.stdout.fnmatch_lines(["*TrafficWarning*recorded*broke the contract*", "*createdCoupons*"])
-    assert (pytester.path / "cassettes" / "test_records.yaml").is_file()
+    assert (pytester.path / "cassettes" / "test_record" / "test_records.yaml").is_file()
 
 
 GOOD_CASSETTE = CASSETTE.replace(
@@ -205,8 +205,8 @@ GOOD_CASSETTE = CASSETTE.replace(
 
 
 def test_playback_judges_the_request_the_code_sends_today(pytester: pytest.Pytester) -> None:
-    (pytester.path / "cassettes").mkdir()
-    (pytester.path / "cassettes" / "test_changed_code.yaml").write_text(GOOD_CASSETTE)
+    (pytester.path / "cassettes" / "test_replayed").mkdir(parents=True)
+    (pytester.path / "cassettes" / "test_replayed" / "test_changed_code.yaml").write_text(GOOD_CASSETTE)
     pytester.makepyfile(
         test_replayed="""
 import requests
@@ -247,6 +247,49 @@ def test_bad(talon_cassette, talon_base_url, talon_api_key):
                  json={"customerSession": {"cartItems": "x"}})
 """
     )
-    result = pytester.runpytest("-p", "no:cacheprovider", "--talon-record-mode", "once")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--record-mode", "once")
     result.assert_outcomes(failed=1)  # not a warning now and a failure on the next run
     result.stdout.fnmatch_lines(["*/customerSession/cartItems*array*"])
+
+
+SDK_SHOP = """
+import talon_one
+from talon_one.api.integration_api import IntegrationApi
+from talon_one.models import CartItem, IntegrationRequest, NewCustomerSessionV2
+
+
+def checkout(base_url, key, session_id, **item):
+    configuration = talon_one.Configuration(host=base_url, api_key={"api_key_v1": key},
+                                            api_key_prefix={"api_key_v1": "ApiKey-v1"})
+    with talon_one.ApiClient(configuration) as client:
+        session = NewCustomerSessionV2(profile_id="p-1", cart_items=[CartItem(sku="tee", quantity=2, price=19.9, **item)])
+        return IntegrationApi(client).update_customer_session_v2(session_id, IntegrationRequest(customer_session=session))
+"""
+
+
+def test_the_official_sdk_newer_than_the_contract_is_told_what_it_sends_in_vain(
+    pytester: pytest.Pytester,
+) -> None:
+    """talon-one-sdk 26.x knows fields v7.0.0 does not: sent, they are valid and do nothing; named."""
+    pytester.makepyfile(shop=SDK_SHOP)
+    pytester.makepyfile(
+        test_sdk="""
+import pytest
+from shop import checkout
+
+pytestmark = pytest.mark.talon_traffic
+
+def test_checkout(talon_base_url, talon_api_key):
+    assert checkout(talon_base_url, talon_api_key, "s-1").effects is not None
+
+def test_member_price(talon_base_url, talon_api_key):
+    checkout(talon_base_url, talon_api_key, "s-2", selected_price_type="member")
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines([
+        "*test_member_price: 1 request(s) sent fields the contract does not describe (the API ignores them):*",
+        "*PUT */v2/customer_sessions/s-2 (updateCustomerSessionV2): body/customerSession/cartItems/0/selectedPriceType*",
+        "*1 of 28 operations exercised*",
+    ])  # fmt: skip

@@ -1,0 +1,126 @@
+"""Cassettes are pytest-recording's: a team moving from it keeps its conventions, its options and
+its fixtures, because they are the same ones. This module is what the plugin adds to it.
+
+* ``talon_cassette`` is pytest-recording's ``vcr`` cassette of the test (the test is given the
+  ``vcr`` marker): ``cassettes/<module>/<test>.yaml`` next to the test file (``<Class>.<test>`` in
+  a class), recorded as ``--record-mode`` says (``none`` by default: CI never records).
+* Every cassette pytest-recording saves (``@pytest.mark.vcr`` ones too) is redacted at the last
+  moment by :class:`~replay.recording.vcrpy.RedactingPersister`: the exchanges whose path the
+  contract serves; those with other APIs are saved as the team's ``vcr_config`` left them.
+* A ``talon_cassette``'s requests are matched on method, path and query only (the sandbox's port
+  changes every session, and a cassette recorded against staging must play back wherever the tests
+  run), and answers are recorded decoded (so that they can be redacted and read).
+* ``--block-network`` lets the tests reach loopback (the embedded sandbox) and the
+  ``--talon-base-url`` host besides ``--allowed-hosts``.
+
+Configuration of a cassette, first found wins (pytest-recording's merge; written here because it
+is the contract with users):
+
+    @pytest.mark.vcr(**kwargs)  >  talon_record_mode(mode) marker  >  the vcr_config fixture
+    >  ours (match_on, decode_compressed_response: talon_cassette only)  >  vcrpy's defaults
+
+and the record mode: a marker's or ``vcr_config``'s ``record_mode`` > ``--record-mode`` > ``none``.
+Redaction is not a setting of that chain: it happens whatever the chain says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from replay.pytest_plugin.settings import RECORD_MODES, api_key, contract_of, setting
+
+__all__ = ["cassette_of", "records"]
+
+_SETTING_UP = pytest.StashKey[pytest.Item]()  # the item whose fixtures are being set up
+MATCH_ON = ("method", "path", "query")
+_LOOPBACK = (r"127\.\d+\.\d+\.\d+$", r"::1$", r"localhost$")
+
+
+def records(config: pytest.Config) -> bool:
+    """pytest-recording is loaded (``-p no:recording`` unloads it)."""
+    return config.pluginmanager.has_plugin("recording")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if not records(config) or not config.getoption("block_network", False):
+        return
+    if config.getoption("allow_private_ips", False):
+        return  # loopback is private: allowed already
+    # pytest-recording matches --allowed-hosts (regexes) with the address a socket connects to, so the
+    # base URL's host is allowed by name and by each address it resolves to now.
+    allowed = [config.getoption("allowed_hosts") or "", *_LOOPBACK]
+    host = urlsplit(setting(config, "base_url")).hostname
+    if host:
+        allowed.append(re.escape(host) + "$")
+        with contextlib.suppress(OSError):  # unresolvable now: its connections fail on their own
+            allowed += sorted({re.escape(str(a[4][0])) + "$" for a in socket.getaddrinfo(host, None)})
+    config.option.allowed_hosts = ",".join(a for a in allowed if a)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        mode = item.get_closest_marker("talon_record_mode")
+        if mode is not None and (len(mode.args) != 1 or mode.args[0] not in RECORD_MODES):
+            raise pytest.UsageError(
+                f"{item.nodeid}: talon_record_mode takes one of {', '.join(RECORD_MODES)}"
+            )
+        if "talon_cassette" in getattr(item, "fixturenames", ()) or mode is not None:
+            # pytest-recording merges its markers nearest last: the record mode of talon_record_mode wins
+            # over vcr_config and outer vcr markers, a vcr marker on the function itself over it
+            kwargs = {"record_mode": mode.args[0]} if mode is not None else {}
+            item.add_marker(pytest.mark.vcr(**kwargs), append=False)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.config.stash[_SETTING_UP] = item  # for pytest_recording_configure, which is not told the test
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    """pytest-recording made the VCR of a test's cassette: ours are its defaults and its persister."""
+    from replay.recording.traffic import served
+    from replay.recording.vcrpy import RedactingPersister
+
+    item = config.stash.get(_SETTING_UP, None)
+    if item is not None and "talon_cassette" in getattr(item, "fixturenames", ()):
+        vcr.match_on = MATCH_ON
+        vcr.decode_compressed_response = True
+    contract = contract_of(config)
+    vcr.register_persister(RedactingPersister(
+        vcr.persister, applies=lambda method, uri: served(contract, uri),
+        api_key=api_key(config) or None, contract=contract,
+    ))  # fmt: skip
+
+
+def cassette_of(request: pytest.FixtureRequest) -> Any:
+    """The test's pytest-recording cassette (None with --disable-recording or without a vcr marker)."""
+    if not records(request.config):
+        pytest.fail(
+            "talon_cassette records through pytest-recording, which this run has not loaded (-p no:recording?)",
+            pytrace=False,
+        )
+    cassette = request.getfixturevalue("vcr")
+    if cassette is not None and not Path(cassette._path).exists():
+        _moved(request, Path(cassette._path), cassette.record_mode)
+    return cassette
+
+
+def _moved(request: pytest.FixtureRequest, path: Path, record_mode: Any) -> None:
+    """A cassette where talon_cassette kept them before pytest-recording's layout (cassettes/<test>.yaml)
+    is named rather than silently recorded anew or missed."""
+    old = Path(request.node.path).parent / "cassettes" / path.name
+    if old.exists() and str(getattr(record_mode, "value", record_mode)) == "none":
+        pytest.fail(
+            f"no cassette at {path}, but {old} is one: cassettes are kept per module now "
+            f"(pytest-recording's layout); move it: git mv {old} {path}",
+            pytrace=False,
+        )
