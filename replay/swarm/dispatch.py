@@ -1,0 +1,115 @@
+"""The master's share of a distributed replay: which story goes to which worker, what is still out,
+and what becomes of a worker's stories when it goes away. No Locust in here: the locustfile calls it
+from its message handlers, and the tests drive it directly.
+
+Stories are numbered as a local replay numbers them (files in order, from 1: the number is the
+story's namespace), and handed out phase by phase (``SharedState.phases`` on a shared target: a
+story that changes what others read waits until they are done), so a verification run makes the
+outcomes a local one makes. A story is handed out whole, in order, to one worker.
+
+A worker that goes away (its heartbeat stops, or it says it quits) gives its unfinished stories
+back: each is handed out once more to another worker, since a story that had only begun replaying
+on a target of its own (the embedded sandbox, reset per story) replays from the start. One that
+was already resent, or any on a shared target where its first requests may have acted, is not
+sent again but reported: :meth:`StoryDispatcher.lost` says which, and why (``error`` outcomes in the
+reports). Memory: the master holds the paths and what is out, never the interactions.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Assignment", "StoryDispatcher"]
+
+MAX_ATTEMPTS = 2  # a story is handed out at most this often (once, and once more after a worker is lost)
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A story handed out: its number in the run and its file."""
+
+    number: int
+    path: Path
+    attempt: int = 1
+
+
+@dataclass(slots=True)
+class StoryDispatcher:
+    """Hands out stories phase by phase and keeps track of them until their outcomes are in.
+
+    ``resend``: whether a lost worker's stories may be replayed again (True on targets of the
+    worker's own; False on a shared target, where a half-replayed story may have acted).
+    """
+
+    phases: list[list[tuple[int, Path]]]
+    resend: bool = True
+    _waiting: deque[Assignment] = field(default_factory=deque)
+    _out: dict[str, dict[int, Assignment]] = field(default_factory=dict)  # worker -> number -> story
+    _phase: int = -1
+    _finished: int = 0
+    _failed: list[tuple[Assignment, str]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, numbered: Iterable[tuple[int, Path]], *, resend: bool = True) -> StoryDispatcher:
+        """All stories in one phase (a target of each story's own: nothing to order)."""
+        return cls([list(numbered)], resend=resend)
+
+    @property
+    def total(self) -> int:
+        return sum(len(phase) for phase in self.phases)
+
+    @property
+    def done(self) -> bool:
+        """Every story finished or given up, and none out."""
+        return self._finished + len(self._failed) == self.total and not any(self._out.values())
+
+    def out(self, worker: str) -> list[Assignment]:
+        return sorted(self._out.get(worker, {}).values(), key=lambda a: a.number)
+
+    def claim(self, worker: str, wanted: int) -> list[Assignment]:
+        """Up to ``wanted`` stories for ``worker``; none while the current phase still has stories
+        out elsewhere and the next may not start."""
+        self._advance()
+        given: list[Assignment] = []
+        while self._waiting and len(given) < wanted:
+            given.append(self._waiting.popleft())
+        holding = self._out.setdefault(worker, {})
+        for story in given:
+            holding[story.number] = story
+        return given
+
+    def finished(self, worker: str, number: int) -> bool:
+        """A story's outcomes are all in; False when it was not out to that worker (a late answer
+        of a worker already given up: its outcomes are not counted twice)."""
+        if self._out.get(worker, {}).pop(number, None) is None:
+            return False
+        self._finished += 1
+        return True
+
+    def lost(self, worker: str, why: str) -> list[tuple[Assignment, str]]:
+        """A worker went away: its stories are handed out again where that is safe; those that are
+        not are returned, with the reason, to be reported as errors."""
+        given_up: list[tuple[Assignment, str]] = []
+        again: list[Assignment] = []
+        for story in self.out(worker):
+            if self.resend and story.attempt < MAX_ATTEMPTS:
+                again.append(Assignment(story.number, story.path, story.attempt + 1))
+            else:
+                reason = f"{why}; not replayed again: " + (
+                    f"handed out {story.attempt} times" if self.resend
+                    else "its first requests may have acted on the shared target"
+                )  # fmt: skip
+                given_up.append((story, reason))
+        self._waiting.extendleft(reversed(again))  # first: they were handed out before the others
+        self._out.pop(worker, None)
+        self._failed += given_up
+        return given_up
+
+    def _advance(self) -> None:
+        """Start the next phase once the current one has nothing waiting or out."""
+        while not self._waiting and not any(self._out.values()) and self._phase + 1 < len(self.phases):
+            self._phase += 1
+            self._waiting.extend(Assignment(number, path) for number, path in self.phases[self._phase])
