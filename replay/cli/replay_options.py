@@ -37,6 +37,7 @@ __all__ = [
     "FAIL_ON_KINDS",
     "Job",
     "OpenedReport",
+    "conclude",
     "execute",
     "finish",
     "job",
@@ -222,19 +223,25 @@ def writes_for(job: Job, url: str | None) -> str:
 
 
 def finish(summary: ReplaySummary, opened: list[OpenedReport], fail_on: str, findings: int) -> None:
-    """Close the reports, print the summary, exit: 130 interrupted, 2 unreadable input, 1 an outcome
-    of ``fail_on``, else 2 after a malfunction of the tool, else 0."""
+    """:func:`conclude`, then exit with its code."""
+    sys.exit(conclude(summary, opened, fail_on, findings))
+
+
+def conclude(summary: ReplaySummary, opened: list[OpenedReport], fail_on: str, findings: int) -> int:
+    """Close the reports, print the summary, and the exit code: 130 interrupted, 2 unreadable input,
+    1 an outcome of ``fail_on``, else 2 after a malfunction of the tool, else 0 (every front end of
+    a replay ends here: the CLI, the Locust master)."""
     for report, described in opened:
         report.close(summary)
         click.echo(described(), err=True)
     click.echo(render_replay(summary, findings), nl=False)
     if summary.interrupted:
-        sys.exit(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
     if summary.unreadable or summary.problems:
-        sys.exit(EXIT_ERROR)
+        return EXIT_ERROR
     if any(summary.counts.get(k) for k in parse_fail_on(fail_on)):
-        sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_ERROR if summary.counts.get("malfunction") else EXIT_OK)
+        return EXIT_FINDINGS
+    return EXIT_ERROR if summary.counts.get("malfunction") else EXIT_OK
 
 
 def open_reports(specs: tuple[str, ...]) -> list[OpenedReport]:

@@ -66,6 +66,10 @@ class StoryDispatcher:
         """Every story finished or given up, and none out."""
         return self._finished + len(self._failed) == self.total and not any(self._out.values())
 
+    def holders(self) -> list[str]:
+        """The workers that hold stories now."""
+        return [worker for worker, held in self._out.items() if held]
+
     def out(self, worker: str) -> list[Assignment]:
         return sorted(self._out.get(worker, {}).values(), key=lambda a: a.number)
 

@@ -39,6 +39,7 @@ _ALLOWED: frozenset[tuple[str, str]] = frozenset({
     ("contracts.errors", "_rebuild_violation"),  # a Violation's own reducer: builds one from its fields
     ("contracts.http", "HttpRequest"),
     ("contracts.http", "HttpResponse"),
+    ("contracts.http", "NormalizedHeaders"),
     ("builtins", "set"),
     ("builtins", "frozenset"),
     ("collections", "Counter"),

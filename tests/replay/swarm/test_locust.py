@@ -1,0 +1,137 @@
+"""A replay spread over Locust workers (separate processes, over Locust's own messaging): the same
+outcomes as a local replay, a worker killed mid-run, the master's exit code. Servers and workers are
+real processes on real sockets."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[3]
+LOCUSTFILE = ROOT / "replay" / "swarm" / "locustfile.py"
+CORPUS = ROOT / "cassettes"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _locust(*args: str, log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *args], cwd=log.parent,
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+
+
+def _swarm(
+    tmp_path: Path,
+    inputs: Path,
+    workers: int = 2,
+    kill_one_after: int | None = None,
+    interrupt_after: int | None = None,
+) -> tuple[int, dict]:
+    """Master and workers as processes; ``kill_one_after``: SIGKILL worker 0 once it was handed that
+    many stories; ``interrupt_after``: Ctrl-C on the master then."""
+    port = _free_port()
+    report = tmp_path / "swarm.json"
+    master = _locust("--master", "--headless", "--expect-workers", str(workers), "-u", "4", "-r", "100",
+                     "--host", "embedded", "--talon-inputs", str(inputs), "--talon-report", f"json:{report}",
+                     "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port), log=tmp_path / "master.log")  # fmt: skip
+    started = [_locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port), "--loglevel", "DEBUG",
+                       log=tmp_path / f"worker-{n}.log") for n in range(workers)]  # fmt: skip
+
+    def handed(count: int) -> None:
+        deadline = time.monotonic() + 60
+        while (tmp_path / "worker-0.log").read_text().count("handed to this worker") < count:
+            assert time.monotonic() < deadline and master.poll() is None, "worker 0 was not given the stories"
+            time.sleep(0.05)
+
+    try:
+        if kill_one_after is not None:
+            handed(kill_one_after)
+            started[0].send_signal(
+                signal.SIGKILL
+            )  # no goodbye: the master finds out by the missing heartbeat
+        if interrupt_after is not None:
+            handed(interrupt_after)
+            master.send_signal(signal.SIGINT)
+        code = master.wait(120)
+    finally:
+        for process in [master, *started]:
+            if process.poll() is None:
+                process.kill()
+            process.wait(10)
+    assert report.is_file(), (tmp_path / "master.log").read_text()[-3000:]
+    return code, json.loads(report.read_text())
+
+
+def _local(tmp_path: Path, inputs: Path) -> tuple[int, dict]:
+    report = tmp_path / "local.json"
+    done = subprocess.run([sys.executable, "-m", "replay.cli", "replay", "run", str(inputs), "--quiet",
+                           "--report", f"json:{report}"], cwd=tmp_path, capture_output=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)  # fmt: skip
+    return done.returncode, json.loads(report.read_text())
+
+
+def _outcomes(report: dict) -> list[tuple[str, int, str | None, str]]:
+    return sorted(
+        (Path(o["file"]).name, o["index"], o["operation"], o["outcome"]) for o in report["outcomes"]
+    )
+
+
+def test_two_workers_make_the_outcomes_of_a_local_replay(tmp_path: Path) -> None:
+    code, swarm = _swarm(tmp_path, CORPUS)
+    local_code, local = _local(tmp_path, CORPUS)
+    assert _outcomes(swarm) == _outcomes(local) and len(swarm["outcomes"]) == 149
+    assert code == local_code == 0
+    log = (tmp_path / "master.log").read_text()
+    assert "updateCustomerSessionV2" in log and "/v2/customer_sessions/" not in log.split("Aggregated")[0].split(
+        "Name")[-1]  # Locust's table names requests by operation id, not by URL  # fmt: skip
+
+
+def test_a_worker_killed_mid_run_gives_its_stories_to_the_other(tmp_path: Path) -> None:
+    inputs = _copies(tmp_path, 40)  # 520 stories: a worker killed after its 20th still has work to do
+    code, swarm = _swarm(tmp_path, inputs, kill_one_after=20)
+    log = (tmp_path / "master.log").read_text()
+    lost = re.search(r"went away holding (\d+) story\(ies\): (\d+) handed out again, 0 given up", log)
+    assert lost is not None and lost[1] == lost[2] != "0", log[-3000:]
+    # every story replayed once, the lost ones again on the worker that is left: a local replay's outcomes
+    assert len(swarm["outcomes"]) == 149 * 40
+    assert {o["outcome"] for o in swarm["outcomes"]} == {"same", "noise", "skipped"}
+    assert code == 0
+
+
+def _copies(tmp_path: Path, count: int) -> Path:
+    inputs = tmp_path / "inputs"
+    for copy in range(count):
+        (inputs / str(copy)).mkdir(parents=True)
+        for path in CORPUS.glob("*.yaml"):
+            shutil.copy(path, inputs / str(copy) / path.name)
+    return inputs
+
+
+def test_ctrl_c_on_the_master_writes_the_reports_of_what_was_done(tmp_path: Path) -> None:
+    code, swarm = _swarm(tmp_path, _copies(tmp_path, 40), workers=1, interrupt_after=20)
+    assert code == 130
+    assert swarm["summary"]["interrupted"] is True and 0 < len(swarm["outcomes"]) < 149 * 40
+
+
+@pytest.mark.parametrize("bad", ["--talon-report=yaml:x"])
+def test_a_bad_report_is_a_usage_error_of_the_master(tmp_path: Path, bad: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--master", "--headless",
+                           "--host", "embedded", "--talon-inputs", str(CORPUS), bad,
+                           "--master-bind-port", str(_free_port())], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)  # fmt: skip
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "expected FORMAT:PATH with FORMAT one of json, junit, html" in done.stdout + done.stderr
