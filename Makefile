@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-tests
 DEV_STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo fuzz lint type bench bench-sandbox bench-cassettes bench-replay bench-specdiff bench-capture sandbox cassettes clean
+.PHONY: setup test demo fuzz lint type bench bench-sandbox bench-cassettes bench-replay bench-specdiff bench-capture bench-swarm sandbox cassettes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ bench-specdiff: $(STAMP)
 
 bench-capture: $(STAMP)
 	$(BIN)/python bench/bench_capture.py
+
+# replay over 1, 2 and 4 Locust workers against bench_replay's canned-answer server, next to the local engine
+bench-swarm: $(STAMP)
+	$(BIN)/python bench/bench_swarm.py
 
 # Re-record the committed corpus against the embedded sandbox (review the diff before committing).
 cassettes: $(STAMP)

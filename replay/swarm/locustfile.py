@@ -95,12 +95,16 @@ class _Master:
         self.dispatcher = StoryDispatcher.of(self.paths.items())
         self.opened = open_reports(tuple(r for r in options.talon_report.split(",") if r))
         self.ended = False
+        self.asked = False
         self.runner.register_message(_WANT, self.want)
         self.runner.register_message(_OUTCOMES, self.outcomes)
         events.quitting.add_listener(lambda **_: self.end(interrupted=True))
         gevent.spawn(self.watch)
 
     def want(self, environment: Any, msg: Any) -> None:
+        if not self.asked:  # the replay's clock starts with its first story, not with waiting for workers
+            self.asked = True
+            self.summary.started = time.monotonic()
         given = self.dispatcher.claim(msg.node_id, int(msg.data["n"]))
         stories = [[a.number, a.path.name, a.path.read_bytes()] for a in given]
         self.runner.send_message(
