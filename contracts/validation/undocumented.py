@@ -38,42 +38,53 @@ def _walk(contract: Contract, schema: Any, value: Any, pointer: str, found: list
         return
     properties, items, open_ended = _described(contract, schema, 0)
     if isinstance(value, list):
-        for index, item in enumerate(value[:_ITEMS]):
-            for item_schema in items:
+        item_schema = _either(items)
+        if item_schema is not None:
+            for index, item in enumerate(value[:_ITEMS]):
                 _walk(contract, item_schema, item, f"{pointer}/{index}", found, depth + 1)
         return
     for name, member in value.items():
         where = f"{pointer}/{name}"
         if name in properties:
-            _walk(contract, properties[name], member, where, found, depth + 1)
+            _walk(contract, _either(properties[name]), member, where, found, depth + 1)
         elif open_ended is not None:
             _walk(contract, open_ended, member, where, found, depth + 1)
         elif properties:
             found.append(where)
 
 
-def _described(contract: Contract, schema: Any, depth: int) -> tuple[dict[str, Any], list[Any], Any]:
-    """(properties by name, item schemas, the schema of any other name or None) of a schema and its
-    alternatives; an object schema without properties is open (``{}`` as its other names' schema)."""
+def _either(schemas: list[Any]) -> Any:
+    """One schema for what several alternatives say of the same place: a field is undocumented only
+    when none of them describes it."""
+    if not schemas:
+        return None
+    return schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+
+
+def _described(contract: Contract, schema: Any, depth: int) -> tuple[dict[str, list[Any]], list[Any], Any]:
+    """(the schemas of each property name, item schemas, the schema of any other name or None) of
+    a schema and its alternatives; an object schema without properties is open (``{}`` as its
+    other names' schema), as is one with ``additionalProperties: true``."""
     node = contract.schema_top(schema)
-    properties: dict[str, Any] = {}
+    properties: dict[str, list[Any]] = {}
     items: list[Any] = []
     open_ended: Any = None
     if depth > 16:
         return properties, items, {}
     own = node.get("properties")
     if isinstance(own, dict):
-        properties.update(own)
+        for name, member in own.items():
+            properties.setdefault(name, []).append(member)
     if "items" in node:
         items.append(node["items"])
     additional = node.get("additionalProperties")
-    if isinstance(additional, dict) or node.get("patternProperties"):
+    if isinstance(additional, dict) or additional is True or node.get("patternProperties"):
         open_ended = additional if isinstance(additional, dict) else {}
     alternatives = [a for key in ("allOf", "oneOf", "anyOf") for a in node.get(key) or ()]
     for alternative in alternatives:
         more, more_items, other = _described(contract, alternative, depth + 1)
-        for name, member in more.items():
-            properties.setdefault(name, member)
+        for name, members in more.items():
+            properties.setdefault(name, []).extend(members)
         items += more_items
         open_ended = open_ended if open_ended is not None else other
     if not properties and not alternatives and open_ended is None:

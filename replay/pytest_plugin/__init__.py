@@ -15,7 +15,7 @@ One module per job, each a plugin of its own, registered by ``pytest_plugins`` b
 * ``collect``: cassettes collected as tests, one item per interaction.
 
 Nothing of the toolkit is imported until a test asks for it: the plugin loads in every pytest run
-of a project that installs the package (``tests/replay/test_plugin_startup.py``).
+of a project that installs the package (``tests/replay/pytest_plugin/test_startup.py``).
 """
 
 from __future__ import annotations

@@ -143,7 +143,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # a failed run keeps its own exit status; collecting is not running
     try:
         counted = tally(config)
-    except Exception:  # the contract cannot be loaded: the summary says so
+    except Exception as exc:  # the contract cannot be loaded: the threshold cannot be met
+        config.stash[_FAILED_UNDER] = f"FAIL: --talon-coverage-fail-under: the contract cannot be loaded: {exc}"
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
         return
     covered = len(counted.covered) if counted else 0
     documented = counted.documented if counted else len(operations_by_route(config))

@@ -176,14 +176,14 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     __tracebackhide__ = True  # the failure is the test's: none of this plugin's frames are shown
     try:
         result = yield
-    except Exception as failure:
+    except (Exception, pytest.fail.Exception) as failure:  # pytest.fail and "DID NOT RAISE" too
         _judge(item, failure)
         raise
     _judge(item, None)
     return result
 
 
-def _judge(item: pytest.Item, failure: Exception | None) -> None:
+def _judge(item: pytest.Item, failure: BaseException | None) -> None:
     __tracebackhide__ = True
     traffic = item.stash.get(TRAFFIC, None)
     if traffic is None:

@@ -10,8 +10,8 @@ its fixtures, because they are the same ones. This module is what the plugin add
 * A ``talon_cassette``'s requests are matched on method, path and query only (the sandbox's port
   changes every session, and a cassette recorded against staging must play back wherever the tests
   run), and answers are recorded decoded (so that they can be redacted and read).
-* ``--block-network`` lets the tests reach loopback (the embedded sandbox) and the
-  ``--talon-base-url`` host besides ``--allowed-hosts``.
+* ``--block-network`` and ``@pytest.mark.block_network`` let the tests reach loopback (the
+  embedded sandbox) and the ``--talon-base-url`` host besides the allowed hosts they name.
 
 Configuration of a cassette, first found wins (pytest-recording's merge; written here because it
 is the contract with users):
@@ -48,35 +48,61 @@ def records(config: pytest.Config) -> bool:
     return config.pluginmanager.has_plugin("recording")
 
 
+_OURS = pytest.StashKey[list[str]]()  # what --block-network and block_network markers allow besides
+
+
+def _reachable(config: pytest.Config) -> list[str]:
+    """Loopback (the embedded sandbox) and the base URL's host, as pytest-recording's host regexes.
+    It matches them with the address a socket connects to, so the host is allowed by name and by
+    each address it resolves to now."""
+    found = config.stash.get(_OURS, None)
+    if found is None:
+        found = list(_LOOPBACK)
+        host = urlsplit(setting(config, "base_url")).hostname
+        if host:
+            found.append(re.escape(host) + "$")
+            with contextlib.suppress(OSError):  # unresolvable now: its connections fail on their own
+                found += sorted({re.escape(str(a[4][0])) + "$" for a in socket.getaddrinfo(host, None)})
+        config.stash[_OURS] = found
+    return found
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     if not records(config) or not config.getoption("block_network", False):
         return
     if config.getoption("allow_private_ips", False):
         return  # loopback is private: allowed already
-    # pytest-recording matches --allowed-hosts (regexes) with the address a socket connects to, so the
-    # base URL's host is allowed by name and by each address it resolves to now.
-    allowed = [config.getoption("allowed_hosts") or "", *_LOOPBACK]
-    host = urlsplit(setting(config, "base_url")).hostname
-    if host:
-        allowed.append(re.escape(host) + "$")
-        with contextlib.suppress(OSError):  # unresolvable now: its connections fail on their own
-            allowed += sorted({re.escape(str(a[4][0])) + "$" for a in socket.getaddrinfo(host, None)})
+    allowed = [config.getoption("allowed_hosts") or "", *_reachable(config)]
     config.option.allowed_hosts = ",".join(a for a in allowed if a)
+
+
+def _allow_ours(config: pytest.Config, item: pytest.Item) -> None:
+    """A ``block_network`` marker's own ``allowed_hosts`` come first in pytest-recording: ours are
+    added to the nearest such marker (as a nearer one), so that the sandbox stays reachable."""
+    marker = item.get_closest_marker("block_network")
+    if marker is None or marker.kwargs.get("allow_private_ips"):
+        return
+    given = marker.kwargs.get("allowed_hosts") or config.getoption("allowed_hosts", None) or []
+    hosts = [h for h in (given.split(",") if isinstance(given, str) else list(given)) if h]
+    allowed = [*hosts, *(h for h in _reachable(config) if h not in hosts)]
+    item.add_marker(pytest.mark.block_network(**{**marker.kwargs, "allowed_hosts": allowed}), append=False)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
+        if records(config):
+            _allow_ours(config, item)
         mode = item.get_closest_marker("talon_record_mode")
         if mode is not None and (len(mode.args) != 1 or mode.args[0] not in RECORD_MODES):
             raise pytest.UsageError(
                 f"{item.nodeid}: talon_record_mode takes one of {', '.join(RECORD_MODES)}"
             )
         if "talon_cassette" in getattr(item, "fixturenames", ()) or mode is not None:
-            # pytest-recording merges its markers nearest last: the record mode of talon_record_mode wins
-            # over vcr_config and outer vcr markers, a vcr marker on the function itself over it
+            # pytest-recording applies the markers farthest first: appended, this one comes after the
+            # module's and class's vcr markers and before the function's own (which win over it)
             kwargs = {"record_mode": mode.args[0]} if mode is not None else {}
-            item.add_marker(pytest.mark.vcr(**kwargs), append=False)
+            item.add_marker(pytest.mark.vcr(**kwargs))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -94,13 +120,24 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     if item is not None and "talon_cassette" in getattr(item, "fixturenames", ()):
         vcr.match_on = MATCH_ON
         vcr.decode_compressed_response = True
-    # The contract is read when a cassette is saved, not here: a project whose vcr tests only play
-    # back, or are not Talon's, never loads it. Personal data is where the shipped contract says
-    # (its derivation is cached on disk) unless --talon-contract names another.
-    vcr.register_persister(RedactingPersister(
-        vcr.persister, applies=lambda method, uri: served(contract_of(config), uri),
-        api_key=api_key(config) or None, contract=contract_of(config) if setting(config, "contract") else None,
-    ))  # fmt: skip
+    # The shipped contract is read when a cassette is saved, not here: a project whose vcr tests only
+    # play back, or are not Talon's, never loads it (personal data is where its derivation, cached on
+    # disk, says). A --talon-contract is loaded now, to redact by it.
+    contract = contract_of(config) if setting(config, "contract") else None
+    key = api_key(config) or None
+    merged = vcr.get_merged_config
+
+    def redacting(**kwargs: Any) -> dict[str, Any]:
+        """Whatever persister the configuration chain ends with (a ``persister`` in vcr_config or in a
+        marker included), what it saves is redacted first."""
+        config_of_cassette: dict[str, Any] = merged(**kwargs)
+        config_of_cassette["persister"] = RedactingPersister(
+            config_of_cassette["persister"], applies=lambda method, uri: served(contract_of(config), uri),
+            api_key=key, contract=contract,
+        )  # fmt: skip
+        return config_of_cassette
+
+    vcr.get_merged_config = redacting
 
 
 def cassette_of(request: pytest.FixtureRequest) -> Any:

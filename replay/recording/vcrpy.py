@@ -55,7 +55,8 @@ class RedactingPersister:
     """A vcrpy persister around another (``inner``): each exchange a cassette saves is redacted first,
     with one Redactor per save (consistent pseudonyms across the file; pseudonyms and placeholders
     already in it stay as they are). ``applies(method, uri)``: the exchanges that are ours to redact
-    (the plugin: those of a path the contract serves); the others are saved as they are."""
+    (the plugin: those of a path the contract serves); the others are saved as they are, but for the
+    API key in use, which is replaced wherever it appears."""
 
     def __init__(
         self,
@@ -90,6 +91,16 @@ class RedactingPersister:
                         f"{request.method} {request.uri}: the answer's body is still encoded ({encoding}) and "
                         "cannot be redacted; record with decode_compressed_response=True"])  # fmt: skip
                 response = hooks.response(response)
+            elif hooks.api_key:  # another API's exchange, as the team left it: but never with our key in it
+                request, response = copy.deepcopy(request), copy.deepcopy(response)
+                request.uri = hooks.scrub(request.uri)
+                for name in list(request.headers):
+                    request.headers[name] = hooks.scrub(request.headers[name])
+                request.body = hooks.scrub(request.body)
+                response["headers"] = {k: hooks.scrub(v) for k, v in (response.get("headers") or {}).items()}
+                body = response.get("body") or {}
+                if body.get("string"):
+                    body["string"] = hooks.scrub(body["string"])
             requests.append(request)
             responses.append(response)
         self.inner.save_cassette(

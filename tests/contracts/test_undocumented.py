@@ -61,3 +61,21 @@ def test_alternatives_describe_the_union_of_their_properties() -> None:
     assert undocumented_fields(contract, {"$ref": "#/components/schemas/Map"}, {"k": {"a": 1, "z": 1}}) == [
         "body/k/z"
     ]
+
+
+def test_what_any_alternative_describes_is_documented() -> None:
+    contract = load_spec({
+        "openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {},
+        "components": {"schemas": {
+            "A": {"type": "object", "properties": {"x": {"type": "object", "properties": {"p": {}}}}},
+            "B": {"type": "object", "properties": {"x": {"type": "object", "properties": {"q": {}}}}},
+            "Open": {"type": "object", "properties": {"a": {}}, "additionalProperties": True},
+            "ListA": {"type": "array", "items": {"type": "object", "properties": {"y": {}}}},
+            "ListB": {"type": "array", "items": {"type": "object", "properties": {"z": {}}}},
+        }},
+    }, warn=False)  # fmt: skip
+    either = {"oneOf": [{"$ref": "#/components/schemas/A"}, {"$ref": "#/components/schemas/B"}]}
+    assert undocumented_fields(contract, either, {"x": {"p": 1, "q": 2, "r": 3}}) == ["body/x/r"]
+    assert undocumented_fields(contract, {"$ref": "#/components/schemas/Open"}, {"a": 1, "b": 2}) == []
+    lists = {"anyOf": [{"$ref": "#/components/schemas/ListA"}, {"$ref": "#/components/schemas/ListB"}]}
+    assert undocumented_fields(contract, lists, [{"y": 1}, {"z": 1}, {"w": 1}]) == ["body/2/w"]

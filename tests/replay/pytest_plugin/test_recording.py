@@ -47,9 +47,11 @@ def test_a_vcr_marked_test_is_redacted_whatever_its_vcr_config_hooks_do(pytester
         """
 import pytest
 
+from vcr.persisters.filesystem import FilesystemPersister
+
 @pytest.fixture
-def vcr_config():  # a team's own hooks, replacing vcrpy's: the plugin's redaction happens anyway
-    return {"before_record_request": lambda request: request}
+def vcr_config():  # a team's own hooks and persister, replacing vcrpy's: the plugin's redaction happens anyway
+    return {"before_record_request": lambda request: request, "persister": FilesystemPersister}
 """
     )
     pytester.makepyfile(
@@ -133,3 +135,58 @@ def test_talon_cassette_without_pytest_recording_says_so(pytester: pytest.Pytest
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*talon_cassette records through pytest-recording*-p no:recording*"])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_the_api_key_in_use_is_scrubbed_from_exchanges_on_paths_the_contract_does_not_serve(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TALON_API_KEY", "s3cr3t-integration-key-0001")
+    pytester.makepyfile(
+        test_newer="""
+import os
+import requests
+
+def test_newer_endpoint(talon_cassette, talon_base_url):  # one a newer SDK calls: v7.0.0 has no such path
+    requests.get(f"{talon_base_url}/v2/experiments/1", headers={"Authorization": f"ApiKey-v1 {os.environ['TALON_API_KEY']}"})
+"""
+    )
+    pytester.runpytest("-p", "no:cacheprovider", "--record-mode", "once").assert_outcomes(passed=1)
+    text = (pytester.path / "cassettes" / "test_newer" / "test_newer_endpoint.yaml").read_text()
+    assert "/v2/experiments/1" in text and "s3cr3t-integration-key-0001" not in text
+
+
+def test_a_vcr_marker_on_the_function_wins_over_talon_record_mode(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_modes="""
+import pytest
+
+@pytest.mark.talon_record_mode("once")
+@pytest.mark.vcr(record_mode="none")
+def test_nearest(talon_cassette, talon_record_mode):
+    print("MODES", talon_cassette.record_mode.value, talon_record_mode)
+
+@pytest.mark.talon_record_mode("all")
+def test_alone(talon_cassette, talon_record_mode):
+    print("MODES", talon_cassette.record_mode.value, talon_record_mode)
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-s")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*MODES none none*", "*MODES all all*"])
+
+
+@pytest.mark.parametrize("marker", ["block_network", r"block_network(allowed_hosts=['10\\.9\\.9\\.9'])"])
+def test_a_block_network_marker_lets_the_sandbox_through_too(pytester: pytest.Pytester, marker: str) -> None:
+    pytester.makepyfile(
+        test_marked=f"""
+import socket
+import pytest
+
+@pytest.mark.{marker}
+def test_sandbox(talon_client):
+    assert talon_client.update_customer_profile_v2("p-1", {{"attributes": {{}}}}).status == 200
+    with pytest.raises(Exception, match="Network is disabled"):
+        socket.create_connection(("192.0.2.1", 80), timeout=1)
+"""
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)

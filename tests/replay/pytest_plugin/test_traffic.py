@@ -293,3 +293,23 @@ def test_member_price(talon_base_url, talon_api_key):
         "*PUT */v2/customer_sessions/s-2 (updateCustomerSessionV2): body/customerSession/cartItems/0/selectedPriceType*",
         "*1 of 28 operations exercised*",
     ])  # fmt: skip
+
+
+def test_traffic_is_judged_when_the_test_fails_on_its_own_too(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(shop=SHOP)
+    pytester.makepyfile(
+        test_failing="""
+import pytest
+from shop import BAD, checkout_requests
+
+@pytest.mark.talon_traffic
+def test_fails_itself(talon_base_url, talon_api_key):
+    if checkout_requests(talon_base_url, talon_api_key, BAD) != 200:
+        pytest.fail("checkout failed")
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*Failed: checkout failed*", "*/customerSession/cartItems/0/quantity*integer*"]
+    )
