@@ -5,8 +5,9 @@ its fixtures, because they are the same ones. This module is what the plugin add
   ``vcr`` marker): ``cassettes/<module>/<test>.yaml`` next to the test file (``<Class>.<test>`` in
   a class), recorded as ``--record-mode`` says (``none`` by default: CI never records).
 * Every cassette pytest-recording saves (``@pytest.mark.vcr`` ones too) is redacted at the last
-  moment by :class:`~replay.recording.vcrpy.RedactingPersister`: the exchanges whose path the
-  contract serves; those with other APIs are saved as the team's ``vcr_config`` left them.
+  moment by :class:`~replay.recording.vcrpy.RedactingPersister`, around whatever persister the
+  cassette's configuration ends with: the exchanges whose path the contract serves; those with
+  other APIs are saved as the team's ``vcr_config`` left them, but for the API key in use.
 * A ``talon_cassette``'s requests are matched on method, path and query only (the sandbox's port
   changes every session, and a cassette recorded against staging must play back wherever the tests
   run), and answers are recorded decoded (so that they can be redacted and read).
