@@ -92,15 +92,8 @@ class RedactingPersister:
                         "cannot be redacted; record with decode_compressed_response=True"])  # fmt: skip
                 response = hooks.response(response)
             elif hooks.api_key:  # another API's exchange, as the team left it: but never with our key in it
-                request, response = copy.deepcopy(request), copy.deepcopy(response)
-                request.uri = hooks.scrub(request.uri)
-                for name in list(request.headers):
-                    request.headers[name] = hooks.scrub(request.headers[name])
-                request.body = hooks.scrub(request.body)
-                response["headers"] = {k: hooks.scrub(v) for k, v in (response.get("headers") or {}).items()}
-                body = response.get("body") or {}
-                if body.get("string"):
-                    body["string"] = hooks.scrub(body["string"])
+                request = hooks.scrub_request(copy.deepcopy(request))
+                response = hooks.scrub_response(copy.deepcopy(response))
             requests.append(request)
             responses.append(response)
         self.inner.save_cassette(
@@ -132,13 +125,26 @@ class _Hooks:
         if findings:
             raise SecretLeakError("the vcrpy cassette", [f"{what}: {f}" for f in findings])
 
-    def request(self, request: Any) -> Any:
-        redactor = self.redactor
+    def scrub_request(self, request: Any) -> Any:
+        """A vcrpy request with the API key in use replaced (in place)."""
         request.uri = self.scrub(request.uri)
         for name in list(request.headers):
             request.headers[name] = self.scrub(request.headers[name])
         if request.body:
             request.body = self.scrub(request.body)
+        return request
+
+    def scrub_response(self, response: dict[str, Any]) -> dict[str, Any]:
+        """A vcrpy response with the API key in use replaced (in place)."""
+        response["headers"] = {k: self.scrub(v) for k, v in (response.get("headers") or {}).items()}
+        body = response.get("body") or {}
+        if body.get("string"):
+            body["string"] = self.scrub(body["string"])
+        return response
+
+    def request(self, request: Any) -> Any:
+        redactor = self.redactor
+        self.scrub_request(request)
         if redactor.rules.enabled:
             request.uri = redactor.url(request.uri)
             for name in list(request.headers):
@@ -157,10 +163,8 @@ class _Hooks:
 
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
         redactor = self.redactor
-        response["headers"] = {k: self.scrub(v) for k, v in (response.get("headers") or {}).items()}
+        self.scrub_response(response)
         body = response.get("body") or {}
-        if body.get("string"):
-            body["string"] = self.scrub(body["string"])
         if redactor.rules.enabled:
             response["headers"] = redactor.headers(response["headers"])
             if body.get("string"):
