@@ -22,6 +22,7 @@ from replay.cli.replay_options import (
     shared_options,
     writes_for,
 )
+from replay.cli.swarm import swarm
 from replay.cli.targets import allowed_hosts, check_target, require_key
 from replay.engine import ReplayOptions, is_loopback
 from replay.engine.sandboxes import seed_api_key
@@ -127,3 +128,4 @@ def compare(baseline: str | None, candidate: str, api_key: str | None, candidate
 
 replay.add_command(learn_noise)
 replay.add_command(export_test_command)
+replay.add_command(swarm)

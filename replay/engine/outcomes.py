@@ -109,11 +109,15 @@ class ReplaySummary:
 
     def add(self, outcome: Outcome) -> None:
         kind = outcome.kind
-        self.counts[kind] += 1
-        operation = outcome.operation_id or "(no operation)"
+        self.tally(outcome.operation_id, kind)
+        if kind in KEPT and len(self.findings) < MAX_FINDINGS_KEPT:
+            self.findings.append(outcome)
+
+    def tally(self, operation_id: str | None, kind: str, count: int = 1) -> None:
+        """Count outcomes without keeping them (a distributed load run counts on its workers)."""
+        self.counts[kind] += count
+        operation = operation_id or "(no operation)"
         counts = self.by_operation.get(operation)
         if counts is None:
             counts = self.by_operation[operation] = Counter()
-        counts[kind] += 1
-        if kind in KEPT and len(self.findings) < MAX_FINDINGS_KEPT:
-            self.findings.append(outcome)
+        counts[kind] += count

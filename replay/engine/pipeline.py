@@ -327,9 +327,7 @@ class Pipeline:
         elif diff.status is not None or diff.headers or (diff.body and diff.real):
             outcome.kind = "changed"
             if self.shared is not None:
-                reason = self.shared.explain(outcome, diff)
-                if reason is not None:
-                    outcome.kind, outcome.reason = "shared-state", reason
+                self.shared.classify(outcome)
         elif not diff.same:
             outcome.kind = "noise"
         return outcome

@@ -57,6 +57,15 @@ class SharedState:
         self._writers: dict[Entity, list[str]] | None = None
         self._reads: dict[str, dict[Entity, list[str]]] = {}  # story -> what it reads, and who writes that
 
+    def classify(self, outcome: Outcome) -> None:
+        """A ``changed`` outcome whose differences shared state explains becomes ``shared-state``
+        (the pipeline's last word on an outcome; a distributed replay's master says it for its
+        workers, which do not see every story)."""
+        if outcome.kind == "changed" and outcome.diff is not None:
+            reason = self.explain(outcome, outcome.diff)
+            if reason is not None:
+                outcome.kind, outcome.reason = "shared-state", reason
+
     def explain(self, outcome: Outcome, diff: ExchangeDiff) -> str | None:
         """Why the differences of ``outcome`` are shared state, or None when they are not (all of
         them must be: one that no shared entity explains makes the interaction ``changed``).

@@ -144,7 +144,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     try:
         counted = tally(config)
     except Exception as exc:  # the contract cannot be loaded: the threshold cannot be met
-        config.stash[_FAILED_UNDER] = f"FAIL: --talon-coverage-fail-under: the contract cannot be loaded: {exc}"
+        config.stash[_FAILED_UNDER] = (
+            f"FAIL: --talon-coverage-fail-under: the contract cannot be loaded: {exc}"
+        )
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
         return
     covered = len(counted.covered) if counted else 0

@@ -13,6 +13,11 @@ on a target of its own (the embedded sandbox, reset per story) replays from the 
 was already resent, or any on a shared target where its first requests may have acted, is not
 sent again but reported: :meth:`StoryDispatcher.lost` says which, and why (``error`` outcomes in the
 reports). Memory: the master holds the paths and what is out, never the interactions.
+
+In a load run (``loop``) the stories are handed out round after round until the run's time is up:
+round ``r`` of story ``n`` is number ``n + r * total`` (a namespace of its own on a shared target,
+so that the ids a story creates are new each time), and a lost worker's stories are not replayed
+again: its outcomes so far are counted, a load run has no outcome per story to complete.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class StoryDispatcher:
 
     phases: list[list[tuple[int, Path]]]
     resend: bool = True
+    loop: bool = False
     _waiting: deque[Assignment] = field(default_factory=deque)
     _out: dict[str, dict[int, Assignment]] = field(default_factory=dict)  # worker -> number -> story
     _phase: int = -1
@@ -53,9 +59,11 @@ class StoryDispatcher:
     _failed: list[tuple[Assignment, str]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, numbered: Iterable[tuple[int, Path]], *, resend: bool = True) -> StoryDispatcher:
+    def of(
+        cls, numbered: Iterable[tuple[int, Path]], *, resend: bool = True, loop: bool = False
+    ) -> StoryDispatcher:
         """All stories in one phase (a target of each story's own: nothing to order)."""
-        return cls([list(numbered)], resend=resend)
+        return cls([list(numbered)], resend=resend, loop=loop)
 
     @property
     def total(self) -> int:
@@ -63,8 +71,18 @@ class StoryDispatcher:
 
     @property
     def done(self) -> bool:
-        """Every story finished or given up, and none out."""
-        return self._finished + len(self._failed) == self.total and not any(self._out.values())
+        """Every story finished or given up, and none out (never, in a load run)."""
+        return (
+            not self.loop and self._finished + len(self._failed) == self.total and not any(self._out.values())
+        )
+
+    @property
+    def finished_stories(self) -> int:
+        return self._finished
+
+    def original(self, number: int) -> int:
+        """The number of the story that story ``number`` is a round of (itself, outside a load run)."""
+        return (number - 1) % self.total + 1 if self.loop and self.total else number
 
     def holders(self) -> list[str]:
         """The workers that hold stories now."""
@@ -78,7 +96,11 @@ class StoryDispatcher:
         out elsewhere and the next may not start."""
         self._advance()
         given: list[Assignment] = []
-        while self._waiting and len(given) < wanted:
+        while len(given) < wanted:
+            if not self._waiting and self.loop:
+                self._advance()
+            if not self._waiting:
+                break
             given.append(self._waiting.popleft())
         holding = self._out.setdefault(worker, {})
         for story in given:
@@ -98,6 +120,9 @@ class StoryDispatcher:
         not are returned, with the reason, to be reported as errors."""
         given_up: list[tuple[Assignment, str]] = []
         again: list[Assignment] = []
+        if self.loop:  # nothing to complete: the next rounds go on without its stories
+            self._out.pop(worker, None)
+            return []
         for story in self.out(worker):
             if self.resend and story.attempt < MAX_ATTEMPTS:
                 again.append(Assignment(story.number, story.path, story.attempt + 1))
@@ -113,7 +138,16 @@ class StoryDispatcher:
         return given_up
 
     def _advance(self) -> None:
-        """Start the next phase once the current one has nothing waiting or out."""
+        """Start the next phase once the current one has nothing waiting or out; in a load run,
+        the next round as soon as nothing waits (stories of the last round may still be out)."""
+        if self.loop:
+            if not self._waiting and self.total:
+                self._phase += 1
+                offset = self._phase * self.total
+                self._waiting.extend(
+                    Assignment(number + offset, path) for phase in self.phases for number, path in phase
+                )
+            return
         while not self._waiting and not any(self._out.values()) and self._phase + 1 < len(self.phases):
             self._phase += 1
             self._waiting.extend(Assignment(number, path) for number, path in self.phases[self._phase])

@@ -1,65 +1,55 @@
 """Outcomes as bytes between a worker and the master, and back into the same outcomes.
 
-The engine's forked processes already send outcomes to their parent as pickles of
-``processes.packed`` (the bulk as plain tuples, findings whole): the master gets exactly the
-outcomes a local replay makes, which is what a verification run must show. Between machines a pickle
-is code, though: whoever reaches the master's port could make it run anything. So the master reads
-them with an unpickler that builds only the toolkit's outcome types and plain values
-(:data:`_ALLOWED`); anything else is a :class:`WireError`, as the Python documentation's
-"Restricting Globals" recipe does. A hand-written JSON form of every outcome type (diffs, noise
-rules, silences, violations) would be a second description of them to keep in step.
+A batch is plain data: lists, strings, numbers, bytes and JSON values, packed with msgpack (what
+Locust's own messages are) and compressed. Whoever reaches the master's port can send one, so the
+master builds every outcome field by field with the toolkit's own constructors and checks each
+field's type on the way (:class:`WireError` otherwise): a batch can at worst make wrong outcomes,
+never run code. An earlier form was a pickle read by an unpickler restricted to the outcome
+types; it still let a peer set any attribute of an allowed class (``BUILD``), so it went.
+
+The form of each outcome type is written here, once, next to its inverse: :func:`_outcome` and
+:func:`outcome_of`. A new field of :class:`~replay.engine.outcomes.Outcome` is a new position in
+both (the round-trip test of every field fails until it is).
 """
 
 from __future__ import annotations
 
-import io
-import pickle
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from replay.engine.outcomes import Outcome
-from replay.engine.processes import packed, unpacked
+import msgpack
 
-__all__ = ["MAX_BATCH", "WireError", "dumps_outcomes", "loads_outcomes"]
+from contracts.errors import Violation
+from contracts.http import HttpRequest, HttpResponse, NormalizedHeaders
+from replay.engine.changes import CHANGE_KINDS, NO_DIFFERENCE, Change, ExchangeDiff
+from replay.engine.outcomes import OUTCOMES, Outcome
+from replay.rules.noise import NoiseRule
+
+__all__ = [
+    "MAX_BATCH",
+    "WireError",
+    "dumps_outcomes",
+    "loads_outcomes",
+    "noise_of",
+    "outcome_of",
+    "plain_noise",
+]
 
 #: a batch inflated is at most this (outcomes of findings keep their answers: 64 MiB bounds them)
 MAX_BATCH = 256 * 1024 * 1024
-
-#: what a batch may build: the outcome types and the plain values inside them, by exact name (a
-#: module's every name would let a batch call its functions, ``atomic_write`` among them)
-_ALLOWED: frozenset[tuple[str, str]] = frozenset({
-    ("replay.engine.outcomes", "Outcome"),
-    ("replay.engine.changes", "ExchangeDiff"),
-    ("replay.engine.changes", "Change"),
-    ("replay.rules.noise", "NoiseRule"),
-    ("replay.paths", "PathPattern"),
-    ("replay.paths", "_Step"),  # a PathPattern's parts
-    ("contracts.errors", "Violation"),
-    ("contracts.errors", "_rebuild_violation"),  # a Violation's own reducer: builds one from its fields
-    ("contracts.http", "HttpRequest"),
-    ("contracts.http", "HttpResponse"),
-    ("contracts.http", "NormalizedHeaders"),
-    ("builtins", "set"),
-    ("builtins", "frozenset"),
-    ("collections", "Counter"),
-})  # fmt: skip
+_SILENCES = (None, "refused", "timeout")
+_VIOLATION_FIELDS = ("operation_id", "phase", "status", "location", "pointer", "keyword", "expected", "actual",
+                     "message", "schema_path")  # fmt: skip
 
 
 class WireError(ValueError):
     """Bytes that are not a batch of outcomes (another program on the port, a broken worker)."""
 
 
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED:
-            return super().find_class(module, name)
-        raise WireError(f"a batch of outcomes holds {module}.{name}, which is not an outcome's; refused")
-
-
 def dumps_outcomes(outcomes: Sequence[Outcome]) -> bytes:
     """A batch of outcomes, compressed (most of a batch is the same URLs and reasons over again)."""
-    return zlib.compress(pickle.dumps([packed(o) for o in outcomes], pickle.HIGHEST_PROTOCOL), 1)
+    return zlib.compress(msgpack.packb([_outcome(o) for o in outcomes], default=repr), 1)
 
 
 def loads_outcomes(data: bytes) -> list[Outcome]:
@@ -69,14 +59,191 @@ def loads_outcomes(data: bytes) -> list[Outcome]:
         raw = inflater.decompress(data, MAX_BATCH)
         if inflater.unconsumed_tail:
             raise WireError(f"a batch of outcomes inflates past {MAX_BATCH:,} bytes; refused")
-        items = _Unpickler(io.BytesIO(raw)).load()
+        items = msgpack.unpackb(raw)
     except WireError:
         raise
-    except Exception as exc:  # zlib.error, pickle.UnpicklingError, EOFError, a bad tuple ...
+    except Exception as exc:  # zlib.error, msgpack's ExtraData/FormatError/StackError ...
         raise WireError(f"not a batch of outcomes: {type(exc).__name__}: {exc}") from None
-    if not isinstance(items, list):
-        raise WireError(f"not a batch of outcomes: a {type(items).__name__}")
+    return [outcome_of(item) for item in _is(items, list, "a batch")]
+
+
+# --------------------------------------------------------------------------- the forms
+
+
+def _outcome(o: Outcome) -> list[Any]:
+    return [o.source, o.index, o.line, o.operation_id, o.method, o.url, o.kind, o.reason, _diff(o.diff),
+            [v.to_dict() for v in o.violations], _request(o.request), _response(o.expected),
+            _response(o.live), o.elapsed, o.attempts, o.story, o.compared, o.silent]  # fmt: skip
+
+
+def outcome_of(item: Any) -> Outcome:
+    """An outcome from its plain form; :class:`WireError` when ``item`` is not one."""
+    fields = _is(item, list, "an outcome")
+    if len(fields) != 18:
+        raise WireError(f"not a batch of outcomes: an outcome has 18 fields, not {len(fields)}")
+    (source, index, line, operation, method, url, kind, reason, diff, violations, request, expected, live,
+     elapsed, attempts, story, compared, silent) = fields  # fmt: skip
+    if kind not in OUTCOMES:
+        raise WireError(f"not a batch of outcomes: unknown outcome {kind!r}")
+    if silent not in _SILENCES:
+        raise WireError(f"not a batch of outcomes: unknown silence {silent!r}")
+    return Outcome(
+        _is(source, str, "source"), _is(index, int, "index"), _maybe(line, int, "line"),
+        _maybe(operation, str, "operation"), _is(method, str, "method"), _is(url, str, "url"), kind,
+        _maybe(reason, str, "reason"), _diff_of(diff),
+        tuple(_violation_of(v) for v in _is(violations, list, "violations")), _request_of(request),
+        _response_of(expected), _response_of(live), float(_is(elapsed, (int, float), "elapsed")),
+        _is(attempts, int, "attempts"), _is(story, int, "story"), _is(compared, bool, "compared"), silent,
+    )  # fmt: skip
+
+
+def _diff(diff: ExchangeDiff | None) -> Any:
+    if diff is None:
+        return None
+    if diff == NO_DIFFERENCE:
+        return 0  # the bulk of a run: one byte
+    return [list(diff.status) if diff.status else None, [list(h) for h in diff.headers],
+            [[list(c.location), c.kind, c.before, c.after, plain_noise(c.noise), c.additive,
+              None if c.live_location is None else list(c.live_location)] for c in diff.body]]  # fmt: skip
+
+
+def _diff_of(item: Any) -> ExchangeDiff | None:
+    if item is None:
+        return None
+    if item == 0 and type(item) is int:
+        return NO_DIFFERENCE
+    status, headers, body = _sized(item, 3, "a diff")
+    if status is not None:
+        recorded, live = _sized(status, 2, "a diff's status")
+        status = (_is(recorded, int, "status"), _is(live, int, "status"))
+    named = tuple(
+        (_is(n, str, "header"), _maybe(r, str, "header"), _maybe(v, str, "header"))
+        for n, r, v in (_sized(h, 3, "a header difference") for h in _is(headers, list, "headers"))
+    )
+    changes = []
+    for change in _is(body, list, "changes"):
+        location, kind, before, after, noise, additive, live_location = _sized(change, 7, "a change")
+        if kind not in CHANGE_KINDS:
+            raise WireError(f"not a batch of outcomes: unknown change {kind!r}")
+        changes.append(Change(_location(location), kind, before, after, None if noise is None else noise_of(noise),
+                              _is(additive, bool, "additive"),
+                              None if live_location is None else _location(live_location)))  # fmt: skip
+    return ExchangeDiff(status, named, tuple(changes))
+
+
+def _location(item: Any) -> tuple[str | int, ...]:
+    return tuple(_is(step, (str, int), "a location's step") for step in _is(item, list, "a location"))
+
+
+def plain_noise(rule: NoiseRule | None) -> list[Any] | None:
+    """A noise rule as plain data (in a change; the master's rules sent to its workers)."""
+    if rule is None:
+        return None
+    operations = None if rule.operations is None else sorted(rule.operations)
+    return [rule.pattern, rule.reason, operations, rule.source, rule.values]
+
+
+def noise_of(item: Any) -> NoiseRule:
+    """A noise rule from :func:`plain_noise`; its own checks apply (a bad pattern is refused)."""
+    pattern, reason, operations, source, values = _sized(item, 5, "a noise rule")
+    if operations is not None:
+        operations = frozenset(_is(o, str, "an operation") for o in _is(operations, list, "operations"))
     try:
-        return [unpacked(item) for item in items]
+        return NoiseRule(_is(pattern, str, "a pattern"), _is(reason, str, "a reason"), operations,
+                         _is(source, str, "a source"), _maybe(values, str, "values"))  # fmt: skip
     except (TypeError, ValueError) as exc:
         raise WireError(f"not a batch of outcomes: {exc}") from None
+
+
+def _violation_of(item: Any) -> Violation:
+    fields = _is(item, dict, "a violation")
+    if tuple(sorted(fields)) != tuple(sorted(_VIOLATION_FIELDS)):
+        raise WireError(f"not a batch of outcomes: a violation has the fields {', '.join(_VIOLATION_FIELDS)}")
+    for name in ("phase", "location", "pointer", "keyword", "message"):
+        _is(fields[name], str, name)
+    _maybe(fields["operation_id"], str, "operation_id")
+    _maybe(fields["status"], int, "status")
+    _maybe(fields["schema_path"], str, "schema_path")
+    return Violation(**fields)
+
+
+# headers keep their shape: a mapping (normalized or as recorded) or pairs
+_SHAPES: dict[str, Callable[[list[tuple[str, Any]]], Any]] = {
+    "n": NormalizedHeaders, "d": dict, "p": list,
+}  # fmt: skip
+
+
+def _headers(headers: Any) -> list[Any]:
+    if isinstance(headers, NormalizedHeaders):
+        return ["n", [[k, v] for k, v in headers.items()]]
+    if isinstance(headers, dict):
+        return ["d", [[k, v] for k, v in headers.items()]]
+    return ["p", [[k, v] for k, v in headers]]
+
+
+def _headers_of(item: Any) -> Any:
+    shape, pairs = _sized(item, 2, "headers")
+    if shape not in _SHAPES:
+        raise WireError(f"not a batch of outcomes: unknown headers shape {shape!r}")
+    built = []
+    for name, value in (_sized(pair, 2, "a header") for pair in _is(pairs, list, "headers")):
+        if type(value) is list:
+            value = [_is(v, str, "a header value") for v in value]
+        else:
+            _is(value, str, "a header value")
+        built.append((_is(name, str, "a header name"), value))
+    return _SHAPES[shape](built)
+
+
+def _request(request: HttpRequest | None) -> list[Any] | None:
+    if request is None:
+        return None
+    return [request.method, request.url, _headers(request.headers), request.body]
+
+
+def _request_of(item: Any) -> HttpRequest | None:
+    if item is None:
+        return None
+    method, url, headers, body = _sized(item, 4, "a request")
+    return HttpRequest(
+        _is(method, str, "a method"), _is(url, str, "a URL"), _headers_of(headers), _body(body)
+    )
+
+
+def _response(response: HttpResponse | None) -> list[Any] | None:
+    if response is None:
+        return None
+    return [response.status, _headers(response.headers), response.body]
+
+
+def _response_of(item: Any) -> HttpResponse | None:
+    if item is None:
+        return None
+    status, headers, body = _sized(item, 3, "a response")
+    return HttpResponse(_is(status, int, "a status"), _headers_of(headers), _body(body))
+
+
+def _body(item: Any) -> bytes | str | None:
+    body: bytes | str | None = _maybe(item, (bytes, str), "a body")
+    return body
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _is(value: Any, types: type | tuple[type, ...], what: str) -> Any:
+    # bool is an int to isinstance: a count or a status that is True is not one
+    if isinstance(value, types) and (type(value) is not bool or types is bool):
+        return value
+    raise WireError(f"not a batch of outcomes: {what} is a {type(value).__name__}")
+
+
+def _maybe(value: Any, types: type | tuple[type, ...], what: str) -> Any:
+    return None if value is None else _is(value, types, what)
+
+
+def _sized(value: Any, size: int, what: str) -> list[Any]:
+    items: list[Any] = _is(value, list, what)
+    if len(items) != size:
+        raise WireError(f"not a batch of outcomes: {what} has {size} parts, not {len(items)}")
+    return items

@@ -55,3 +55,14 @@ def test_on_a_shared_target_a_lost_story_is_not_replayed_again() -> None:
     ((story, reason),) = dispatcher.lost("w1", "worker w1 quit")
     assert story.number == 1 and "may have acted on the shared target" in reason
     assert dispatcher.done
+
+
+def test_a_load_run_hands_out_round_after_round_with_numbers_of_their_own() -> None:
+    dispatcher = StoryDispatcher.of(_stories(1, 2, 3), loop=True)
+    numbers = [a.number for a in dispatcher.claim("w1", 7)]
+    assert numbers == [1, 2, 3, 4, 5, 6, 7]  # a round starts as soon as nothing waits
+    assert [dispatcher.original(n) for n in numbers] == [1, 2, 3, 1, 2, 3, 1]
+    given = dispatcher.claim("w2", 2)
+    assert [(a.number, a.path.name) for a in given] == [(8, "story-2.jsonl"), (9, "story-3.jsonl")]
+    assert dispatcher.lost("w1", "gone") == [] and dispatcher.holders() == ["w2"]  # nothing to complete
+    assert dispatcher.finished("w2", 8) and not dispatcher.done and dispatcher.finished_stories == 1
