@@ -34,6 +34,7 @@ __all__ = ["LOCUSTFILE", "STATUS_ENV", "locust_arguments", "swarm"]
 
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "swarm" / "locustfile.py"
 STATUS_ENV = "TALON_SWARM_STATUS"
+WEB_AFTER = 60  # seconds the web UI stays up once the run is over
 _DURATION = re.compile(r"(\d+h)?(\d+m)?(\d+s)?|\d+")
 
 
@@ -89,8 +90,9 @@ _DURATION = re.compile(r"(\d+h)?(\d+m)?(\d+s)?|\d+")
     "unauthenticated, keep it on a private network).",
 )
 @click.option(
-    "--web", is_flag=True, help="Locust's web UI (live charts) on --web-port; the run starts at once."
-)
+    "--web", is_flag=True,
+    help=f"Locust's web UI (live charts) on --web-port; the run starts at once, the UI stays up {WEB_AFTER} s after it.",
+)  # fmt: skip
 @click.option("--web-port", type=click.IntRange(1, 65535), default=8089, show_default=True)
 @click.option(
     "--locust-option",
@@ -125,6 +127,11 @@ def swarm(target: str | None, api_key: str | None, reports: tuple[str, ...], fai
         )
     if workers == 0 and expect_workers is None:
         raise click.UsageError("with --workers 0, say how many workers will connect: --expect-workers N")
+    if workers and expect_workers is not None:
+        raise click.UsageError("--expect-workers is for workers started elsewhere (--workers 0)")
+    if shared["concurrency"] < max(workers, expect_workers or 0):
+        raise click.BadParameter("each worker needs a story slot at least: raise --concurrency or lower the workers",
+                                 param_hint="--concurrency")  # fmt: skip
     host, _, port = bind.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise click.BadParameter(f"{bind!r}: expected HOST:PORT", param_hint="--bind")
@@ -153,13 +160,14 @@ def locust_arguments(shared: dict[str, Any], *, target: str | None, reports: tup
                  "--expect-workers-max-wait", str(int(wait)), "--talon-mode", mode, "--talon-fail-on", fail_on,
                  "--talon-findings", str(findings), "--talon-sample", str(sample), "--talon-speed", shared["speed"],
                  "--talon-timeout", str(shared["timeout"])]  # fmt: skip
-    if workers:  # forked by Locust; they find the master on its port (on this machine)
-        arguments += ["--processes", str(workers), "--master-port", str(port)]
+    if workers:  # forked by Locust; they find the master on its address (on this machine)
+        reach = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        arguments += ["--processes", str(workers), "--master-host", reach, "--master-port", str(port)]
     else:
         arguments += ["--master", "--expect-workers", str(expect_workers)]
-    arguments += (
-        ["--autostart", "--web-host", "127.0.0.1", "--web-port", str(web_port)] if web else ["--headless"]
-    )
+    # the web UI stays up WEB_AFTER seconds after the run (its statistics), then the command ends
+    web_ui = ["--autostart", "--autoquit", str(WEB_AFTER), "--web-host", "127.0.0.1", "--web-port", str(web_port)]  # fmt: skip
+    arguments += web_ui if web else ["--headless"]
     if duration is not None:
         arguments += ["--run-time", duration]
     if shared["quiet"]:

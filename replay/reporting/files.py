@@ -23,6 +23,9 @@ class Report(Protocol):
 
     def close(self, summary: ReplaySummary) -> None: ...
 
+    def abandon(self, exc: BaseException) -> None:
+        """Leave nothing behind: the run never got to its end (its temporary file is removed)."""
+
 
 def open_report(spec: str) -> tuple[Report, Callable[[], str | None]]:
     """``json:PATH`` / ``junit:PATH`` / ``html:PATH`` -> (report, how to describe where it went)."""

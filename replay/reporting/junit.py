@@ -250,6 +250,9 @@ class JUnitReport:
         self.writer.write(self.file.stream, seconds=summary.seconds)
         self.file.finish()
 
+    def abandon(self, exc: BaseException) -> None:
+        self.file.abandon(exc)
+
 
 class VerifyJUnitReport:
     """verify's JUnit report, written while verifying (nothing is kept per interaction): one suite per

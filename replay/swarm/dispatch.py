@@ -118,12 +118,20 @@ class StoryDispatcher:
     def lost(self, worker: str, why: str) -> list[tuple[Assignment, str]]:
         """A worker went away: its stories are handed out again where that is safe; those that are
         not are returned, with the reason, to be reported as errors."""
+        given_up = self.given_back(worker, list(self._out.get(worker, {})), why)
+        self._out.pop(worker, None)
+        return given_up
+
+    def given_back(self, worker: str, numbers: list[int], why: str) -> list[tuple[Assignment, str]]:
+        """Stories ``worker`` holds and will not end (a story slot stopped): as for :meth:`lost`.
+        Numbers it does not hold are ignored (a late message, a peer's invention)."""
+        held = self._out.get(worker, {})
+        stories = sorted((held.pop(n) for n in set(numbers) if n in held), key=lambda a: a.number)
+        if self.loop:  # nothing to complete: the next rounds go on without them
+            return []
         given_up: list[tuple[Assignment, str]] = []
         again: list[Assignment] = []
-        if self.loop:  # nothing to complete: the next rounds go on without its stories
-            self._out.pop(worker, None)
-            return []
-        for story in self.out(worker):
+        for story in stories:
             if self.resend and story.attempt < MAX_ATTEMPTS:
                 again.append(Assignment(story.number, story.path, story.attempt + 1))
             else:
@@ -133,7 +141,6 @@ class StoryDispatcher:
                 )  # fmt: skip
                 given_up.append((story, reason))
         self._waiting.extendleft(reversed(again))  # first: they were handed out before the others
-        self._out.pop(worker, None)
         self._failed += given_up
         return given_up
 

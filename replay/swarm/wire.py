@@ -14,6 +14,7 @@ both (the round-trip test of every field fails until it is).
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -36,8 +37,12 @@ __all__ = [
     "plain_noise",
 ]
 
-#: a batch inflated is at most this (outcomes of findings keep their answers: 64 MiB bounds them)
-MAX_BATCH = 256 * 1024 * 1024
+#: A batch inflated is at most this, and holds arrays and maps of at most MAX_ITEMS members: what
+#: a batch becomes in memory is bounded (every member costs a byte at least: 64 Mi objects, about
+#: 0.5 GB of references at worst), not ~8 bytes per byte of a bomb of empty arrays. Outcomes of
+#: findings keep their answers' bodies, as bytes (one msgpack bin each, not counted as members).
+MAX_BATCH = 64 * 1024 * 1024
+MAX_ITEMS = 1_000_000
 _SILENCES = (None, "refused", "timeout")
 _VIOLATION_FIELDS = ("operation_id", "phase", "status", "location", "pointer", "keyword", "expected", "actual",
                      "message", "schema_path")  # fmt: skip
@@ -48,8 +53,25 @@ class WireError(ValueError):
 
 
 def dumps_outcomes(outcomes: Sequence[Outcome]) -> bytes:
-    """A batch of outcomes, compressed (most of a batch is the same URLs and reasons over again)."""
-    return zlib.compress(msgpack.packb([_outcome(o) for o in outcomes], default=repr), 1)
+    """A batch of outcomes, compressed (most of a batch is the same URLs and reasons over again).
+    Past :data:`MAX_BATCH` (answers of tens of MB kept with their findings), the findings go
+    without the answers' bodies, which the reason says: a batch the master refuses would lose
+    the findings themselves."""
+    raw = msgpack.packb([_outcome(o) for o in outcomes], default=repr)
+    if len(raw) > MAX_BATCH:
+        raw = msgpack.packb([_outcome(_without_answers(o)) for o in outcomes], default=repr)
+    return zlib.compress(raw, 1)
+
+
+def _without_answers(outcome: Outcome) -> Outcome:
+    if outcome.expected is None and outcome.live is None:
+        return outcome
+    note = "the answers' bodies were too large to send to the master"
+    return dataclasses.replace(
+        outcome, reason=f"{outcome.reason}; {note}" if outcome.reason else note,
+        expected=None if outcome.expected is None else HttpResponse(outcome.expected.status, outcome.expected.headers),
+        live=None if outcome.live is None else HttpResponse(outcome.live.status, outcome.live.headers),
+    )  # fmt: skip
 
 
 def loads_outcomes(data: bytes) -> list[Outcome]:
@@ -59,7 +81,7 @@ def loads_outcomes(data: bytes) -> list[Outcome]:
         raw = inflater.decompress(data, MAX_BATCH)
         if inflater.unconsumed_tail:
             raise WireError(f"a batch of outcomes inflates past {MAX_BATCH:,} bytes; refused")
-        items = msgpack.unpackb(raw)
+        items = msgpack.unpackb(raw, max_array_len=MAX_ITEMS, max_map_len=MAX_ITEMS)
     except WireError:
         raise
     except Exception as exc:  # zlib.error, msgpack's ExtraData/FormatError/StackError ...

@@ -95,9 +95,9 @@ def test_a_load_run_keeps_to_its_rate_over_the_workers(tmp_path: Path) -> None:
                          "--rate", "100/s")  # fmt: skip
     summary = swarm["summary"]
     sent = summary["interactions"] - summary["outcomes"]["skipped"]
-    # 100/s shared by the 2 workers (50/s each), for 4 s and the last second's counts; unlimited, the
-    # sandboxes answer thousands in that time
-    assert 150 <= sent <= 100 * (4 + 2), summary
+    # 100/s shared by the 2 workers (50/s each) for 4 s, and some start-up; unlimited, the sandboxes
+    # answer thousands in that time
+    assert 50 <= sent <= 100 * (4 + 2), summary
     assert code == 0 and summary["outcomes"]["same"] > 0
 
 
@@ -109,11 +109,11 @@ def test_ctrl_c_writes_the_reports_of_what_was_done(tmp_path: Path) -> None:
             shutil.copy(path, inputs / str(copy) / path.name)
     report = tmp_path / "swarm.json"
     started = _command("replay", "swarm", str(inputs), "--workers", "1", "--bind", f"127.0.0.1:{_free_port()}",
-                       "--report", f"json:{report}", cwd=tmp_path)  # fmt: skip
+                       "--report", f"json:{report}", "--locust-option=--loglevel=DEBUG", cwd=tmp_path)  # fmt: skip
     deadline = time.monotonic() + 60
-    while b"All users spawned" not in _progress(tmp_path) and time.monotonic() < deadline:
+    while _progress(tmp_path).count(b"handed to this worker") < 20:  # some stories replayed, most not
+        assert time.monotonic() < deadline and started.poll() is None, _progress(tmp_path)[-2000:]
         time.sleep(0.05)
-    time.sleep(0.5)  # some stories replayed, most not (5,960 interactions take ~8 s)
     started.send_signal(signal.SIGINT)
     assert started.wait(60) == 130
     summary = json.loads(report.read_text())["summary"]

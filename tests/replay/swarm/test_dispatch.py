@@ -66,3 +66,17 @@ def test_a_load_run_hands_out_round_after_round_with_numbers_of_their_own() -> N
     assert [(a.number, a.path.name) for a in given] == [(8, "story-2.jsonl"), (9, "story-3.jsonl")]
     assert dispatcher.lost("w1", "gone") == [] and dispatcher.holders() == ["w2"]  # nothing to complete
     assert dispatcher.finished("w2", 8) and not dispatcher.done and dispatcher.finished_stories == 1
+
+
+def test_stories_given_back_go_out_again_and_unknown_numbers_are_ignored() -> None:
+    dispatcher = StoryDispatcher.of(_stories(1, 2, 3))
+    dispatcher.claim("w1", 3)
+    assert dispatcher.given_back("w1", [2, 99], "its slot was stopped") == []
+    assert [a.number for a in dispatcher.out("w1")] == [1, 3]
+    again = dispatcher.claim("w2", 5)
+    assert [(a.number, a.attempt) for a in again] == [(2, 2)]
+    shared = StoryDispatcher.of(_stories(1), resend=False)
+    shared.claim("w1", 1)
+    [(story, reason)] = shared.given_back("w1", [1], "its slot was stopped")
+    assert story.number == 1 and "may have acted on the shared target" in reason
+    assert shared.done  # given up: reported as an error, nothing left to wait for

@@ -146,6 +146,23 @@ def _copies(tmp_path: Path, count: int) -> Path:
     return inputs
 
 
+def test_a_target_that_stops_answering_ends_the_run_as_locally(tmp_path: Path) -> None:
+    """Nothing listens at the target: the workers give up on it after 3 silences, as a local replay
+    does, and the master ends the run with exit 2 and why, not waiting for the stories left."""
+    code, swarm = _swarm(tmp_path, _copies(tmp_path, 4), host=f"http://127.0.0.1:{_free_port()}", api_key="k")
+    assert code == 2
+    assert any(
+        "giving up" in u and "nothing accepts connections there" in u for u in swarm["summary"]["unreadable"]
+    )
+
+
+def test_every_worker_gone_before_the_end_is_an_infrastructure_error(tmp_path: Path) -> None:
+    code, swarm = _swarm(tmp_path, _copies(tmp_path, 40), workers=1, kill_one_after=5)
+    assert code == 2
+    [why] = swarm["summary"]["unreadable"]
+    assert why.startswith("every worker went away: ") and "story(ies) not replayed" in why
+
+
 def test_a_master_that_goes_away_stops_its_workers(tmp_path: Path) -> None:
     port = _free_port()
     inputs = _copies(tmp_path, 40)
@@ -237,6 +254,8 @@ def test_a_load_run_loops_the_stories_for_its_time_with_statistics_per_operation
         assert float(row["50%"]) <= float(row["95%"]) <= float(row["99%"])
     totals = result["summary"]["outcomes"]
     assert sum(totals.values()) > 149  # more than one round in the time
+    # every request Locust counted is an outcome in the summary: the workers' last counts are in
+    assert int(rows["Aggregated"]["Request Count"]) == sum(totals.values()) - totals["skipped"]
     assert totals["changed"] > 0 and code == 1  # timestamps, without the built-in noise rules
     per_bucket: dict[tuple[str, str], int] = {}
     for outcome in result["outcomes"]:

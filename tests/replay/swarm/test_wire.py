@@ -98,6 +98,7 @@ def _with(position: int, value: object) -> bytes:
         (_with(10, ["GET", "/", ["d", [["a", 1]]], None]), "a header value is a int"),
         (b"GET / HTTP/1.1\r\n\r\n", "not a batch of outcomes: error"),
         (zlib.compress(b"\0" * (300 * 1024 * 1024)), "inflates past"),
+        (zlib.compress(b"\xdd" + (2**31).to_bytes(4, "big") + b"\x90" * 1_000_000), "exceeds max_array_len"),
     ],
     ids=[
         "pickle",
@@ -111,8 +112,20 @@ def _with(position: int, value: object) -> bytes:
         "header",
         "not-zlib",
         "bomb",
+        "object-bomb",
     ],
 )
 def test_anything_else_is_refused(data: bytes, message: str) -> None:
     with pytest.raises(WireError, match=message):
         loads_outcomes(data)
+
+
+def test_findings_too_large_to_send_go_without_their_answers_bodies(monkeypatch: pytest.MonkeyPatch) -> None:
+    from replay.swarm import wire
+
+    monkeypatch.setattr(wire, "MAX_BATCH", 2_000)
+    changed = _outcomes()[1]
+    changed.live = HttpResponse(400, {}, b"x" * 5_000)
+    [back] = loads_outcomes(dumps_outcomes([changed]))
+    assert back.kind == "changed" and back.diff == changed.diff and back.live.status == 400
+    assert back.live.body is None and "too large to send" in back.reason
