@@ -42,6 +42,7 @@ def _swarm(
     interrupt_after: int | None = None,
     host: str = "embedded",
     api_key: str = "",
+    extra: tuple[str, ...] = (),
 ) -> tuple[int, dict]:
     """Master and workers as processes; ``kill_one_after``: SIGKILL worker 0 once it was handed that
     many stories; ``interrupt_after``: Ctrl-C on the master then."""
@@ -49,7 +50,7 @@ def _swarm(
     report = tmp_path / "swarm.json"
     master = _locust("--master", "--headless", "--expect-workers", str(workers), "-u", "4", "-r", "100",
                      "--host", host, "--talon-api-key", api_key, "--talon-inputs", str(inputs), "--talon-report", f"json:{report}",
-                     "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port), log=tmp_path / "master.log")  # fmt: skip
+                     "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port), *extra, log=tmp_path / "master.log")  # fmt: skip
     started = [_locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port), "--loglevel", "DEBUG",
                        log=tmp_path / f"worker-{n}.log") for n in range(workers)]  # fmt: skip
 
@@ -193,7 +194,10 @@ def test_a_master_that_goes_away_stops_its_workers(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_on_the_master_writes_the_reports_of_what_was_done(tmp_path: Path) -> None:
-    code, swarm = _swarm(tmp_path, _copies(tmp_path, 40), workers=1, interrupt_after=20)
+    # at 50 requests/s the 5,960 interactions take 2 minutes: the Ctrl-C comes long before the end,
+    # once 8 stories were handed out (4 ended: the worker's 4 slots ask for a 5th when one ends)
+    code, swarm = _swarm(tmp_path, _copies(tmp_path, 40), workers=1, interrupt_after=8,
+                         extra=("--talon-rate", "50/s"))  # fmt: skip
     assert code == 130
     assert swarm["summary"]["interrupted"] is True and 0 < len(swarm["outcomes"]) < 149 * 40
 
