@@ -289,7 +289,8 @@ class Master:
             self.leave()
 
     def started(self, **_: Any) -> None:
-        if self.run_time:
+        if self.run_time:  # Locust says it has no run time limit: the master keeps this one
+            log.info("load run: %d s, then the workers' last counts and the reports", self.run_time)
             gevent.spawn_later(self.run_time, self.times_up)
 
     def times_up(self) -> None:
