@@ -14,6 +14,7 @@ exit code 1 must not pass for findings.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 import signal
@@ -35,7 +36,7 @@ __all__ = ["LOCUSTFILE", "STATUS_ENV", "locust_arguments", "swarm"]
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "swarm" / "locustfile.py"
 STATUS_ENV = "TALON_SWARM_STATUS"
 WEB_AFTER = 60  # seconds the web UI stays up once the run is over
-_DURATION = re.compile(r"(\d+h)?(\d+m)?(\d+s)?|\d+")
+_DURATION = re.compile(r"(?=\d)(\d+h)?(\d+m)?(\d+s)?|\d+")  # Locust's forms; a digit first
 
 
 @click.command("swarm")
@@ -73,12 +74,12 @@ _DURATION = re.compile(r"(\d+h)?(\d+m)?(\d+s)?|\d+")
     "--expect-workers",
     type=click.IntRange(1),
     default=None,
-    help="Workers to wait for before starting (default: --workers).",
+    help="With --workers 0: the workers started elsewhere to wait for before starting.",
 )
 @click.option(
     "--wait-for-workers",
-    type=click.FloatRange(1),
-    default=120.0,
+    type=click.IntRange(1),
+    default=120,
     show_default=True,
     help="Seconds to wait for them; then exit 2.",
 )
@@ -111,6 +112,8 @@ def swarm(target: str | None, api_key: str | None, reports: tuple[str, ...], fai
     the engine's own pipeline and send the outcomes back. Exit codes as for run.
     """
     parse_fail_on(fail_on)
+    if importlib.util.find_spec("locust") is None:
+        raise click.UsageError("Locust is not installed: pip install 'talon-contracts[swarm]'")
     if shared["processes"] != 1:
         raise click.BadParameter(
             "the workers are the processes here: use --workers", param_hint="--processes"
@@ -121,7 +124,7 @@ def swarm(target: str | None, api_key: str | None, reports: tuple[str, ...], fai
         raise click.UsageError("a load run lasts --duration (e.g. --duration 5m)")
     if mode == "verify" and duration is not None:
         raise click.UsageError("--duration is for --mode load; verify mode replays each story once")
-    if (duration is not None and not _DURATION.fullmatch(duration)) or duration == "":
+    if duration is not None and not _DURATION.fullmatch(duration):
         raise click.BadParameter(
             f"{duration!r}: expected a duration like 90s, 5m or 1h30m", param_hint="--duration"
         )
@@ -157,7 +160,7 @@ def locust_arguments(shared: dict[str, Any], *, target: str | None, reports: tup
     users = str(shared["concurrency"])
     arguments = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "-u", users, "-r", users,
                  "--host", target or "embedded", "--master-bind-host", host, "--master-bind-port", str(port),
-                 "--expect-workers-max-wait", str(int(wait)), "--talon-mode", mode, "--talon-fail-on", fail_on,
+                 "--expect-workers-max-wait", str(wait), "--talon-mode", mode, "--talon-fail-on", fail_on,
                  "--talon-findings", str(findings), "--talon-sample", str(sample), "--talon-speed", shared["speed"],
                  "--talon-timeout", str(shared["timeout"])]  # fmt: skip
     if workers:  # forked by Locust; they find the master on its address (on this machine)

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from pathlib import Path
 
+from contracts.spec import Contract
 from replay.cassettes import input_files
 from replay.cassettes.model import Interaction
 from replay.engine.multiplexed import play_multiplexed
@@ -42,7 +43,7 @@ from replay.engine.stories import StoryPlayer
 from replay.engine.threads import play_threaded
 from replay.engine.transport import Transport
 
-__all__ = ["ORDERED_UP_TO", "Replayer"]
+__all__ = ["ORDERED_UP_TO", "Replayer", "shared_plan"]
 
 #: Ordering stories by what they share reads every story once before the run: done for a curated
 #: corpus (the committed one, 176 KB, is read in about 70 ms), not for bulk captures, which run in
@@ -55,6 +56,17 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def shared_plan(
+    contract: Contract, numbered: list[tuple[int, Path]], keep_ids: frozenset[str], *, order: bool = True
+) -> tuple[SharedState, list[list[tuple[int, Path]]]]:
+    """On a target every story shares: what explains differences as shared state, and the phases
+    the stories run in (ordered when ``order`` and the stories are small enough to read first)."""
+    shared = SharedState(contract, [path for _, path in numbered], keep_ids)
+    if order and len(numbered) > 1 and sum(_size(path) for _, path in numbered) <= ORDERED_UP_TO:
+        return shared, shared.phases(numbered)
+    return shared, [numbered]
 
 
 class Replayer(StoryPlayer):
@@ -83,11 +95,7 @@ class Replayer(StoryPlayer):
             self.summary.candidate = self.options.candidate or "embedded sandbox"
         phases = [numbered]
         if self.own_target is None and not self.options.fresh_target:  # a target every story shares
-            shared = self.pipeline.shared = SharedState(
-                self.contract, [path for _, path in numbered], self.options.keep_ids
-            )
-            if len(numbered) > 1 and sum(_size(path) for _, path in numbered) <= ORDERED_UP_TO:
-                phases = shared.phases(numbered)
+            self.pipeline.shared, phases = shared_plan(self.contract, numbered, self.options.keep_ids)
         for phase in phases:
             if self.stopping.is_set():
                 break

@@ -42,12 +42,22 @@ from replay.cli.replay_options import (
 from replay.cli.swarm import STATUS_ENV
 from replay.cli.targets import allowed_hosts, check_target, require_key
 from replay.engine.options import WRITE_POLICIES, ReplayOptions
-from replay.engine.outcomes import OUTCOMES, Outcome, ReplaySummary
-from replay.engine.runner import ORDERED_UP_TO
+from replay.engine.outcomes import Outcome, ReplaySummary
+from replay.engine.runner import shared_plan
 from replay.engine.sandboxes import seed_api_key
 from replay.engine.shared import SharedState
 from replay.swarm.dispatch import StoryDispatcher
-from replay.swarm.protocol import EMBEDDED, GIVE_BACK, MODES, STORIES, WANT, embedded_host, settings_of
+from replay.swarm.protocol import (
+    EMBEDDED,
+    GIVE_BACK,
+    MODES,
+    STORIES,
+    WANT,
+    checked_count,
+    checked_problem,
+    embedded_host,
+    settings_of,
+)
 from replay.swarm.protocol import OUTCOMES as OUTCOMES_MESSAGE
 from replay.swarm.wire import WireError, loads_outcomes
 
@@ -123,13 +133,14 @@ class Master:
         self.shared: SharedState | None = None
         phases = [numbered]
         if not own and not self.replay.fresh_target:  # a target every story shares: as Replayer.run
-            self.shared = SharedState(the_job.contract, files, self.replay.keep_ids)
-            if self.mode == "verify" and len(files) > 1 and sum(_size(p) for p in files) <= ORDERED_UP_TO:
-                phases = self.shared.phases(numbered)
+            self.shared, phases = shared_plan(the_job.contract, numbered, self.replay.keep_ids,
+                                              order=self.mode == "verify")  # fmt: skip
         # a story half replayed on a shared target may have acted: resent only to targets of its own
         self.dispatcher = StoryDispatcher(phases, resend=own, loop=self.mode == "load")
         self.sent: dict[str, set[int]] = {}  # load mode: the stories a worker has the file of
         self.asking: dict[str, float] = {}  # worker -> when it last asked for a story
+        self.settings = settings_of(self.replay, self.mode, self.sample)
+        self.configured: set[str] = set()  # the workers sent the settings
         self.kept: Counter[tuple[str | None, str]] = (
             Counter()
         )  # load mode: findings kept per (operation, kind)
@@ -177,13 +188,15 @@ class Master:
             if self.dispatcher.loop:
                 known.add(original)  # a load run's rounds send a file once to each worker
             stories.append([story.number, original, story.path.name, data])
-        settings = settings_of(self.replay, self.mode, self.sample)
+        answer = {"stories": stories, "done": closed or self.dispatcher.done, "rate": self.replay.rate}
         if self.replay.rate:  # the rate is all workers' together: shared by those with story slots
-            now = time.monotonic()
-            busy = [w for w, at in self.asking.items() if now - at < _ASKING and w in self.workers()]
-            settings["rate"] = self.replay.rate / max(len(busy), 1)
-        self.runner.send_message(STORIES, {"stories": stories, "done": closed or self.dispatcher.done,
-                                           "settings": settings}, client_id=msg.node_id)  # fmt: skip
+            now, alive = time.monotonic(), self.workers()
+            busy = [w for w, at in self.asking.items() if now - at < _ASKING and w in alive]
+            answer["rate"] = self.replay.rate / max(len(busy), 1)
+        if msg.node_id not in self.configured:  # the settings once to each worker (~6 KB: the noise rules)
+            self.configured.add(msg.node_id)
+            answer["settings"] = self.settings
+        self.runner.send_message(STORIES, answer, client_id=msg.node_id)
 
     def outcomes(self, environment: Any, msg: Any) -> None:
         if self.ended:
@@ -197,8 +210,8 @@ class Master:
         accepted = {n for n in ended if self.dispatcher.finished(worker, n)}  # not a late answer
         try:
             batch = loads_outcomes(data["batch"])
-            counts = [_count(item, self.operations) for item in data.get("counts", ())]
-            problems = [_problem(item) for item in data.get("problems", ())]
+            counts = [checked_count(item, self.operations) for item in data.get("counts", ())]
+            problems = [checked_problem(item) for item in data.get("problems", ())]
             unreadable = [str(u) for u in data.get("unreadable", ())]
         except (
             WireError,
@@ -364,25 +377,3 @@ class Master:
         if not self.ended:
             for report, _ in self.opened:
                 report.abandon(RuntimeError("the replay did not start"))
-
-
-def _count(item: Any, operations: set[str]) -> tuple[str | None, str, int]:
-    operation, kind, count = item
-    if kind not in OUTCOMES or type(count) is not int or count < 0:
-        raise ValueError(f"a count of {kind!r}: {count!r}")
-    return (operation if operation in operations else None), kind, count
-
-
-def _problem(item: Any) -> tuple[int, str, int | None, int | None, bool]:
-    number, message, index, line, fatal = item
-    for value in (index, line):
-        if value is not None and type(value) is not int:
-            raise ValueError(f"a read problem's position is a {type(value).__name__}")
-    return int(number), str(message), index, line, bool(fatal)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0

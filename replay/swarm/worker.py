@@ -28,11 +28,10 @@ from replay.engine.outcomes import KEPT, Outcome
 from replay.engine.sandboxes import sandbox_factory
 from replay.engine.stories import StoryPlayer
 from replay.engine.threads import play_threaded
-from replay.engine.transport import RateLimiter
-from replay.swarm.protocol import EMBEDDED, GIVE_BACK, OUTCOMES, STORIES, WANT, options_of
+from replay.swarm.protocol import EMBEDDED, GIVE_BACK, OUTCOMES, STORIES, WANT, failure, options_of
 from replay.swarm.wire import dumps_outcomes
 
-__all__ = ["Stories", "Worker", "failure"]
+__all__ = ["Stories", "Worker"]
 
 log = logging.getLogger("talon-contracts.swarm")
 
@@ -87,11 +86,14 @@ class Worker:
         return self.player
 
     def arrived(self, environment: Any, msg: Any) -> None:
-        settings = msg.data["settings"]
-        if self.player is not None and settings["rate"] != self.player.options.rate:  # workers came or went
-            self.player.options.rate = settings["rate"]
-            self.player.pipeline.limiter = RateLimiter(settings["rate"]) if settings["rate"] else None
-        self.settings = settings
+        if "settings" in msg.data:  # with the first answer
+            self.settings = msg.data["settings"]
+        rate = msg.data["rate"]
+        if self.settings is not None:
+            self.settings["rate"] = rate  # this worker's share, for the player made from them
+        limiter = self.player.pipeline.limiter if self.player is not None else None
+        if limiter is not None and rate:  # workers came or went: the bucket reads its rate each time
+            limiter.rate = rate
         for number, original, name, data in msg.data["stories"]:
             log.debug("story %d (%s) handed to this worker", number, name)
             if data is None:
@@ -219,23 +221,6 @@ class Worker:
             stories.first = None
         if self.stopping:
             self.done = True
-
-
-def failure(outcome: Outcome) -> str:
-    """A finding as Locust's error table shows it: grouped by this text, so it names where the
-    answer differs (a status, the first pointer, the contract's keyword), never the values."""
-    if outcome.kind == "violation" and outcome.violations:
-        first = outcome.violations[0]
-        return f"violation: {first.phase} {first.where or '/'} ({first.keyword})"
-    diff = outcome.diff
-    if outcome.kind == "changed" and diff is not None:
-        if diff.status is not None:
-            return f"changed: status {diff.status[0]} -> {diff.status[1]}"
-        if diff.headers:
-            return f"changed: header {diff.headers[0][0]}"
-        if diff.real:
-            return f"changed: {diff.real[0].kind} {diff.real[0].pointer or '/'}"
-    return f"{outcome.kind}: {outcome.reason or 'no answer'}"
 
 
 def _story_of(source: str) -> int:

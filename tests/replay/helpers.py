@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +164,20 @@ def jsonl(interactions: list[Interaction]) -> bytes:
             }
         lines.append(orjson.dumps(record))
     return b"\n".join(lines) + b"\n"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a server a test starts as a process)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def corpus_copies(directory: Path, count: int) -> Path:
+    """``count`` copies of the committed corpus under ``directory/inputs`` (149 interactions each)."""
+    inputs = directory / "inputs"
+    for copy in range(count):
+        (inputs / str(copy)).mkdir(parents=True)
+        for path in CORPUS.glob("*.yaml"):
+            shutil.copy(path, inputs / str(copy) / path.name)
+    return inputs

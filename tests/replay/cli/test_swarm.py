@@ -3,9 +3,9 @@ of the command, Locust's master and its forked workers (processes, over real soc
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from replay.cli import cli
 
-from ..helpers import CORPUS
+from ..helpers import CORPUS, corpus_copies, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -44,12 +44,6 @@ def test_usage_errors_exit_2_before_locust_starts(arguments: list[str], message:
     assert message in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _command(*arguments: str, cwd: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "replay.cli", *arguments], cwd=cwd,
                             stdout=(cwd / "out.log").open("ab"), stderr=subprocess.STDOUT,
@@ -58,7 +52,7 @@ def _command(*arguments: str, cwd: Path) -> subprocess.Popen[bytes]:
 
 def _swarm(tmp_path: Path, *arguments: str) -> tuple[int, dict]:
     report = tmp_path / "swarm.json"
-    done = _command("replay", "swarm", *arguments, "--bind", f"127.0.0.1:{_free_port()}", "--quiet",
+    done = _command("replay", "swarm", *arguments, "--bind", f"127.0.0.1:{free_port()}", "--quiet",
                     "--report", f"json:{report}", cwd=tmp_path)  # fmt: skip
     code = done.wait(120)
     assert report.is_file(), (tmp_path / "out.log").read_text()[-3000:]
@@ -102,13 +96,9 @@ def test_a_load_run_keeps_to_its_rate_over_the_workers(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_writes_the_reports_of_what_was_done(tmp_path: Path) -> None:
-    inputs = tmp_path / "inputs"
-    for copy in range(40):
-        (inputs / str(copy)).mkdir(parents=True)
-        for path in CORPUS.glob("*.yaml"):
-            shutil.copy(path, inputs / str(copy) / path.name)
+    inputs = corpus_copies(tmp_path, 40)
     report = tmp_path / "swarm.json"
-    started = _command("replay", "swarm", str(inputs), "--workers", "1", "--bind", f"127.0.0.1:{_free_port()}",
+    started = _command("replay", "swarm", str(inputs), "--workers", "1", "--bind", f"127.0.0.1:{free_port()}",
                        "--report", f"json:{report}", "--locust-option=--loglevel=DEBUG", "--rate", "50/s", cwd=tmp_path)  # fmt: skip
     deadline = time.monotonic() + 60
     # at 50/s the run takes 2 minutes; 8 stories handed out: 4 ended (the 4 slots ask when one ends)
@@ -137,8 +127,43 @@ def test_a_port_in_use_is_a_usage_error(tmp_path: Path) -> None:
 def test_locust_failing_before_the_replay_is_an_infrastructure_error(tmp_path: Path) -> None:
     """Locust's own exit code 1 (here: an option it refuses) is not taken for findings."""
     done = subprocess.run([sys.executable, "-m", "replay.cli", "replay", "swarm", str(CORPUS), "--workers", "1",
-                           "--bind", f"127.0.0.1:{_free_port()}", "--quiet", "--locust-option=--no-such-option"],
+                           "--bind", f"127.0.0.1:{free_port()}", "--quiet", "--locust-option=--no-such-option"],
                           cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
                           timeout=120)  # fmt: skip
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
     assert "before the replay concluded" in done.stderr
+
+
+def test_no_worker_coming_ends_the_wait_with_exit_2_and_no_report_left_half_written(tmp_path: Path) -> None:
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "replay.cli", "replay", "swarm", str(CORPUS), "--workers", "0",
+                           "--expect-workers", "1", "--wait-for-workers", "2", "--bind", f"127.0.0.1:{free_port()}",
+                           "--quiet", "--report", f"json:{tmp_path / 'r.json'}"], cwd=tmp_path, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and time.monotonic() - started < 60, done.stderr[-2000:]
+    assert "before the replay concluded" in done.stderr
+    assert list(tmp_path.iterdir()) == []  # the report's temporary file was removed, no report written
+
+
+def test_the_locust_command_line_carries_every_option() -> None:
+    from replay.cli.swarm import WEB_AFTER, locust_arguments
+
+    shared = {"concurrency": 8, "speed": "2x", "timeout": 5.0, "quiet": False, "paths": (Path("a"), Path("b")),
+              "rate": "40/s", "writes": "dry", "namespace": "ns-", "no_namespace": False, "no_builtin_noise": True,
+              "fresh_target": True, "noise_files": (Path("n.yaml"),), "ignored": ("$..etag",),
+              "operations": ("getLoyaltyBalances",), "keep_ids": ("ana",), "allow_host": ("staging.example",)}  # fmt: skip
+    arguments = locust_arguments(shared, target="https://staging.example", reports=("json:r.json",),
+                                 fail_on="changed", findings=3, mode="load", duration="5m", sample=7, workers=2,
+                                 expect_workers=2, wait=30, bind=("0.0.0.0", 6000), web=True, web_port=9000)  # fmt: skip
+    pairs = set(itertools.pairwise(arguments))
+    for pair in [("-u", "8"), ("--host", "https://staging.example"), ("--processes", "2"),
+                 ("--master-host", "127.0.0.1"), ("--master-port", "6000"), ("--master-bind-host", "0.0.0.0"),
+                 ("--run-time", "5m"), ("--autoquit", str(WEB_AFTER)), ("--web-port", "9000"),
+                 ("--talon-mode", "load"), ("--talon-sample", "7"), ("--talon-rate", "40/s"),
+                 ("--talon-speed", "2x"), ("--talon-writes", "dry"), ("--talon-namespace", "ns-"),
+                 ("--talon-noise", "n.yaml"), ("--talon-ignore", "$..etag"), ("--talon-operation", "getLoyaltyBalances"),
+                 ("--talon-keep-id", "ana"), ("--talon-allow-host", "staging.example"), ("--talon-inputs", "b"),
+                 ("--talon-report", "json:r.json"), ("--talon-fail-on", "changed"), ("--talon-findings", "3")]:  # fmt: skip
+        assert pair in pairs, pair
+    assert {"--autostart", "--talon-no-builtin-noise", "--talon-fresh-target"} <= set(arguments)
+    assert "--headless" not in arguments and "--talon-no-namespace" not in arguments

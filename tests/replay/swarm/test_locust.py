@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from ..helpers import corpus_copies, free_port
+
 ROOT = Path(__file__).parents[3]
 LOCUSTFILE = ROOT / "replay" / "swarm" / "locustfile.py"
 CORPUS = ROOT / "cassettes"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _locust(*args: str, log: Path) -> subprocess.Popen[bytes]:
@@ -46,7 +40,7 @@ def _swarm(
 ) -> tuple[int, dict]:
     """Master and workers as processes; ``kill_one_after``: SIGKILL worker 0 once it was handed that
     many stories; ``interrupt_after``: Ctrl-C on the master then."""
-    port = _free_port()
+    port = free_port()
     report = tmp_path / "swarm.json"
     master = _locust("--master", "--headless", "--expect-workers", str(workers), "-u", "4", "-r", "100",
                      "--host", host, "--talon-api-key", api_key, "--talon-inputs", str(inputs), "--talon-report", f"json:{report}",
@@ -127,7 +121,7 @@ def test_on_a_shared_target_the_outcomes_are_a_local_replays_shared_state_explai
 
 
 def test_a_worker_killed_mid_run_gives_its_stories_to_the_other(tmp_path: Path) -> None:
-    inputs = _copies(tmp_path, 40)  # 520 stories: a worker killed after its 20th still has work to do
+    inputs = corpus_copies(tmp_path, 40)  # 520 stories: a worker killed after its 20th still has work to do
     code, swarm = _swarm(tmp_path, inputs, kill_one_after=20)
     log = (tmp_path / "master.log").read_text()
     lost = re.search(r"went away holding (\d+) story\(ies\): (\d+) handed out again, 0 given up", log)
@@ -138,19 +132,12 @@ def test_a_worker_killed_mid_run_gives_its_stories_to_the_other(tmp_path: Path) 
     assert code == 0
 
 
-def _copies(tmp_path: Path, count: int) -> Path:
-    inputs = tmp_path / "inputs"
-    for copy in range(count):
-        (inputs / str(copy)).mkdir(parents=True)
-        for path in CORPUS.glob("*.yaml"):
-            shutil.copy(path, inputs / str(copy) / path.name)
-    return inputs
-
-
 def test_a_target_that_stops_answering_ends_the_run_as_locally(tmp_path: Path) -> None:
     """Nothing listens at the target: the workers give up on it after 3 silences, as a local replay
     does, and the master ends the run with exit 2 and why, not waiting for the stories left."""
-    code, swarm = _swarm(tmp_path, _copies(tmp_path, 4), host=f"http://127.0.0.1:{_free_port()}", api_key="k")
+    code, swarm = _swarm(
+        tmp_path, corpus_copies(tmp_path, 4), host=f"http://127.0.0.1:{free_port()}", api_key="k"
+    )
     assert code == 2
     assert any(
         "giving up" in u and "nothing accepts connections there" in u for u in swarm["summary"]["unreadable"]
@@ -158,15 +145,15 @@ def test_a_target_that_stops_answering_ends_the_run_as_locally(tmp_path: Path) -
 
 
 def test_every_worker_gone_before_the_end_is_an_infrastructure_error(tmp_path: Path) -> None:
-    code, swarm = _swarm(tmp_path, _copies(tmp_path, 40), workers=1, kill_one_after=5)
+    code, swarm = _swarm(tmp_path, corpus_copies(tmp_path, 40), workers=1, kill_one_after=5)
     assert code == 2
     [why] = swarm["summary"]["unreadable"]
     assert why.startswith("every worker went away: ") and "story(ies) not replayed" in why
 
 
 def test_a_master_that_goes_away_stops_its_workers(tmp_path: Path) -> None:
-    port = _free_port()
-    inputs = _copies(tmp_path, 40)
+    port = free_port()
+    inputs = corpus_copies(tmp_path, 40)
     master = _locust("--master", "--headless", "--expect-workers", "1", "-u", "2", "-r", "100", "--host",
                      "embedded", "--talon-inputs", str(inputs), "--master-bind-host", "127.0.0.1",
                      "--master-bind-port", str(port), log=tmp_path / "master.log")  # fmt: skip
@@ -196,17 +183,26 @@ def test_a_master_that_goes_away_stops_its_workers(tmp_path: Path) -> None:
 def test_ctrl_c_on_the_master_writes_the_reports_of_what_was_done(tmp_path: Path) -> None:
     # at 50 requests/s the 5,960 interactions take 2 minutes: the Ctrl-C comes long before the end,
     # once 8 stories were handed out (4 ended: the worker's 4 slots ask for a 5th when one ends)
-    code, swarm = _swarm(tmp_path, _copies(tmp_path, 40), workers=1, interrupt_after=8,
+    code, swarm = _swarm(tmp_path, corpus_copies(tmp_path, 40), workers=1, interrupt_after=8,
                          extra=("--talon-rate", "50/s"))  # fmt: skip
     assert code == 130
     assert swarm["summary"]["interrupted"] is True and 0 < len(swarm["outcomes"]) < 149 * 40
+
+
+def test_ctrl_c_on_a_load_run_before_its_time_is_an_interruption(tmp_path: Path) -> None:
+    # at 50/s, 8 stories handed out take ~2 s: the workers' counts of the first second are in
+    # (those of the last second before a Ctrl-C are not: the master ends at once)
+    code, swarm = _swarm(tmp_path, CORPUS, workers=1, interrupt_after=8,
+                         extra=("--talon-mode", "load", "--run-time", "60s", "--talon-rate", "50/s"))  # fmt: skip
+    assert code == 130
+    assert swarm["summary"]["interrupted"] is True and swarm["summary"]["interactions"] > 0
 
 
 @pytest.mark.parametrize("bad", ["--talon-report=yaml:x"])
 def test_a_bad_report_is_a_usage_error_of_the_master(tmp_path: Path, bad: str) -> None:
     done = subprocess.run([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--master", "--headless",
                            "--host", "embedded", "--talon-inputs", str(CORPUS), bad,
-                           "--master-bind-port", str(_free_port())], cwd=tmp_path, capture_output=True, text=True,
+                           "--master-bind-port", str(free_port())], cwd=tmp_path, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)  # fmt: skip
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
     assert "expected FORMAT:PATH with FORMAT one of json, junit, html" in done.stdout + done.stderr
@@ -221,7 +217,7 @@ def test_a_load_run_loops_the_stories_for_its_time_with_statistics_per_operation
     counted in full and sampled in the report."""
     import urllib.request
 
-    port, web = _free_port(), _free_port()
+    port, web = free_port(), free_port()
     report, csv = tmp_path / "load.json", tmp_path / "stats"
     master = _locust("--processes", "2", "--autostart", "--run-time", "6s", "--autoquit", "3", "-u", "4",
                      "-r", "100", "--web-host", "127.0.0.1", "--web-port", str(web), "--csv", str(csv),
