@@ -44,8 +44,6 @@ __all__ = [
     "namespace_for",
     "open_reports",
     "parse_fail_on",
-    "parse_rate",
-    "parse_speed",
     "report_options",
     "report_sink",
     "shared_options",
@@ -59,7 +57,7 @@ FAIL_ON_KINDS = tuple(k for k in OUTCOMES if k != "malfunction")
 OpenedReport = tuple[Report, Callable[[], str | None]]
 
 
-def parse_rate(value: str | None) -> float | None:
+def _rate(value: str | None) -> float | None:
     if value is None:
         return None
     found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/s)?\s*", value)
@@ -68,7 +66,7 @@ def parse_rate(value: str | None) -> float | None:
     return float(found.group(1))
 
 
-def parse_speed(value: str) -> float | None:
+def _speed(value: str) -> float | None:
     if value.strip().lower() == "max":
         return None
     found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*x?\s*", value.lower())
@@ -180,8 +178,8 @@ def job(p: dict[str, Any], *, builtin_noise: bool = True) -> Job:
     except (TalonContractsError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--noise/--ignore") from None
     options = {
-        "concurrency": p["concurrency"], "processes": p["processes"], "rate": parse_rate(p["rate"]),
-        "speed": parse_speed(p["speed"]),
+        "concurrency": p["concurrency"], "processes": p["processes"], "rate": _rate(p["rate"]),
+        "speed": _speed(p["speed"]),
         "operations": frozenset(p["operations"]) or None, "timeout": p["timeout"],
         "keep_ids": seed_ids() | frozenset(p["keep_ids"]), "fresh_target": p["fresh_target"],
     }  # fmt: skip
